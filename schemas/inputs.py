@@ -1,0 +1,175 @@
+"""Pydantic models of the input extracts, exactly as DESIGN.md's input contract.
+
+Four models: ``benefits`` and ``council_tax``, each in its pseudonymised form (what the hub
+receives) and its raw form (what a district holds before ``pseudonymise``). Personal data:
+raw models carry names and NINOs and must never be given to ``run``; the pseudonymised
+models carry only keyed hashes and name encodings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from schemas.columns import (
+    Adults,
+    Ages,
+    BirthDate,
+    Count,
+    Date,
+    Flag,
+    Money,
+    PersonKey,
+    Postcode,
+    RawIdentifier,
+    Ref,
+    Text,
+    Uprn,
+)
+
+Tenure = Literal["council", "housing_association", "private_rented", "owner_occupier", "other"]
+Band = Literal["A", "B", "C", "D", "E", "F", "G", "H"]
+RecoveryStage = Literal[
+    "none", "reminder", "final_notice", "summons", "liability_order", "enforcement_agent", "attachment"
+]
+ExemptionClass = Literal[tuple(chr(c) for c in range(ord("B"), ord("W") + 1))]  # type: ignore[valid-type]
+
+KINDS = ("benefits", "council_tax")
+RAW_IDENTIFIER_COLUMNS = {
+    "benefits": ("claimant_nino", "claimant_forename", "claimant_surname",
+                 "partner_nino", "partner_forename", "partner_surname"),
+    "council_tax": ("liable_nino", "liable_forename", "liable_surname"),
+}
+
+
+class InputRow(BaseModel):
+    """Base of every input row: empty text means missing, unknown columns are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_missing(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and v.strip() == "")}
+        return data
+
+
+class BenefitsCheck(InputRow):
+    """Cross-column rule of a benefits row: one child age per child."""
+
+    @model_validator(mode="after")
+    def _ages_match_children(self) -> BenefitsCheck:
+        ages = getattr(self, "child_ages", None)
+        if ages is not None and len(ages) != getattr(self, "children", len(ages)):
+            raise ValueError("child_ages must give one age per child")
+        return self
+
+
+def _f(annotation: Any, default: Any = ..., description: str = "") -> tuple[Any, Any]:
+    return (annotation, Field(default, description=description))
+
+
+def _person(prefix: str, raw: bool, required_birth: bool, who: str) -> dict[str, tuple[Any, Any]]:
+    birth = _f(BirthDate, description=f"{who}'s date of birth") if required_birth else _f(
+        Optional[BirthDate], None, f"{who}'s date of birth")
+    if raw:
+        return {
+            f"{prefix}_nino": _f(Optional[RawIdentifier], None, f"{who}'s National Insurance number (raw)"),
+            f"{prefix}_forename": _f(Optional[RawIdentifier], None, f"{who}'s forename (raw)"),
+            f"{prefix}_surname": _f(Optional[RawIdentifier], None, f"{who}'s surname (raw)"),
+            f"{prefix}_birth_date": birth,
+        }
+    return {
+        f"{prefix}_key": _f(Optional[PersonKey], None, f"keyed HMAC-SHA256 of {who}'s NINO"),
+        f"{prefix}_name": _f(Optional[PersonKey], None, f"{who}'s name encoding from pseudonymise"),
+        f"{prefix}_birth_date": birth,
+    }
+
+
+def _address() -> dict[str, tuple[Any, Any]]:
+    return {
+        "address_line_1": _f(Text, description="first line of the address"),
+        "address_line_2": _f(Optional[Text], None, "second line of the address"),
+        "town": _f(Optional[Text], None, "town"),
+        "postcode": _f(Postcode, description="UK postcode, stored as 'OUT IN' upper case"),
+    }
+
+
+def _benefits_fields(raw: bool) -> dict[str, tuple[Any, Any]]:
+    money = "weekly, pounds"
+    return {
+        "claim_ref": _f(Ref, description="the district's claim reference, unique in the file"),
+        "uprn": _f(Optional[Uprn], None, "Unique Property Reference Number"),
+        **_address(),
+        **_person("claimant", raw, True, "the claimant"),
+        **_person("partner", raw, False, "the partner"),
+        "adults": _f(Adults, description="adults in the claim household (claimant and partner)"),
+        "children": _f(Count, description="dependent children"),
+        "child_ages": _f(Optional[Ages], None, "ages of the children, ';'-separated, one per child"),
+        "non_dependants": _f(Count, 0, "non-dependants living in the household"),
+        "tenure": _f(Tenure, description="tenure of the home"),
+        "rent_weekly": _f(Money, description=f"contractual rent, {money}; 0 for owners"),
+        "council_tax_weekly": _f(Money, description=f"council tax liability, {money}"),
+        "hb_weekly": _f(Money, description=f"Housing Benefit, {money}"),
+        "ctr_weekly": _f(Money, description=f"Council Tax Reduction, {money}"),
+        "uc_monthly": _f(Money, description="Universal Credit award, monthly, pounds"),
+        "earnings_weekly": _f(Money, description=f"net earnings, {money}"),
+        "state_pension_weekly": _f(Money, description=f"State Pension, {money}"),
+        "private_pension_weekly": _f(Money, description=f"private and occupational pensions, {money}"),
+        "pension_credit_weekly": _f(Money, description=f"Pension Credit in payment, {money}"),
+        "disability_benefit_weekly": _f(Money, description=f"Attendance Allowance, DLA, PIP, {money}"),
+        "carers_allowance_weekly": _f(Money, description=f"Carer's Allowance, {money}"),
+        "child_benefit_weekly": _f(Money, description=f"Child Benefit, {money}"),
+        "other_income_weekly": _f(Money, description=f"other income, {money}"),
+        "capital": _f(Money, description="savings and capital, pounds"),
+        "severe_disability": _f(Flag, False, "qualifies for the severe disability addition"),
+        "carer": _f(Flag, False, "qualifies for the carer addition"),
+        "claim_start_date": _f(Optional[Date], None, "date the claim started"),
+    }
+
+
+def _council_tax_fields(raw: bool) -> dict[str, tuple[Any, Any]]:
+    return {
+        "account_ref": _f(Ref, description="the district's council-tax account reference, unique in the file"),
+        "uprn": _f(Optional[Uprn], None, "Unique Property Reference Number"),
+        **_address(),
+        **_person("liable", raw, False, "the liable person"),
+        "band": _f(Band, description="council-tax valuation band"),
+        "annual_charge": _f(Money, description="annual charge after discounts and exemptions, before CTR, pounds"),
+        "single_person_discount": _f(Flag, False, "single person discount applies"),
+        "disabled_band_reduction": _f(Flag, False, "disabled band reduction applies"),
+        "exemption_class": _f(Optional[ExemptionClass], None, "exemption class letter B..W"),
+        "ctr_annual": _f(Money, description="Council Tax Reduction, annual, pounds"),
+        "arrears": _f(Money, description="arrears owed, pounds"),
+        "recovery_stage": _f(RecoveryStage, description="furthest recovery stage reached"),
+        "liability_start_date": _f(Optional[Date], None, "date the liability started"),
+    }
+
+
+Benefits: type[InputRow] = create_model(  # type: ignore[call-overload]
+    "Benefits", __base__=BenefitsCheck, __doc__="A pseudonymised benefits claim row.", **_benefits_fields(raw=False))
+BenefitsRaw: type[InputRow] = create_model(  # type: ignore[call-overload]
+    "BenefitsRaw", __base__=BenefitsCheck, __doc__="A raw benefits claim row (district only).",
+    **_benefits_fields(raw=True))
+CouncilTax: type[InputRow] = create_model(  # type: ignore[call-overload]
+    "CouncilTax", __base__=InputRow, __doc__="A pseudonymised council-tax account row.",
+    **_council_tax_fields(raw=False))
+CouncilTaxRaw: type[InputRow] = create_model(  # type: ignore[call-overload]
+    "CouncilTaxRaw", __base__=InputRow, __doc__="A raw council-tax account row (district only).",
+    **_council_tax_fields(raw=True))
+
+MODELS: dict[tuple[str, bool], type[InputRow]] = {
+    ("benefits", False): Benefits,
+    ("benefits", True): BenefitsRaw,
+    ("council_tax", False): CouncilTax,
+    ("council_tax", True): CouncilTaxRaw,
+}
+
+
+def model_for(kind: str, raw: bool = False) -> type[InputRow]:
+    """The pydantic model of an extract kind, pseudonymised (default) or raw."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown extract kind {kind!r}: expected one of {', '.join(KINDS)}")
+    return MODELS[(kind, raw)]
