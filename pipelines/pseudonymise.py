@@ -4,11 +4,13 @@ Personal data flows IN here (raw forenames, surnames, NINOs) and only keyed enco
 out. Every encoding is keyed with the partnership secret (HMAC-SHA256), so that someone
 without the key cannot test a guessed name or NINO against the output.
 
-A name encoding is one text value, ``v1|FN|FC|SN|SP|FB|SB``:
+A name encoding is one text value, ``v2|FN|FC|SN|SP|FB|SB``:
 
 - ``FN``: keyed hash of the normalised forename (16 hex digits),
-- ``FC``: keyed hashes of the forename's canonical forms (the name itself and the formal
-  names it is a nickname of, "bill" -> william, ...), ``,``-separated, sorted,
+- ``FC``: exactly ``CANONICAL_SLOTS`` keyed hashes, ``,``-separated, sorted: the forename
+  itself and up to ``CANONICAL_SLOTS - 1`` formal names it is a nickname of ("bill" ->
+  william, ...; the most popular first), padded with keyed dummies so that the count does
+  not reveal how ambiguous the name is ("ann" has 15 canonicals, "david" none),
 - ``SN``: keyed hash of the normalised surname,
 - ``SP``: keyed hash of the surname's Metaphone code (catches spelling variants),
 - ``FB``/``SB``: 256-bit Bloom filters (64 hex digits) of the forename's and surname's
@@ -18,16 +20,24 @@ A name encoding is one text value, ``v1|FN|FC|SN|SP|FB|SB``:
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import hmac
+import os
 import re
+import stat
+import sys
 import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 
 import jellyfish
 from nicknames import NickNamer
 
-ENCODING_VERSION = "v1"
+ENCODING_VERSION = "v2"
+CANONICAL_SLOTS = 5
 BLOOM_BITS = 256
 BLOOM_HASHES = 10
 HASH_HEX = 16
@@ -85,9 +95,29 @@ def bloom(key: bytes, word: str) -> str:
     return format(bits, f"0{BLOOM_BITS // 4}x")
 
 
+@functools.lru_cache(maxsize=1)
+def _forename_rank() -> dict[str, int]:
+    text = resources.files("matching").joinpath("forename_rank.txt").read_text(encoding="utf-8")
+    names = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return {name: rank for rank, name in enumerate(names)}
+
+
 def canonical_forenames(forename: str) -> list[str]:
-    """The forename and every formal name it is a known nickname of, sorted."""
-    return sorted({forename} | set(_NICKNAMES.canonicals_of(forename)))
+    """The forename and up to CANONICAL_SLOTS - 1 formal names it is a nickname of.
+
+    Where a nickname has more canonicals than fit ("chris": 18), the most popular names in
+    England and Wales are kept first (christopher, christine, ...), then alphabetical order.
+    """
+    rank = _forename_rank()
+    others = sorted(set(_NICKNAMES.canonicals_of(forename)) - {forename}, key=lambda n: (rank.get(n, 10**6), n))
+    return sorted([forename, *others[: CANONICAL_SLOTS - 1]])
+
+
+def canonical_hashes(key: bytes, forename: str) -> str:
+    """Exactly CANONICAL_SLOTS keyed hashes (real ones and keyed padding), sorted, comma-joined."""
+    real = [keyed_hash(key, "fc", c) for c in canonical_forenames(forename)]
+    pads = [keyed_hash(key, "fcpad", f"{forename}:{i}") for i in range(CANONICAL_SLOTS - len(real))]
+    return ",".join(sorted(real + pads))
 
 
 @functools.lru_cache(maxsize=262144)
@@ -96,11 +126,10 @@ def name_encoding(key: bytes, forename: str, surname: str) -> str:
     fore, sur = normalise_name(forename), normalise_name(surname)
     if not fore or not sur:
         raise ValueError("forename and surname must each contain a letter")
-    canon = ",".join(sorted(keyed_hash(key, "fc", c) for c in canonical_forenames(fore)))
     parts = [
         ENCODING_VERSION,
         keyed_hash(key, "fn", fore),
-        canon,
+        canonical_hashes(key, fore),
         keyed_hash(key, "sn", sur),
         keyed_hash(key, "sp", jellyfish.metaphone(sur) or sur),
         bloom(key, fore),
@@ -150,3 +179,108 @@ def pseudonymise_record(key: bytes, kind: str, raw: dict[str, str]) -> dict[str,
                 except ValueError as err:
                     raise ValueError(f"{prefix}_forename: {err}") from None
     return out
+
+
+def read_key(key_file: Path) -> bytes:
+    """Read the partnership key (trailing newline dropped); refuse one under MIN_KEY_BYTES.
+
+    Warns on stderr when the file is readable by group or others. The key is never printed.
+    """
+    try:
+        mode = key_file.stat().st_mode
+        key = key_file.read_bytes().rstrip(b"\r\n")
+    except OSError as err:
+        raise KeyError_(f"cannot read key file {key_file}: {err.strerror}") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise KeyError_(f"key file {key_file} holds {len(key)} bytes; the key must be at least {MIN_KEY_BYTES} bytes")
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        print(f"povertylink: warning: key file {key_file} is readable by other users; chmod 600 it",
+              file=sys.stderr)
+    return key
+
+
+@dataclass
+class PseudonymiseReport:
+    """Outcome of pseudonymising one file: counts and the rows not written (line, column, reason)."""
+
+    raw: str
+    out: str
+    rows_read: int = 0
+    rows_written: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A few lines for the terminal; reasons name columns, never values."""
+        lines = [f"pseudonymised {self.rows_written} of {self.rows_read} rows: {self.raw} -> {self.out}"]
+        if self.rejected:
+            lines.append(f"{len(self.rejected)} rows NOT written (fix them at source and rerun):")
+            lines += [f"  line {line}: {column}: {reason}" for line, column, reason in self.rejected[:50]]
+            if len(self.rejected) > 50:
+                lines.append(f"  ... and {len(self.rejected) - 50} more")
+        return "\n".join(lines)
+
+
+def _check_raw_header(kind: str, header: list[str]) -> None:
+    from schemas.inputs import model_for
+
+    raw_columns = list(model_for(kind, raw=True).model_fields)
+    pseudo_columns = set(model_for(kind, raw=False).model_fields)
+    unknown = [h for h in header if h not in raw_columns]
+    if unknown:
+        already = [h for h in unknown if h in pseudo_columns]
+        hint = " (already pseudonymised?)" if already else ""
+        raise ValueError(f"header has columns that are not in the raw {kind} extract: {', '.join(unknown)}{hint}")
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise ValueError(f"header repeats columns: {', '.join(duplicated)}")
+    required = [n for n, f in model_for(kind, raw=True).model_fields.items() if f.is_required()]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ValueError(f"header lacks required columns of the raw {kind} extract: {', '.join(missing)}")
+
+
+def pseudonymise_file(key_file: Path, kind: str, raw: Path, out: Path) -> PseudonymiseReport:
+    """Stream a raw extract into its pseudonymised form (columns of the pseudonymised model, in order).
+
+    Personal data: raw names and NINOs are read here and only their keyed encodings are
+    written. A row that cannot be encoded is not written at all (never passed through raw)
+    and is reported with its first line number and the column; other rows are written.
+    """
+    from schemas.inputs import model_for
+
+    key = read_key(key_file)
+    out_columns = list(model_for(kind, raw=False).model_fields)
+    report = PseudonymiseReport(raw=str(raw), out=str(out))
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        with raw.open(newline="", encoding="utf-8-sig") as src, tmp.open("w", newline="", encoding="utf-8") as dst:
+            reader = csv.reader(src)
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise ValueError(f"{raw} is empty: expected a header row")
+            _check_raw_header(kind, header)
+            writer = csv.writer(dst, lineterminator="\n")
+            writer.writerow(out_columns)
+            line = reader.line_num + 1
+            for fields in reader:
+                start, line = line, reader.line_num + 1
+                if not fields or all(not f.strip() for f in fields):
+                    continue
+                report.rows_read += 1
+                if len(fields) != len(header):
+                    report.rejected.append((start, "", f"{len(fields)} fields where the header has {len(header)}"))
+                    continue
+                try:
+                    row = pseudonymise_record(key, kind, dict(zip(header, fields, strict=True)))
+                except ValueError as err:
+                    column, _, reason = str(err).partition(": ")
+                    report.rejected.append((start, column, reason))
+                    continue
+                writer.writerow([row.get(c, "") for c in out_columns])
+                report.rows_written += 1
+        os.replace(tmp, out)
+    except UnicodeDecodeError:
+        raise ValueError(f"{raw} is not UTF-8 text") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return report
