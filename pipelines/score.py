@@ -1,0 +1,94 @@
+"""Score stage: each valid claim's monthly cashflow, resilience status and flags (RULES.md).
+
+``score_households`` creates table ``households`` (one row per row of ``benefits``) in DuckDB
+from ``benefits``, ``council_tax``, ``epc`` and, where they exist, ``links`` and
+``household_keys``. Money: monthly amounts are DOUBLE pounds, unrounded (annual DECIMAL / 12;
+flags are decided on the exact annual DECIMALs); Pension Credit amounts are DECIMAL(18,2).
+Personal data: birth dates are read to find State Pension age; none is written out, and no
+name, NINO, key or name encoding reaches ``households``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+from pipelines.score_sql import households_sql, table_exists_sql
+from schemas.parameters import Parameters
+from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
+
+STATUSES = ("in_crisis", "at_risk", "struggling", "coping", "comfortable")
+FLAGS = ("fuel_poverty", "water_poverty", "food_poverty")
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(table_exists_sql(name)).fetchall()[0][0])
+
+
+def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Parameters, run_id: str) -> None:
+    """Create table ``households``: one scored row per valid claim, with its reasons.
+
+    Uses ``links`` (claim -> account) and ``household_keys`` where they exist; otherwise every
+    claim is unlinked and its household_id is 'H-' + 12 hex of sha256(lad_code ':' claim_ref).
+    Raises RuntimeError if the result is not exactly one row per claim.
+    """
+    sql = households_sql(as_of, params, run_id, has_links=_exists(con, "links"),
+                         has_keys=_exists(con, "household_keys"))
+    con.execute(sql)
+    check = con.execute(
+        "SELECT (SELECT count(*) FROM benefits), count(*), count(DISTINCT (lad_code, claim_ref)) FROM households"
+    ).fetchall()
+    claims, rows, distinct = check[0]
+    if not claims == rows == distinct:
+        raise RuntimeError(f"scoring made {rows} rows ({distinct} distinct claims) from {claims} claims")
+
+
+def summarise(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Per district and a county total: households, each status, each flag, Pension Credit missed (count, £/year).
+
+    Exact counts (for the analyst's own terminal, not for publication across districts).
+    """
+    statuses = ", ".join(f"count(*) FILTER (WHERE resilience_status = '{s}') AS {s}" for s in STATUSES)
+    flags = ", ".join(f"count(*) FILTER (WHERE {f}) AS {f}" for f in FLAGS)
+    sql = f"""
+        SELECT coalesce(lad_code, '{COUNTY_CODE}') AS lad_code, count(*) AS households, {statuses}, {flags},
+            count(*) FILTER (WHERE pension_credit_missing) AS pension_credit_missing,
+            CAST(coalesce(sum(pension_credit_value_annual), 0) AS DECIMAL(18,2)) AS pension_credit_value_annual
+        FROM households GROUP BY ROLLUP (lad_code)
+        ORDER BY lad_code IS NULL, lad_code"""
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    if not any(r["lad_code"] != COUNTY_CODE for r in rows):  # no households: still a county row
+        rows = [{n: (COUNTY_CODE if n == "lad_code" else 0) for n in names}]
+    for row in rows:
+        row["district_name"] = COUNTY_NAME if row["lad_code"] == COUNTY_CODE else district_name(row["lad_code"])
+    return rows
+
+
+def format_summary(rows: list[dict[str, Any]]) -> str:
+    """A fixed-width table of :func:`summarise`'s rows, one line per district and the county total last."""
+    columns = [("district_name", "district", 22), ("households", "households", 10),
+               *[(s, s.replace("_", " "), len(s) if len(s) > 8 else 8) for s in STATUSES],
+               ("fuel_poverty", "fuel", 6), ("water_poverty", "water", 6), ("food_poverty", "food", 6),
+               ("pension_credit_missing", "PC missed", 9), ("pension_credit_value_annual", "PC £ a year", 14)]
+    lines = []
+    head = [f"{title:<{width}}" if key == "district_name" else f"{title:>{width}}" for key, title, width in columns]
+    lines.append("  ".join(head).rstrip())
+    lines.append("-" * len(lines[0]))
+    for row in rows:
+        cells = []
+        for key, _title, width in columns:
+            value = row.get(key, "")
+            if key == "district_name":
+                cells.append(f"{str(value)[:width]:<{width}}")
+            elif key == "pension_credit_value_annual":
+                cells.append(f"{'£' + format(float(value or 0), ',.0f'):>{width}}")
+            else:
+                cells.append(f"{int(value or 0):>{width},}")
+        if row.get("lad_code") == COUNTY_CODE and len(rows) > 1:
+            lines.append("-" * len(lines[0]))
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,256 @@
+"""Pure functions that write the scoring SQL (RULES.md) from a tax year's parameters.
+
+Amounts are computed EXACTLY as annual DECIMALs (weekly x 52, monthly x 12, annual as given)
+and every threshold is compared on the annual scale (a monthly band B is compared as B x 12),
+so that boundaries such as cashflow = £0.00 a month fall exactly where RULES.md puts them.
+The monthly figures in the output are those annual amounts / 12 as DOUBLE, unrounded.
+Personal data: reads birth dates to derive State Pension age; no birth date, name or key is output.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from decimal import Decimal
+
+from schemas.parameters import Parameters, SpaBand
+
+RECOVERY_STAGE_WORDS = {
+    "summons": "a summons",
+    "liability_order": "a liability order",
+    "enforcement_agent": "enforcement agents",
+    "attachment": "an attachment of earnings or benefits",
+}
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_dec(value: Decimal | int | float) -> str:
+    """An exact DECIMAL literal (scale at least 2)."""
+    dec = Decimal(str(value))
+    exponent = dec.as_tuple().exponent
+    scale = max(2, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
+    return f"CAST('{dec}' AS DECIMAL(18,{min(scale, 12)}))"
+
+
+def sql_date(value: dt.date) -> str:
+    """A SQL DATE literal."""
+    return f"DATE '{value.isoformat()}'"
+
+
+# --- State Pension age -----------------------------------------------------------------------------------
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus whole months; a day that the target month lacks (29-31) moves to the 1st of the next month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    if day.day <= calendar.monthrange(year, month + 1)[1]:
+        return dt.date(year, month + 1, day.day)
+    return dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1]) + dt.timedelta(days=1)
+
+
+def _band_months(birth: dt.date, band: SpaBand) -> int:
+    months = band.years * 12 + band.months
+    if band.monthly_steps and band.born_from is not None:
+        start = band.born_from
+        months += (birth.year - start.year) * 12 + birth.month - start.month - (1 if birth.day < start.day else 0)
+    return months
+
+
+def state_pension_date(birth: dt.date, bands: list[SpaBand]) -> dt.date:
+    """The date a person born on ``birth`` reaches State Pension age (reached ON this date).
+
+    Age is added in whole months from the birth date. Where the target month has no such day
+    (a 29 February birth in a common year, or the 31st in a 30-day month) the age is reached on
+    the 1st of the following month: the birthday that completes the age has not happened before.
+    """
+    for band in bands:
+        if band.born_to is None or birth <= band.born_to:
+            return _add_months(birth, _band_months(birth, band))
+    raise ValueError("state_pension_age bands do not cover every birth date")
+
+
+def spa_date_sql(birth: str, bands: list[SpaBand]) -> str:
+    """SQL twin of :func:`state_pension_date` for the DATE expression ``birth`` (NULL in, NULL out)."""
+    whens = []
+    for band in bands:
+        months = str(band.years * 12 + band.months)
+        if band.monthly_steps and band.born_from is not None:
+            s = band.born_from
+            months += (f" + (year({birth}) - {s.year}) * 12 + month({birth}) - {s.month}"
+                       f" - CASE WHEN day({birth}) < {s.day} THEN 1 ELSE 0 END")
+        cond = "TRUE" if band.born_to is None else f"{birth} <= {sql_date(band.born_to)}"
+        whens.append(f"WHEN {cond} THEN {months}")
+    months_expr = f"CASE {' '.join(whens)} END"
+    raw = f"CAST({birth} + to_months(CAST({months_expr} AS INTEGER)) AS DATE)"
+    return f"(CASE WHEN day({raw}) <> day({birth}) THEN {raw} + 1 ELSE {raw} END)"
+
+
+# --- pieces of the household SQL --------------------------------------------------------------------------
+
+
+def size_factor_sql(people: str, factors: dict[int, Decimal]) -> str:
+    """CASE picking a size factor by people; the largest key applies to that many or more."""
+    top = max(factors)
+    whens = " ".join(f"WHEN {n} THEN {sql_dec(f)}" for n, f in sorted(factors.items()))
+    return f"(CASE least({people}, {top}) {whens} END)"
+
+
+def epc_factor_sql(rating: str, factors: dict[str, Decimal]) -> str:
+    """CASE picking the EPC factor by rating; 1 where no rating is known."""
+    whens = " ".join(f"WHEN {sql_str(r)} THEN {sql_dec(f)}" for r, f in sorted(factors.items()))
+    return f"(CASE {rating} {whens} ELSE {sql_dec(1)} END)"
+
+
+def table_exists_sql(name: str) -> str:
+    """SQL counting tables or views called ``name`` (0 or more)."""
+    return f"SELECT count(*) FROM information_schema.tables WHERE table_name = {sql_str(name)}"
+
+
+def links_cte(has_links: bool) -> str:
+    """At most one linked account per claim, keeping only links whose account is in council_tax."""
+    if not has_links:
+        return ("link AS (SELECT NULL::VARCHAR AS lad_code, NULL::VARCHAR AS claim_ref, NULL::VARCHAR AS account_ref,"
+                " NULL::VARCHAR AS method, NULL::DOUBLE AS match_probability WHERE FALSE)")
+    return (
+        "link AS (SELECT l.lad_code, l.claim_ref, l.account_ref, CAST(l.method AS VARCHAR) AS method,"
+        " CAST(l.match_probability AS DOUBLE) AS match_probability FROM links l"
+        " SEMI JOIN council_tax c ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref"
+        " QUALIFY row_number() OVER (PARTITION BY l.lad_code, l.claim_ref"
+        " ORDER BY l.match_probability DESC NULLS LAST, l.account_ref) = 1)"
+    )
+
+
+def keys_cte(has_keys: bool) -> str:
+    """household_id and other_districts per claim (empty where household_keys is not there yet)."""
+    if not has_keys:
+        return ("hkeys AS (SELECT NULL::VARCHAR AS lad_code, NULL::VARCHAR AS claim_ref,"
+                " NULL::VARCHAR AS household_id, NULL::VARCHAR AS other_districts WHERE FALSE)")
+    return ("hkeys AS (SELECT lad_code, claim_ref, min(household_id) AS household_id,"
+            " min(other_districts) AS other_districts FROM household_keys GROUP BY lad_code, claim_ref)")
+
+
+def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: bool, has_keys: bool) -> str:
+    """The CREATE TABLE households statement: one row per row of ``benefits``."""
+    p = params
+    d = sql_dec
+    ratings = ", ".join(sql_str(r) for r in sorted(p.energy_epc_factors.value))
+    crisis = ", ".join(sql_str(s) for s in p.crisis_recovery_stages.value) or "NULL"
+    as_of_sql = sql_date(as_of)
+    weekly = ["hb_weekly", "state_pension_weekly", "private_pension_weekly", "pension_credit_weekly",
+              "disability_benefit_weekly", "carers_allowance_weekly", "child_benefit_weekly", "other_income_weekly"]
+    from pipelines.reasons import reasons_sql  # local: reasons imports helpers from this module
+
+    return f"""
+CREATE OR REPLACE TABLE households AS
+WITH {links_cte(has_links)},
+{keys_cte(has_keys)},
+epc_best AS (
+    SELECT uprn, max(upper(trim(current_energy_rating))) AS rating FROM epc
+    WHERE uprn IS NOT NULL AND upper(trim(current_energy_rating)) IN ({ratings}) GROUP BY uprn),
+base AS (
+    SELECT b.*, l.account_ref, l.method AS link_method, l.match_probability AS link_probability,
+        c.annual_charge, c.ctr_annual, c.recovery_stage, c.uprn AS account_uprn,
+        coalesce(e1.rating, e2.rating) AS epc_rating,
+        k.household_id AS key_household_id, k.other_districts AS key_other_districts,
+        b.adults + b.children AS people,
+        (b.adults >= 2 OR b.partner_birth_date IS NOT NULL) AS couple,
+        {spa_date_sql("b.claimant_birth_date", p.state_pension_age.value)} <= {as_of_sql} AS claimant_spa,
+        {spa_date_sql("b.partner_birth_date", p.state_pension_age.value)} <= {as_of_sql} AS partner_spa
+    FROM benefits b
+    LEFT JOIN link l ON l.lad_code = b.lad_code AND l.claim_ref = b.claim_ref
+    LEFT JOIN council_tax c ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref
+    LEFT JOIN epc_best e1 ON e1.uprn = b.uprn
+    LEFT JOIN epc_best e2 ON e2.uprn = c.uprn
+    LEFT JOIN hkeys k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref),
+annual AS (
+    SELECT *,
+        earnings_weekly * 52 + uc_monthly * 12 + ({' + '.join(weekly)}) * 52 AS income_a,
+        rent_weekly * 52 AS housing_a,
+        CASE WHEN account_ref IS NOT NULL THEN greatest(annual_charge - ctr_annual, 0)
+             ELSE greatest(council_tax_weekly - ctr_weekly, 0) * 52 END AS council_tax_a,
+        {d(p.food_weekly_per_person.value)} * people * 52 AS food_a,
+        {d(p.energy_annual.value)} * {size_factor_sql("people", p.energy_size_factors.value)}
+            * {epc_factor_sql("epc_rating", p.energy_epc_factors.value)} AS energy_a,
+        {d(p.water_annual.value)} * {size_factor_sql("people", p.water_size_factors.value)} AS water_a,
+        ({d(p.other_essentials_weekly_per_adult.value)} * adults
+            + {d(p.other_essentials_weekly_per_child.value)} * children) * 52 AS other_a,
+        claimant_spa AND (partner_birth_date IS NULL OR partner_spa) AS pensioner,
+        claimant_spa AND (NOT couple OR partner_spa IS TRUE) AS everyone_spa,
+        CASE WHEN couple THEN {d(p.pc_guarantee_couple.value)} ELSE {d(p.pc_guarantee_single.value)} END
+            + CASE WHEN severe_disability THEN {d(p.pc_severe_disability_addition.value)} ELSE 0 END
+            + CASE WHEN carer THEN {d(p.pc_carer_addition.value)} ELSE 0 END AS guarantee_w,
+        greatest(earnings_weekly - CASE WHEN couple THEN {d(p.pc_earnings_disregard_couple.value)}
+                                        ELSE {d(p.pc_earnings_disregard_single.value)} END, 0)
+            + state_pension_weekly + private_pension_weekly + carers_allowance_weekly + other_income_weekly
+            + {d(p.pc_tariff_per_step.value)} * (
+                (CAST(greatest(capital - {d(p.pc_capital_disregarded.value)}, 0) * 100 AS BIGINT)
+                 + CAST({d(p.pc_tariff_step.value)} * 100 AS BIGINT) - 1)
+                // CAST({d(p.pc_tariff_step.value)} * 100 AS BIGINT)) AS income_pc_w
+    FROM base),
+flags AS (
+    SELECT *,
+        food_a + energy_a + water_a + other_a AS essentials_a,
+        income_a - housing_a - council_tax_a - (food_a + energy_a + water_a + other_a) AS cashflow_a,
+        income_a - housing_a - council_tax_a - energy_a - water_a - other_a AS left_for_food_a,
+        energy_a > {d(p.fuel_poverty_share.value)} * income_a AS fuel_poverty,
+        (income_a - housing_a <= 0 OR water_a > {d(p.water_poverty_share.value)} * (income_a - housing_a))
+            AS water_poverty,
+        income_a - housing_a - council_tax_a - energy_a - water_a - other_a
+            < {d(p.food_poverty_share.value)} * food_a AS food_poverty,
+        coalesce(everyone_spa AND pension_credit_weekly = 0 AND income_pc_w < guarantee_w, FALSE)
+            AS pension_credit_missing,
+        coalesce(claimant_spa AND couple AND partner_birth_date IS NULL AND pension_credit_weekly = 0
+                 AND income_pc_w < guarantee_w, FALSE) AS pension_credit_unchecked
+    FROM annual),
+status AS (
+    SELECT *,
+        CASE WHEN cashflow_a < {d(p.resilience_struggling_from.value * 12)}
+                  THEN CASE WHEN recovery_stage IN ({crisis}) THEN 'in_crisis' ELSE 'at_risk' END
+             WHEN cashflow_a < {d(p.resilience_coping_from.value * 12)} THEN 'struggling'
+             WHEN cashflow_a < {d(p.resilience_comfortable_from.value * 12)} THEN 'coping'
+             ELSE 'comfortable' END AS resilience_status
+    FROM flags),
+monthly AS (
+    SELECT *,
+        CAST(income_a AS DOUBLE) / 12 AS income_monthly,
+        CAST(housing_a AS DOUBLE) / 12 AS housing_costs_monthly,
+        CAST(council_tax_a AS DOUBLE) / 12 AS council_tax_monthly,
+        CAST(food_a AS DOUBLE) / 12 AS food_monthly,
+        CAST(energy_a AS DOUBLE) / 12 AS energy_monthly,
+        CAST(water_a AS DOUBLE) / 12 AS water_monthly,
+        CAST(other_a AS DOUBLE) / 12 AS other_essentials_monthly,
+        CAST(essentials_a AS DOUBLE) / 12 AS essentials_monthly,
+        CAST(cashflow_a AS DOUBLE) / 12 AS cashflow_monthly,
+        CAST(left_for_food_a AS DOUBLE) / 12 AS left_for_food_monthly,
+        CAST(CASE WHEN pension_credit_missing THEN (guarantee_w - income_pc_w) * 52 ELSE 0 END AS DECIMAL(18,2))
+            AS pension_credit_value_annual
+    FROM status)
+SELECT
+    coalesce(key_household_id, 'H-' || left(sha256(lad_code || ':' || claim_ref), 12)) AS household_id,
+    lad_code, claim_ref, account_ref, coalesce(uprn, account_uprn) AS uprn, postcode,
+    CASE WHEN children > 0 THEN CASE WHEN couple THEN 'couple_with_children' ELSE 'lone_parent' END
+         WHEN couple THEN CASE WHEN pensioner THEN 'pensioner_couple'
+                               WHEN claimant_spa OR partner_spa IS TRUE THEN 'mixed_age_couple'
+                               ELSE 'couple_no_children' END
+         WHEN pensioner THEN 'single_pensioner' ELSE 'single_adult' END AS household_type,
+    CAST(people AS BIGINT) AS people, CAST(adults AS BIGINT) AS adults, CAST(children AS BIGINT) AS children,
+    pensioner, tenure,
+    income_monthly, housing_costs_monthly, council_tax_monthly,
+    food_monthly, energy_monthly, water_monthly, other_essentials_monthly, essentials_monthly,
+    cashflow_monthly, resilience_status, recovery_stage, epc_rating,
+    fuel_poverty, water_poverty, food_poverty,
+    pension_credit_missing, pension_credit_value_annual,
+    CAST(pension_credit_weekly AS DECIMAL(18,2)) AS pension_credit_weekly,
+    CAST(CASE WHEN everyone_spa THEN income_pc_w END AS DECIMAL(18,2)) AS pension_credit_income_weekly,
+    CAST(CASE WHEN everyone_spa THEN guarantee_w END AS DECIMAL(18,2)) AS pension_credit_guarantee_weekly,
+    coalesce(link_method, 'unlinked') AS link_method, link_probability,
+    coalesce(key_other_districts, '') AS other_districts,
+    {reasons_sql(p)} AS reasons,
+    extract_date, {as_of_sql} AS as_of_date, {sql_str(p.tax_year)} AS tax_year, {sql_str(run_id)} AS run_id
+FROM monthly
+"""
