@@ -1,0 +1,97 @@
+"""Comparison vectors of candidate pairs, as DuckDB SQL (pure functions returning SQL text).
+
+Each comparison maps a pair to an integer level: -1 means "no information" (a value missing
+on either side; weight 0), 0 disagreement, higher levels closer agreement. Names are
+compared through their encodings only: keyed-hash equality (exact, canonical forename,
+surname and its Metaphone) and Dice similarity of the Bloom filters, ``bit_count`` over the
+four 64-bit words. Claimant OR partner is compared with the liable person; the better
+person counts. Aliases: ``c`` claim (``_lk_claims``), ``a`` account (``_lk_accounts``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from matching.normalise import BLOOM_WORDS
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison: its column name, level labels (level -> meaning) and CASE SQL."""
+
+    name: str
+    levels: dict[int, str]
+    sql: str
+
+
+def dice_sql(x: str, y: str, field: str) -> str:
+    """Dice similarity of Bloom filter ``field`` (fb forename, sb surname) of persons x and y."""
+    inter = " + ".join(f"bit_count({x}_{field}{i} & {y}_{field}{i})" for i in range(BLOOM_WORDS))
+    return f"(2.0 * ({inter}) / nullif({x}_{field}c + {y}_{field}c, 0))"
+
+
+def person_name_level_sql(x: str, y: str) -> str:
+    """Name agreement level of persons x and y (qualified prefixes such as ``c.c`` and ``a.l``)."""
+    fn_eq, sn_eq, sp_eq = f"{x}_fn = {y}_fn", f"{x}_sn = {y}_sn", f"{x}_sp = {y}_sp"
+    nick = f"list_has_any({x}_fc, {y}_fc)"
+    fd, sd = dice_sql(x, y, "fb"), dice_sql(x, y, "sb")
+    return f"""CASE
+        WHEN {x}_fn IS NULL OR {y}_fn IS NULL THEN -1
+        WHEN {fn_eq} AND {sn_eq} THEN 5
+        WHEN {sn_eq} AND {nick} THEN 4
+        WHEN ({sn_eq} AND {fd} >= 0.4) OR (({fn_eq} OR {nick}) AND ({sp_eq} OR {sd} >= 0.6)) THEN 3
+        WHEN {sn_eq} OR {sp_eq} OR {sd} >= 0.75 THEN 2
+        WHEN {fn_eq} OR {nick} THEN 1
+        ELSE 0 END"""
+
+
+def dob_level_sql(x: str, y: str) -> str:
+    """Date-of-birth level: 2 same, 1 one part differs or day/month swapped, 0 differs, -1 missing."""
+    a, b = f"{x}_dob", f"{y}_dob"
+    return f"""CASE
+        WHEN {a} IS NULL OR {b} IS NULL THEN -1
+        WHEN {a} = {b} THEN 2
+        WHEN (year({a}) = year({b})) :: INT + (month({a}) = month({b})) :: INT + (day({a}) = day({b})) :: INT = 2
+          OR (year({a}) = year({b}) AND month({a}) = day({b}) AND day({a}) = month({b})) THEN 1
+        ELSE 0 END"""
+
+
+def _best_of(levels: list[str]) -> str:
+    return levels[0] if len(levels) == 1 else f"greatest({', '.join(levels)})"
+
+
+def within_comparisons() -> list[Comparison]:
+    """The comparisons of a benefit claim (c) with a council-tax account (a)."""
+    return [
+        Comparison("uprn_level", {1: "same UPRN", 0: "different UPRN"},
+                   "CASE WHEN c.uprn IS NULL OR a.uprn IS NULL THEN -1 WHEN c.uprn = a.uprn THEN 1 ELSE 0 END"),
+        Comparison("postcode_level", {3: "same postcode", 2: "same sector or one character apart",
+                                      1: "same outward code", 0: "different"},
+                   """CASE WHEN c.postcode = a.postcode THEN 3
+                       WHEN c.pc_sector = a.pc_sector OR levenshtein(c.postcode, a.postcode) <= 1 THEN 2
+                       WHEN c.pc_outward = a.pc_outward THEN 1 ELSE 0 END"""),
+        Comparison("house_number_level", {2: "same first number", 1: "a number in common", 0: "different"},
+                   """CASE WHEN c.house_no IS NULL OR a.house_no IS NULL THEN -1
+                       WHEN c.house_no = a.house_no THEN 2
+                       WHEN list_has_any(c.numbers, a.numbers) THEN 1 ELSE 0 END"""),
+        Comparison("flat_level", {2: "same flat", 1: "neither is a flat", 0: "only one is a flat"},
+                   """CASE WHEN c.flat = a.flat THEN 2 WHEN c.flat IS NULL AND a.flat IS NULL THEN 1
+                       ELSE 0 END"""),
+        Comparison("street_level", {3: "same street words", 2: "Jaro-Winkler >= 0.92",
+                                    1: "half the words in common", 0: "different"},
+                   """CASE WHEN c.street IS NULL OR a.street IS NULL THEN -1
+                       WHEN c.street = a.street THEN 3
+                       WHEN jaro_winkler_similarity(c.street, a.street) >= 0.92 THEN 2
+                       WHEN len(list_intersect(c.words, a.words)) * 2 >= least(len(c.words), len(a.words)) THEN 1
+                       ELSE 0 END"""),
+        Comparison("name_level", {5: "same forename and surname", 4: "same surname, nickname forename",
+                                  3: "same surname and similar forename, or same forename and similar surname",
+                                  2: "same or similar surname only", 1: "same forename only", 0: "different"},
+                   _best_of([person_name_level_sql("c.c", "a.l"), person_name_level_sql("c.p", "a.l")])),
+        Comparison("dob_level", {2: "same date of birth", 1: "one part differs or day/month swapped",
+                                 0: "different"},
+                   _best_of([dob_level_sql("c.c", "a.l"), dob_level_sql("c.p", "a.l")])),
+    ]
+
+
+FLAT_CONFLICT = "c.flat IS NOT NULL AND a.flat IS NOT NULL AND c.flat <> a.flat"

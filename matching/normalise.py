@@ -1,0 +1,85 @@
+"""Normalise both sides of the within-district linkage into prepared tables (SQL only).
+
+``_lk_claims`` (from ``benefits``) and ``_lk_accounts`` (from ``council_tax``) hold, per
+record: district, reference, UPRN, postcode and its parts, the address split into flat,
+house number(s) and street words, and for each person (claimant ``c``, partner ``p``,
+liable ``l``) the parts of the name encoding (keyed hashes and Bloom filters as four
+UBIGINTs each) and the date of birth. Personal data: only the pseudonymised encodings flow
+through here; no raw name or NINO exists in the hub's tables.
+"""
+
+from __future__ import annotations
+
+ABBREVIATIONS: dict[str, str] = {
+    "st": "street", "rd": "road", "ave": "avenue", "av": "avenue", "ln": "lane", "cl": "close",
+    "dr": "drive", "ct": "court", "crt": "court", "gdns": "gardens", "gdn": "gardens", "cres": "crescent",
+    "pl": "place", "sq": "square", "tce": "terrace", "ter": "terrace", "hse": "house", "ho": "house",
+    "pk": "park", "gr": "grove", "gro": "grove", "wy": "way", "mws": "mews", "hl": "hill", "cotts": "cottages",
+    "bldgs": "buildings", "blvd": "boulevard", "est": "estate", "grn": "green", "rise": "rise",
+}
+FLAT_WORDS = "flat|apartment|apt|unit|room|maisonette|suite|flt"
+BLOOM_WORDS = 4  # a 256-bit Bloom filter as four 64-bit words
+
+PERSONS = {"claims": ("c", "p"), "accounts": ("l",)}
+PERSON_COLUMNS = {"c": "claimant", "p": "partner", "l": "liable"}
+
+
+def _map_literal(mapping: dict[str, str]) -> str:
+    return "MAP {" + ", ".join(f"'{k}': '{v}'" for k, v in sorted(mapping.items())) + "}"
+
+
+def prepare_side_sql(side: str, source: str, ref: str, where: str = "TRUE") -> str:
+    """SQL creating the prepared table ``_lk_<side>`` from ``source`` (benefits or council_tax)."""
+    flat_re = rf"\b(?:{FLAT_WORDS})\s*([0-9]+[a-z]?|[a-z])\b"
+    number_re = r"\b[0-9]+[a-z]?\b"
+    abbrev = _map_literal(ABBREVIATIONS)
+    person_cols = []
+    for short in PERSONS[side]:
+        full = PERSON_COLUMNS[short]
+        name = f"r.{full}_name"
+        part = lambda k, name=name: f"nullif(split_part({name}, '|', {k}), '')"  # noqa: E731
+        person_cols += [
+            f"{part(2)} AS {short}_fn",
+            f"string_split({part(3)}, ',') AS {short}_fc",
+            f"{part(4)} AS {short}_sn",
+            f"{part(5)} AS {short}_sp",
+            f"r.{full}_key AS {short}_key",
+            f"r.{full}_birth_date AS {short}_dob",
+        ]
+        for field, k in (("fb", 6), ("sb", 7)):
+            words = [f"('0x' || substr({part(k)}, {16 * i + 1}, 16))::UBIGINT" for i in range(BLOOM_WORDS)]
+            person_cols += [f"{w} AS {short}_{field}{i}" for i, w in enumerate(words)]
+            count = " + ".join(f"bit_count({w})" for w in words)
+            person_cols.append(f"({count})::INTEGER AS {short}_{field}c")
+    return f"""
+CREATE OR REPLACE TEMP TABLE _lk_{side} AS
+WITH a AS (
+    SELECT r.*, regexp_replace(regexp_replace(lower(concat_ws(' ', r.address_line_1, r.address_line_2)),
+            '[^a-z0-9]+', ' ', 'g'), '\\b([0-9]+) ([a-z])\\b', '\\1\\2', 'g') AS _addr
+    FROM {source} r WHERE {where}
+), b AS (
+    SELECT a.*, nullif(regexp_extract(_addr, '{flat_re}', 1), '') AS _flat,
+           trim(regexp_replace(_addr, '{flat_re}', ' ', 'g')) AS _rest
+    FROM a
+), c AS (
+    SELECT b.*, regexp_extract_all(_rest, '{number_re}') AS _numbers,
+           list_filter(list_transform(string_split(trim(regexp_replace(_rest, '{number_re}', ' ', 'g')), ' '),
+                                      lambda t: coalesce({abbrev}[t], t)), lambda t: t <> '') AS _words
+    FROM b
+)
+SELECT r.lad_code, r.{ref} AS ref, r.uprn, r.postcode,
+       split_part(r.postcode, ' ', 1) AS pc_outward,
+       split_part(r.postcode, ' ', 1) || ' ' || left(split_part(r.postcode, ' ', 2), 1) AS pc_sector,
+       r._flat AS flat, nullif(r._numbers[1], '') AS house_no, r._numbers AS numbers,
+       nullif(array_to_string(r._words, ' '), '') AS street, r._words AS words,
+       {", ".join(person_cols)}
+FROM c r
+"""
+
+
+def prepare_sql(where: str = "TRUE") -> list[str]:
+    """Statements that (re)build ``_lk_claims`` and ``_lk_accounts``; ``where`` filters both sources."""
+    return [
+        prepare_side_sql("claims", "benefits", "claim_ref", where),
+        prepare_side_sql("accounts", "council_tax", "account_ref", where),
+    ]

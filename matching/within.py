@@ -1,0 +1,121 @@
+"""Within a district: each benefit claim -> at most one council-tax account (and vice versa).
+
+Order of work (all heavy lifting is DuckDB SQL from :mod:`matching.normalise`,
+:mod:`matching.block`, :mod:`matching.compare`; this module only runs it): prepare both
+sides, build candidate pairs by blocking, compute comparison vectors, estimate the
+Fellegi-Sunter model without labels (EM over the patterns), score, then assign one-to-one:
+first same-UPRN pairs whose addresses agree (method ``uprn``), then the rest above the
+threshold (method ``probabilistic``). Personal data: pseudonymised encodings only.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+
+from matching.assign import assign_one_to_one
+from matching.block import within_candidates_sql
+from matching.compare import within_comparisons
+from matching.estimate import FSModel, estimate_em, probability_sql
+from matching.normalise import prepare_sql
+from matching.settings import LinkSettings, within_start_model
+
+LEVEL_COLUMNS = [c.name for c in within_comparisons()]
+LINK_COLUMNS: list[tuple[str, str]] = [
+    ("lad_code", "VARCHAR"), ("claim_ref", "VARCHAR"), ("account_ref", "VARCHAR"), ("method", "VARCHAR"),
+    ("match_probability", "DOUBLE"), ("match_weight", "DOUBLE"),
+] + [(c, "INTEGER") for c in LEVEL_COLUMNS]
+UPRN_CONSISTENT = ("v.uprn_level = 1 AND v.flat_level >= 1 AND v.house_number_level <> 0 "
+                   "AND v.postcode_level >= 2")
+
+
+def district_filter(lad_codes: list[str] | None, column: str = "lad_code") -> str:
+    """SQL condition restricting ``column`` to the given districts (all when None)."""
+    if lad_codes is None:
+        return "TRUE"
+    quoted = ", ".join("'" + code.replace("'", "''") + "'" for code in lad_codes)
+    return f"{column} IN ({quoted})" if quoted else "FALSE"
+
+
+def create_links_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ``links`` table if it is not there (see :mod:`schemas.links`)."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS links ({', '.join(f'{n} {t}' for n, t in LINK_COLUMNS)})")
+
+
+def build_vectors(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = None) -> int:
+    """Prepare both sides, block and compare; creates ``_lk_vectors``; returns its pair count."""
+    for sql in prepare_sql(district_filter(lad_codes, "r.lad_code")):
+        con.execute(sql)
+    levels = ",\n       ".join(f"({c.sql})::INTEGER AS {c.name}" for c in within_comparisons())
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lk_vectors AS
+        WITH k AS ({within_candidates_sql()})
+        SELECT k.lad_code, k.claim_ref, k.account_ref,
+               {levels}
+        FROM k JOIN _lk_claims c ON c.lad_code = k.lad_code AND c.ref = k.claim_ref
+               JOIN _lk_accounts a ON a.lad_code = k.lad_code AND a.ref = k.account_ref""")
+    row = con.execute("SELECT count(*) FROM _lk_vectors").fetchone()
+    return int(row[0]) if row else 0
+
+
+def patterns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct comparison patterns of ``table`` and their counts."""
+    cols = ", ".join(columns)
+    rows = con.execute(f"SELECT {cols}, count(*) FROM {table} GROUP BY ALL ORDER BY ALL").fetchall()
+    if not rows:
+        return np.zeros((0, len(columns)), dtype=int), np.zeros(0)
+    data = np.array(rows, dtype=np.int64)
+    return data[:, :-1], data[:, -1]
+
+
+def estimate_model(
+    con: duckdb.DuckDBPyConnection, table: str, start: FSModel, settings: LinkSettings
+) -> FSModel:
+    """EM on the table's patterns, or the starting model when there are too few pairs."""
+    pats, counts = patterns(con, table, start.comparisons)
+    if counts.sum() < max(settings.min_pairs_for_em, 1):
+        return FSModel(m=start.m, u=start.u, prior=start.prior, source="prior", pairs=int(counts.sum()))
+    return estimate_em(pats, counts, start, max_iter=settings.em_max_iterations)
+
+
+def score_and_assign(
+    con: duckdb.DuckDBPyConnection, model: FSModel, settings: LinkSettings, lad_codes: list[str] | None = None
+) -> None:
+    """Score ``_lk_vectors`` (creates ``_lk_scored``) and replace these districts' rows of ``links``."""
+    weight = model.weight_sql("v")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lk_scored AS
+        SELECT v.lad_code, v.claim_ref, v.account_ref,
+               CASE WHEN {UPRN_CONSISTENT} THEN 'uprn' ELSE 'probabilistic' END AS method,
+               {probability_sql(weight)} AS match_probability, {weight} AS match_weight,
+               {", ".join(f"v.{c}" for c in LEVEL_COLUMNS)}
+        FROM _lk_vectors v""")
+    create_links_table(con)
+    con.execute(f"DELETE FROM links WHERE {district_filter(lad_codes)}")
+    con.execute("CREATE OR REPLACE TEMP TABLE _lk_accepted AS SELECT * FROM links LIMIT 0")
+    if settings.use_uprn:
+        con.execute("CREATE OR REPLACE TEMP TABLE _lk_pool AS SELECT * FROM _lk_scored WHERE method = 'uprn'")
+        assign_one_to_one(con, "_lk_pool", "_lk_accepted")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _lk_pool AS
+        SELECT * REPLACE ('probabilistic' AS method) FROM _lk_scored
+        WHERE match_probability >= {settings.threshold}""")
+    assign_one_to_one(con, "_lk_pool", "_lk_accepted")
+    con.execute("INSERT INTO links SELECT * FROM _lk_accepted ORDER BY lad_code, claim_ref")
+
+
+def link_district(
+    con: duckdb.DuckDBPyConnection, lad_code: str | list[str] | None,
+    model: FSModel | None = None, settings: LinkSettings | None = None,
+) -> FSModel:
+    """Link one district's claims to its accounts (or several; None: all) into ``links``; return the model.
+
+    Without ``model`` the model is estimated on these districts' candidate pairs.
+    Leaves ``_lk_scored`` (every candidate pair with weight and probability) for review queues.
+    """
+    settings = settings or LinkSettings()
+    codes = [lad_code] if isinstance(lad_code, str) else lad_code
+    build_vectors(con, codes)
+    if model is None:
+        model = estimate_model(con, "_lk_vectors", within_start_model(), settings)
+    score_and_assign(con, model, settings, codes)
+    return model
