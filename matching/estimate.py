@@ -86,8 +86,9 @@ def estimate_em(
     m = {c: dict(start.m[c]) for c in comps}
     u = {c: dict(start.u[c]) for c in comps}
     prior = start.prior
-    it = 0
-    for it in range(1, max_iter + 1):
+    iterations = 0
+    for step in range(1, max_iter + 1):
+        iterations = step
         log_m = np.full(len(n), math.log(prior))
         log_u = np.full(len(n), math.log(1 - prior))
         for j, c in enumerate(comps):
@@ -113,4 +114,4 @@ def estimate_em(
         prior = new_prior
         if delta < tol:
             break
-    return FSModel(m=m, u=u, prior=prior, source="em", iterations=it, pairs=int(total))
+    return FSModel(m=m, u=u, prior=prior, source="em", iterations=iterations, pairs=int(total))

@@ -17,14 +17,22 @@ class LinkSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    threshold: float = Field(0.9, gt=0, lt=1, description="least match probability of a probabilistic claim-account link")
-    person_threshold: float = Field(0.9, gt=0, lt=1, description="least match probability of a cross-district person link")
-    review_lower: float = Field(0.2, ge=0, le=1, description="borderline band for clerical review: lower probability")
-    review_upper: float = Field(0.98, ge=0, le=1, description="borderline band for clerical review: upper probability")
-    use_uprn: bool = Field(True, description="link first on the same UPRN where the addresses agree")
-    min_pairs_for_em: int = Field(2000, ge=0, description="fewer candidate pairs than this: use the starting model")
-    em_max_iterations: int = Field(200, ge=1, description="EM iteration limit")
-    histogram_bin_width: float = Field(2.0, gt=0, description="width of the match-weight histogram bins (log2 odds)")
+    threshold: float = Field(default=0.9, gt=0, lt=1,
+        description="least probability of a probabilistic claim-account link")
+    person_threshold: float = Field(default=0.9, gt=0, lt=1,
+        description="least probability of a cross-district person link")
+    review_lower: float = Field(default=0.2, ge=0, le=1,
+        description="borderline band for clerical review: lower probability")
+    review_upper: float = Field(default=0.98, ge=0, le=1,
+        description="borderline band for clerical review: upper probability")
+    use_uprn: bool = Field(default=True,
+        description="link first on the same UPRN where the addresses agree")
+    min_pairs_for_em: int = Field(default=2000, ge=0,
+        description="fewer candidate pairs than this: use the starting model")
+    em_max_iterations: int = Field(default=200, ge=1,
+        description="EM iteration limit")
+    histogram_bin_width: float = Field(default=2.0, gt=0,
+        description="width of the match-weight histogram bins (log2 odds)")
 
 
 def within_start_model() -> FSModel:

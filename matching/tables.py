@@ -35,11 +35,12 @@ def create_table(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict[str,
     names = [n for n, _ in columns]
     values = []
     for i, row in enumerate(rows):
-        full = {"extract_date": dt.date(2026, 11, 20), "source_file": f"{kind}.csv", "line": i + 2}
+        full: dict[str, Any] = {"extract_date": dt.date(2026, 11, 20), "source_file": f"{kind}.csv", "line": i + 2}
         full.update({n: defaults.get(n) for n in names if n not in full})
         full.update(row)
         if isinstance(full.get("child_ages"), list):
-            full["child_ages"] = ";".join(str(a) for a in full["child_ages"])
+            ages: list[Any] = full["child_ages"]
+            full["child_ages"] = ";".join(str(a) for a in ages)
         values.append([full[n] for n in names])
     con.executemany(f"INSERT INTO {kind} VALUES ({', '.join('?' for _ in names)})", values)
 
