@@ -8,7 +8,7 @@ models carry only keyed hashes and name encodings.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -27,6 +27,7 @@ from schemas.columns import (
     Text,
     Uprn,
 )
+from schemas.columns import Unique
 
 Tenure = Literal["council", "housing_association", "private_rented", "owner_occupier", "other"]
 Band = Literal["A", "B", "C", "D", "E", "F", "G", "H"]
@@ -35,8 +36,11 @@ RecoveryStage = Literal[
 ]
 ExemptionClass = Literal[tuple(chr(c) for c in range(ord("B"), ord("W") + 1))]  # type: ignore[valid-type]
 
-KINDS = ("benefits", "council_tax")
-RAW_IDENTIFIER_COLUMNS = {
+KINDS = ("benefits", "council_tax", "epc", "postcode_lookup")
+EXTRACT_KINDS = ("benefits", "council_tax")  # per-district, dated extracts; the others are optional county files
+RAW_IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "epc": (),
+    "postcode_lookup": (),
     "benefits": ("claimant_nino", "claimant_forename", "claimant_surname",
                  "partner_nino", "partner_forename", "partner_surname"),
     "council_tax": ("liable_nino", "liable_forename", "liable_surname"),
@@ -160,7 +164,23 @@ CouncilTaxRaw: type[InputRow] = create_model(  # type: ignore[call-overload]
     "CouncilTaxRaw", __base__=InputRow, __doc__="A raw council-tax account row (district only).",
     **_council_tax_fields(raw=True))
 
+EnergyRating = Literal["A", "B", "C", "D", "E", "F", "G"]
+Epc: type[InputRow] = create_model(  # type: ignore[call-overload]
+    "Epc", __base__=InputRow, __doc__="Optional landing/epc.csv: a property's current EPC rating.",
+    uprn=_f(Annotated[Uprn, Unique()], description="Unique Property Reference Number, unique in the file"),
+    current_energy_rating=_f(EnergyRating, description="current energy efficiency rating, A (best) to G"),
+)
+PostcodeLookup: type[InputRow] = create_model(  # type: ignore[call-overload]
+    "PostcodeLookup", __base__=InputRow, __doc__="Optional landing/postcode_lookup.csv: areas of each postcode.",
+    postcode=_f(Annotated[Postcode, Unique()], description="UK postcode, unique in the file"),
+    lsoa21cd=_f(Optional[Text], None, "2021 Lower layer Super Output Area code"),
+    ward_code=_f(Optional[Text], None, "electoral ward code"),
+    lad_code=_f(Optional[Text], None, "local authority district code"),
+)
+
 MODELS: dict[tuple[str, bool], type[InputRow]] = {
+    ("epc", False): Epc,
+    ("postcode_lookup", False): PostcodeLookup,
     ("benefits", False): Benefits,
     ("benefits", True): BenefitsRaw,
     ("council_tax", False): CouncilTax,
@@ -172,4 +192,6 @@ def model_for(kind: str, raw: bool = False) -> type[InputRow]:
     """The pydantic model of an extract kind, pseudonymised (default) or raw."""
     if kind not in KINDS:
         raise ValueError(f"unknown extract kind {kind!r}: expected one of {', '.join(KINDS)}")
+    if (kind, raw) not in MODELS:
+        raise ValueError(f"{kind} has no raw form")
     return MODELS[(kind, raw)]

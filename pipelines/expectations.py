@@ -1,0 +1,100 @@
+"""Great Expectations suites over each validated table, derived from the same column specs.
+
+Rows were already checked one by one (:mod:`pipelines.validate`); these suites check each
+table as a whole: references unique, values in their allowed sets and ranges, required
+columns complete, null rates of optional identifiers, and the row count against the previous
+extract of the same kind (a sudden drop or jump usually means a bad export). A failed
+expectation is a warning in the manifest, not a quarantine: no row is at fault on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from schemas.columns import ColumnSpec, column_specs
+from schemas.inputs import model_for
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+ROW_COUNT_TOLERANCE = 0.2  # the row count may move by 20% from the previous extract
+MAX_NULL_SHARE = {"uprn": 0.5, "claimant_key": 0.5}  # beyond this, an identifier column looks broken
+
+
+@dataclass
+class SuiteResult:
+    """Outcome of one table's suite: which expectations failed and why."""
+
+    table: str
+    success: bool
+    evaluated: int
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form for the manifest."""
+        return {"table": self.table, "success": self.success, "evaluated": self.evaluated, "failures": self.failures}
+
+
+def expectation_specs(kind: str, previous_rows: int | None) -> list[tuple[str, dict[str, Any]]]:
+    """(GX expectation class name, keyword arguments) for a validated table of this kind."""
+    specs: list[ColumnSpec] = column_specs(model_for(kind))
+    out: list[tuple[str, dict[str, Any]]] = []
+    for s in specs:
+        if s.unique:
+            out.append(("ExpectColumnValuesToBeUnique", {"column": s.name}))
+        if s.required:
+            out.append(("ExpectColumnValuesToNotBeNull", {"column": s.name}))
+        if s.choices:
+            out.append(("ExpectColumnValuesToBeInSet", {"column": s.name, "value_set": list(s.choices)}))
+        if s.kind in ("integer", "money") and (s.ge is not None or s.le is not None):
+            out.append(("ExpectColumnValuesToBeBetween", {"column": s.name, "min_value": s.ge, "max_value": s.le}))
+        if s.name in MAX_NULL_SHARE:
+            out.append(("ExpectColumnValuesToNotBeNull", {"column": s.name, "mostly": 1 - MAX_NULL_SHARE[s.name]}))
+    if previous_rows:
+        low = int(previous_rows * (1 - ROW_COUNT_TOLERANCE))
+        high = int(previous_rows * (1 + ROW_COUNT_TOLERANCE)) + 1
+        out.append(("ExpectTableRowCountToBeBetween", {"min_value": low, "max_value": high}))
+    return out
+
+
+def run_suite(table: pa.Table, kind: str, name: str, previous_rows: int | None = None) -> SuiteResult:
+    """Run the kind's suite over a validated Arrow table (converted to pandas for GX)."""
+    import great_expectations as gx
+
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    try:
+        context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
+    except Exception:  # noqa: BLE001 - progress bars are cosmetic
+        pass
+    columns = [s.name for s in column_specs(model_for(kind))]
+    subset = table.select(columns)
+    floats = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f for f in subset.schema])
+    frame = subset.cast(floats).to_pandas()
+    source = context.data_sources.add_pandas(f"{name}_source")
+    batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
+    suite = context.suites.add(gx.ExpectationSuite(name=f"{name}_suite"))
+    for cls_name, kwargs in expectation_specs(kind, previous_rows):
+        suite.add_expectation(getattr(gx.expectations, cls_name)(**kwargs))
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    result = definition.run(batch_parameters={"dataframe": frame})
+    failures = []
+    for r in result.results:
+        if not r.success:
+            config = r.expectation_config
+            failures.append({
+                "expectation": config.type if config is not None else "unknown",
+                "column": (config.kwargs.get("column") if config is not None else None),
+                "observed": _observed(r.result),
+            })
+    return SuiteResult(table=name, success=bool(result.success), evaluated=len(result.results), failures=failures)
+
+
+def _observed(result: dict[str, Any]) -> Any:
+    if "observed_value" in result:
+        return result["observed_value"]
+    return {k: result[k] for k in ("unexpected_count", "unexpected_percent") if k in result}

@@ -1,0 +1,167 @@
+"""Ingest: find each district's newest extracts, validate them, and stage them as Parquet.
+
+I/O at the edge of the pipeline: reads ``landing/<LAD>/<kind>_<YYYY-MM-DD>.csv`` (and the
+optional county files ``epc.csv`` and ``postcode_lookup.csv``), writes per district
+``<stage>/validated/<LAD>/<kind>.parquet`` and ``<stage>/validated/<LAD>/quarantine.parquet``,
+and returns small JSON-able reports for the manifest. Personal data: pseudonymised rows
+(keyed hashes and name encodings) pass through; a file with raw identifiers is refused whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.errors import UserError
+from pipelines.expectations import run_suite
+from pipelines.validate import QUARANTINE_SCHEMA, Validated, count_data_lines, empty_valid, validate_path
+from schemas.inputs import EXTRACT_KINDS
+
+EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
+LAD_RE = re.compile(r"^[ENSW]\d{8}$")
+COUNTY_FILES = {"epc": "epc.csv", "postcode_lookup": "postcode_lookup.csv"}
+REFERENCE_LAD = "county"  # quarantine rows of the optional county-wide files
+
+
+class LandingChanged(RuntimeError):
+    """A landing file changed while it was being read (its hash differs before and after)."""
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One landing file chosen for a run."""
+
+    lad_code: str
+    kind: str
+    path: Path
+    extract_date: dt.date | None
+
+
+@dataclass
+class DistrictPlan:
+    """The extracts a run uses for one district, and the notes about what it skipped."""
+
+    lad_code: str
+    extracts: list[Extract] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    previous: dict[str, Path] = field(default_factory=dict)  # kind -> the extract before the chosen one
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def plan_district(folder: Path, as_of: dt.date) -> DistrictPlan:
+    """Per kind, the newest extract dated on or before ``as_of``; notes for what is missing or ignored."""
+    plan = DistrictPlan(lad_code=folder.name)
+    dated: dict[str, list[tuple[dt.date, Path]]] = {k: [] for k in EXTRACT_KINDS}
+    for path in sorted(folder.iterdir()):
+        match = EXTRACT_RE.match(path.name)
+        if not match or not path.is_file():
+            if path.is_file() and not path.name.startswith("."):
+                plan.notes.append(f"{path.name}: not an extract name (<kind>_<YYYY-MM-DD>.csv); ignored")
+            continue
+        try:
+            day = dt.date.fromisoformat(match["date"])
+        except ValueError:
+            plan.notes.append(f"{path.name}: the date in the name is not a real date; ignored")
+            continue
+        if day <= as_of:
+            dated[match["kind"]].append((day, path))
+    for kind, found in dated.items():
+        found.sort()
+        if not found:
+            plan.notes.append(f"no {kind} extract dated on or before {as_of}")
+            continue
+        day, path = found[-1]
+        plan.extracts.append(Extract(plan.lad_code, kind, path, day))
+        if len(found) > 1:
+            plan.previous[kind] = found[-2][1]
+    return plan
+
+
+def plan_landing(landing: Path, as_of: dt.date, districts: tuple[str, ...] = ()) -> list[DistrictPlan]:
+    """Plans for every district folder (or only the named ones); UserError when there is nothing to run."""
+    if not landing.is_dir():
+        raise UserError(f"--input {landing}: no such folder")
+    folders = {p.name: p for p in sorted(landing.iterdir()) if p.is_dir() and LAD_RE.match(p.name)}
+    for lad in districts:
+        if lad not in folders:
+            raise UserError(f"--district {lad}: no folder {landing / lad}")
+    chosen = [folders[lad] for lad in (districts or tuple(folders))]
+    if not chosen:
+        raise UserError(f"--input {landing}: no district folders named by ONS code (e.g. E07000112)")
+    return [plan_district(folder, as_of) for folder in chosen]
+
+
+def _validate_stable(path: Path, kind: str, as_of: dt.date, lad: str, day: dt.date | None) -> tuple[Validated, str]:
+    before = sha256_file(path)
+    validated = validate_path(path, kind, as_of, lad, day, path.name)
+    after = sha256_file(path)
+    if before != after:
+        raise LandingChanged(f"{path}: the file changed while it was being read; try again when it is complete")
+    return validated, before
+
+
+def ingest_district(plan: DistrictPlan, as_of: dt.date, stage: Path, check_tables: bool = True) -> dict[str, Any]:
+    """Validate a district's extracts and stage them as Parquet; returns its manifest section."""
+    out = stage / "validated" / plan.lad_code
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[dict[str, Any]] = []
+    quarantine: list[pa.Table] = []
+    written = set()
+    for extract in plan.extracts:
+        validated, digest = _validate_stable(extract.path, extract.kind, as_of, plan.lad_code, extract.extract_date)
+        pq.write_table(validated.valid, out / f"{extract.kind}.parquet")
+        written.add(extract.kind)
+        quarantine.append(validated.quarantine)
+        entry = validated.report.as_dict() | {
+            "path": str(extract.path), "sha256": digest,
+            "extract_date": extract.extract_date.isoformat() if extract.extract_date else None,
+        }
+        if check_tables and validated.valid.num_rows:
+            previous = plan.previous.get(extract.kind)
+            previous_rows = count_data_lines(previous) if previous else None
+            entry["expectations"] = run_suite(
+                validated.valid, extract.kind, f"{plan.lad_code}_{extract.kind}", previous_rows
+            ).as_dict()
+        files.append(entry)
+    for kind in EXTRACT_KINDS:
+        if kind not in written:
+            pq.write_table(empty_valid(kind), out / f"{kind}.parquet")
+    pq.write_table(pa.concat_tables(quarantine) if quarantine else QUARANTINE_SCHEMA.empty_table(),
+                   out / "quarantine.parquet")
+    return {"lad_code": plan.lad_code, "files": files, "notes": plan.notes}
+
+
+def ingest_reference(landing: Path, as_of: dt.date, stage: Path) -> dict[str, Any]:
+    """Validate and stage the optional county-wide files (epc, postcode lookup)."""
+    out = stage / "validated" / "_reference"
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[dict[str, Any]] = []
+    quarantine: list[pa.Table] = []
+    for kind, name in COUNTY_FILES.items():
+        path = landing / name
+        if path.is_file():
+            validated, digest = _validate_stable(path, kind, as_of, REFERENCE_LAD, None)
+            files.append(validated.report.as_dict() | {"path": str(path), "sha256": digest})
+            quarantine.append(validated.quarantine)
+            table = validated.valid
+        else:
+            table = empty_valid(kind)
+        pq.write_table(table, out / f"{kind}.parquet")
+    pq.write_table(pa.concat_tables(quarantine) if quarantine else QUARANTINE_SCHEMA.empty_table(),
+                   out / "quarantine.parquet")
+    return {"files": files}

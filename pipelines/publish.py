@@ -1,0 +1,125 @@
+"""Publish a run: write its outputs into a staging folder, then promote it atomically.
+
+Layout (DESIGN.md output contract): ``<output>/runs/<run_id>/`` holds every run;
+``<output>/current`` is a symbolic link to the newest good run, switched with one atomic
+``rename``. A run is written to ``<output>/runs/.staging-<run_id>/`` and renamed into place
+only when everything in it is complete, so a failed or killed run never shows half an
+output where BI tools read, and the previous good run stays current.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.rules_sql import quote_ident, quote_str
+
+CURRENT = "current"
+RUNS = "runs"
+STAGING_PREFIX = ".staging-"
+
+
+def new_run_id(now: dt.datetime, as_of: dt.date) -> str:
+    """A sortable run id: UTC start time, then the as-of date (e.g. 20261121T020000Z-as-of-2026-11-20)."""
+    return f"{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}-as-of-{as_of.isoformat()}"
+
+
+def staging_dir(output: Path, run_id: str) -> Path:
+    """Where a run is written before it is promoted."""
+    return output / RUNS / f"{STAGING_PREFIX}{run_id}"
+
+
+def current_dir(output: Path) -> Path | None:
+    """The folder the ``current`` link points at, or None before the first good run."""
+    link = output / CURRENT
+    return link.resolve() if link.exists() else None
+
+
+def clean_stale_staging(output: Path, keep: str | None = None) -> list[str]:
+    """Remove staging folders left by killed runs; returns their names."""
+    removed = []
+    runs = output / RUNS
+    if runs.is_dir():
+        for folder in runs.iterdir():
+            if folder.name.startswith(STAGING_PREFIX) and folder.name != f"{STAGING_PREFIX}{keep}":
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+    return removed
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, sql_or_table: str, path: Path) -> int:
+    """COPY a table or query to one Parquet file (zstd); returns the rows written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = sql_or_table if " " in sql_or_table.strip() else f"SELECT * FROM {quote_ident(sql_or_table)}"
+    con.execute(f"COPY ({source}) TO {quote_str(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+    row = con.execute(f"SELECT COUNT(*) FROM read_parquet({quote_str(str(path))})").fetchone()
+    return int(row[0]) if row else 0
+
+
+def write_json(data: Any, path: Path) -> None:
+    """Write JSON (sorted keys, dates as ISO text) and fsync it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_views_database(folder: Path, final_folder: Path, parquet_names: list[str]) -> None:
+    """``povertylink.duckdb``: one view per published Parquet file, by its final absolute path.
+
+    DuckDB checks a view's files when it is created, so the final path is made to exist for
+    that moment as a link to the staging folder, and removed before the run is promoted.
+    """
+    database = folder / "povertylink.duckdb"
+    final_folder.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(folder.resolve(), final_folder)
+    con = duckdb.connect(str(database))
+    try:
+        for name in parquet_names:
+            view = Path(name).stem if "/" not in name else name.replace("/", "_").removesuffix(".parquet")
+            target = quote_str(str(final_folder / name))
+            con.execute(f"CREATE OR REPLACE VIEW {quote_ident(view)} AS SELECT * FROM read_parquet({target})")
+    finally:
+        con.close()
+        final_folder.unlink()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def promote(output: Path, run_id: str) -> Path:
+    """Rename the staged run into ``runs/<run_id>`` and point ``current`` at it, atomically."""
+    staged = staging_dir(output, run_id)
+    final = output / RUNS / run_id
+    _fsync_tree(staged)
+    os.rename(staged, final)
+    tmp_link = output / f".{CURRENT}.{run_id}.tmp"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(Path(RUNS) / run_id, tmp_link)
+    link = output / CURRENT
+    if link.exists() and not link.is_symlink():
+        raise RuntimeError(f"{link} is a real folder, not the link povertylink manages: move it away first")
+    os.replace(tmp_link, link)
+    fd = os.open(output, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return final

@@ -1,0 +1,127 @@
+"""The hub stages of one run, in order, on the run's DuckDB: load, link, score, benchmark, write.
+
+Plain functions the Prefect flow wraps (``flows.py``); each takes paths and small values and
+returns a JSON-able manifest section. All row-level work happens in DuckDB; Parquet files are
+written into the run's staging folder, which :func:`pipelines.publish.promote` makes current.
+Personal data: pseudonymised keys and name encodings are used for linkage at the hub; no
+output carries a name encoding or a NINO key (see :data:`PUBLISHED_EXCLUDE`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.hub import connect, load_hub
+from pipelines.publish import write_parquet, write_views_database
+from pipelines.rules_sql import quote_str
+from schemas.config import RunConfig
+
+# Columns that identify people (keyed hashes, name encodings) never leave the hub's work database.
+PUBLISHED_EXCLUDE = ("claimant_key", "claimant_name", "partner_key", "partner_name", "liable_key", "liable_name")
+
+
+class StageTimer:
+    """Wall-clock seconds per stage, for the manifest."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` and record its wall time under ``name``."""
+        start = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 3)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    return bool(row and row[0])
+
+
+def _safe_columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in PUBLISHED_EXCLUDE]
+    return ", ".join(f'"{c}"' for c in cols)
+
+
+def link_stage(con: duckdb.DuckDBPyConnection, previous_dir: Path | None, config: RunConfig) -> dict[str, Any]:
+    """Link claims to accounts and people across districts; returns the manifest's linkage section."""
+    from matching.pipeline import LinkSettings, link_households
+
+    settings = LinkSettings(**config.linkage)
+    return link_households(con, previous_dir, settings).as_manifest()
+
+
+def score_stage(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str, config: RunConfig) -> dict[str, Any]:
+    """Score every household; returns the parameters used and the summary rows."""
+    from pipelines.params import load_parameters
+    from pipelines.score import score_households, summarise
+
+    params = load_parameters(as_of, config.parameters or None)
+    score_households(con, as_of, params, run_id)
+    return {"parameters": params.manifest(), "summary": summarise(con)}
+
+
+def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
+                    previous_dir: Path | None) -> dict[str, Any]:
+    """District benchmarks, movement, campaign and area needs (disclosure-controlled)."""
+    from benchmarks.pipeline import build_benchmarks
+
+    return build_benchmarks(con, run_id, as_of, previous_dir).as_manifest()
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, final_folder: Path,
+                  lad_codes: list[str]) -> dict[str, int]:
+    """Write every published Parquet file of the output contract; returns rows per file."""
+    written: dict[str, int] = {}
+    names: list[str] = []
+
+    def put(name: str, source: str) -> None:
+        written[name] = write_parquet(con, source, folder / name)
+        names.append(name)
+
+    if _table_exists(con, "households"):
+        put("households.parquet", f"SELECT {_safe_columns(con, 'households')} FROM households ORDER BY lad_code, claim_ref")
+        for lad in lad_codes:
+            put(f"districts/{lad}/households.parquet",
+                f"SELECT {_safe_columns(con, 'households')} FROM households WHERE lad_code = {quote_str(lad)} "
+                "ORDER BY claim_ref")
+    if _table_exists(con, "links"):
+        put("links.parquet", f"SELECT {_safe_columns(con, 'links')} FROM links ORDER BY lad_code, claim_ref")
+    for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign"):
+        if _table_exists(con, table):
+            put(f"{table}.parquet", table)
+    put("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"")
+    write_views_database(folder, final_folder, names)
+    return written
+
+
+def run_hub(stage: Path, final: Path, lad_codes: list[str], as_of: dt.date, run_id: str, config: RunConfig,
+            previous_dir: Path | None, timer: StageTimer) -> dict[str, Any]:
+    """Every hub stage on a fresh database in the staging folder; returns manifest sections."""
+    database = stage / "_work.duckdb"
+    con = connect(database)
+    sections: dict[str, Any] = {}
+    try:
+        sections["hub_rows"] = timer.run("load", lambda: load_hub(con, stage, lad_codes))
+        import importlib.util  # TEMPORARY while the stages land
+
+        if importlib.util.find_spec("matching.pipeline"):
+            sections["linkage"] = timer.run("link", lambda: link_stage(con, previous_dir, config))
+        if importlib.util.find_spec("pipelines.params"):
+            sections["scoring"] = timer.run("score", lambda: score_stage(con, as_of, run_id, config))
+        if importlib.util.find_spec("benchmarks.pipeline"):
+            sections["benchmarks"] = timer.run("benchmark", lambda: benchmark_stage(con, run_id, as_of, previous_dir))
+        sections["published_rows"] = timer.run("write", lambda: write_outputs(con, stage, final, lad_codes))
+    finally:
+        con.close()
+        database.unlink(missing_ok=True)
+        Path(str(database) + ".wal").unlink(missing_ok=True)
+    return sections
