@@ -1,0 +1,1 @@
+"""District comparison: disclosure control, benchmarks, movement, needs by area, report."""

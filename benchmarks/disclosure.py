@@ -85,14 +85,32 @@ def primary_cells(counts: Mapping[K, int]) -> set[K]:
     return {key for key, value in counts.items() if is_primary(value)}
 
 
-def recoverable_cells(counts: Mapping[K, int], lines: Sequence[Line[K]], suppressed: Iterable[K]) -> set[K]:
-    """Suppressed cells whose exact value follows from the published cells and the lines.
+def known_zeros(counts: Mapping[K, int], lines: Sequence[Line[K]], suppressed: Iterable[K]) -> set[K]:
+    """Suppressed cells known to be zero: counts are never negative, so where a line's hidden
+    cells add up to zero (the published cells account for the whole total), each is zero."""
+    hidden = set(suppressed)
+    known: set[K] = set()
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            cells = [key for key in line.cells if key in hidden and key not in known]
+            if cells and all(counts[key] == 0 for key in cells):
+                known.update(cells)
+                changed = True
+    return known
 
-    A suppressed cell is recoverable iff every solution of the lines (restricted to the
-    suppressed cells, the others being known) gives it the same value, i.e. iff it is zero in
-    every null-space vector of the lines' coefficient matrix over the suppressed cells.
+
+def recoverable_cells(counts: Mapping[K, int], lines: Sequence[Line[K]], suppressed: Iterable[K]) -> set[K]:
+    """Suppressed non-zero cells whose exact value follows from the published cells and the lines.
+
+    Hidden cells known to be zero (:func:`known_zeros`) count as published. Another hidden
+    cell is recoverable iff every solution of the lines (over the hidden cells, the others
+    being known) gives it the same value, i.e. iff it is zero in every null-space vector of
+    the lines' coefficient matrix over the hidden cells. A recovered zero discloses nothing.
     """
-    hidden = sorted(set(suppressed), key=repr)
+    hidden_all = set(suppressed)
+    hidden = sorted(hidden_all - known_zeros(counts, lines, hidden_all), key=repr)
     if not hidden:
         return set()
     index = {key: i for i, key in enumerate(hidden)}
@@ -113,15 +131,17 @@ def recoverable_cells(counts: Mapping[K, int], lines: Sequence[Line[K]], suppres
     rank = int((singular > 1e-9 * max(1.0, float(singular.max(initial=0.0)))).sum())
     null = vt[rank:]  # rows span the null space
     if null.shape[0] == 0:
-        return set(hidden)
+        return {key for key in hidden if counts[key] != 0}
     spread = np.abs(null).max(axis=0)
-    return {key for key, i in index.items() if spread[i] < 1e-9}
+    return {key for key, i in index.items() if spread[i] < 1e-9 and counts[key] != 0}
 
 
-def _preference(key: K, counts: Mapping[K, int], totals: set[K]) -> tuple[int, int, int, str]:
-    """Order of candidates for secondary suppression: small non-zero interior cells first."""
+def _preference(key: K, counts: Mapping[K, int], totals: set[K], exposes: int) -> tuple[int, int, int, int, str]:
+    """Order of candidates for secondary suppression: non-zero cells (a hidden zero protects
+    nothing), interior cells before totals, cells that start fewest new lines (``exposes``:
+    lines of the cell with no hidden cell yet), then the smallest count."""
     value = counts[key]
-    return (1 if key in totals else 0, 1 if value == 0 else 0, value, repr(key))
+    return (1 if value == 0 else 0, 1 if key in totals else 0, exposes, value, repr(key))
 
 
 def suppress(
@@ -153,7 +173,11 @@ def suppress(
         options = [key for key in line.cells if key not in hidden and key not in frozen]
         if not options:
             return False
-        hidden.add(min(options, key=lambda key: _preference(key, counts, totals)))
+
+        def exposes(key: K) -> int:
+            return sum(1 for other in by_cell.get(key, []) if not any(c in hidden for c in other.cells))
+
+        hidden.add(min(options, key=lambda key: _preference(key, counts, totals, exposes(key))))
         return True
 
     while True:

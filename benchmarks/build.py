@@ -1,0 +1,86 @@
+"""The benchmark stage's entry point: every disclosure-controlled table in one call.
+
+``build_benchmarks`` reads ``households`` and ``council_tax`` (row-level, personal) and the
+previous run's folder, and creates only aggregate, disclosure-controlled tables:
+``district_benchmarks``, ``status_movement``, ``pension_credit_campaign``, ``area_needs``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from benchmarks.areas import build_area_needs
+from benchmarks.disclosure import round_money
+from benchmarks.metrics import build_district_benchmarks
+from benchmarks.movement import build_campaign, build_status_movement
+from benchmarks.tables import bi_safe_problems
+from schemas.reference import COUNTY_CODE
+
+TABLES: dict[str, str] = {
+    "district_benchmarks": "district_benchmarks.parquet",
+    "area_needs": "area_needs.parquet",
+    "status_movement": "status_movement.parquet",
+    "pension_credit_campaign": "pension_credit_campaign.parquet",
+}
+
+
+@dataclass
+class BenchmarkReport:
+    """What the stage made: tables and row counts, and this run's county headline figures."""
+
+    run_id: str
+    run_date: dt.date
+    previous_dir: Path | None
+    rows: dict[str, int] = field(default_factory=dict)
+    headline: dict[str, Any] = field(default_factory=dict)
+    suppressed_cells: int = 0
+
+    @property
+    def tables(self) -> dict[str, str]:
+        """Table name -> Parquet file name the publish step should write."""
+        return dict(TABLES)
+
+    def as_manifest(self) -> dict[str, Any]:
+        """JSON-ready section for manifest.json (county figures are disclosure-controlled)."""
+        return {
+            "run_id": self.run_id,
+            "run_date": self.run_date.isoformat(),
+            "previous_run": str(self.previous_dir) if self.previous_dir else None,
+            "tables": {name: {"file": TABLES[name], "rows": self.rows.get(name, 0)} for name in TABLES},
+            "county_headline": self.headline,
+            "suppressed_cells_this_run": self.suppressed_cells,
+            "disclosure_control": "counts 1-9 suppressed, others rounded to the nearest 5; secondary suppression "
+            "so no suppressed cell can be recovered by subtraction; derived rates and money suppressed too",
+        }
+
+
+def build_benchmarks(
+    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None
+) -> BenchmarkReport:
+    """Create the four benchmark tables on ``con`` (needs ``households``; ``council_tax`` and
+    ``postcode_lookup`` optional). ``previous_dir``: the previous good run's folder, or None."""
+    figures = build_district_benchmarks(con, run_id, run_date, previous_dir)
+    report = BenchmarkReport(run_id, run_date, previous_dir)
+    report.rows["status_movement"] = build_status_movement(con, run_id, run_date, previous_dir)
+    build_campaign(con, run_id, run_date, previous_dir)
+    report.rows["area_needs"] = build_area_needs(con, run_id, run_date, figures.published)
+    for name in TABLES:
+        row = con.execute(f"SELECT count(*) FROM {name}").fetchone()
+        report.rows[name] = int(row[0]) if row else 0
+        problems = bi_safe_problems(con, name)
+        if problems:
+            raise TypeError("; ".join(problems))
+    report.suppressed_cells = sum(1 for cell in figures.published.values() if cell.suppressed)
+    for metric in ("households_scored", "in_crisis", "at_risk", "in_crisis_or_at_risk", "pension_credit_missing"):
+        cell = figures.published[(COUNTY_CODE, metric)]
+        report.headline[metric] = cell.count
+    pc = figures.published[(COUNTY_CODE, "pension_credit_missing")]
+    if pc.count is not None:
+        report.headline["pension_credit_missing_gbp_a_year"] = float(
+            round_money(figures.money[(COUNTY_CODE, "pension_credit_missing")]))
+    return report

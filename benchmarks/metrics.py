@@ -1,0 +1,171 @@
+"""District benchmarks: every metric for every district and the county, disclosure-controlled.
+
+Reads the DuckDB tables ``households`` (one row per scored household; row-level personal data
+that never leaves this module: only counts and sums come out) and ``council_tax`` (the
+denominator: dwellings = council-tax accounts per district). Writes the long-format table
+``district_benchmarks`` (model :class:`schemas.outputs.DistrictBenchmarkRow`), keeping every
+earlier run's rows read from the previous run's Parquet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from benchmarks.disclosure import Line, Protected, protect, round_money
+from benchmarks.tables import append_parquet, create_from_model, insert_rows, table_exists
+from schemas.outputs import METRICS, STATUSES, DistrictBenchmarkRow
+from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
+
+Cell = tuple[str, str]  # (lad_code or 'county', metric)
+
+_FLAG_SQL = {
+    "fuel_poverty": "coalesce(fuel_poverty, false)",
+    "water_poverty": "coalesce(water_poverty, false)",
+    "food_poverty": "coalesce(food_poverty, false)",
+    "fuel_water_food_poverty": "coalesce(fuel_poverty AND water_poverty AND food_poverty, false) AND "
+    "resilience_status IN ('in_crisis', 'at_risk', 'struggling')",
+    "pensioner_households": "coalesce(pensioner, false)",
+    "pension_credit_missing": "coalesce(pension_credit_missing, false)",
+}
+
+
+@dataclass
+class DistrictFigures:
+    """Raw (unprotected) counts and pounds, and their protected, published form."""
+
+    districts: list[str]
+    counts: dict[Cell, int]
+    money: dict[Cell, Decimal]
+    published: dict[Cell, Protected]
+
+
+def raw_counts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[Cell, int], dict[Cell, Decimal]]:
+    """Exact counts per district and metric, county totals, and Pension Credit missed (£ a year)."""
+    selects = ["count(*) AS households_scored"]
+    selects += [f"count(*) FILTER (WHERE resilience_status = '{s}') AS {s}" for s in STATUSES]
+    selects.append("count(*) FILTER (WHERE resilience_status IN ('in_crisis', 'at_risk')) AS in_crisis_or_at_risk")
+    selects += [f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in _FLAG_SQL.items()]
+    selects.append("coalesce(sum(pension_credit_value_annual) FILTER (WHERE coalesce(pension_credit_missing, false)),"
+                   " 0)::DECIMAL(18,2) AS pc_value")
+    names = ["households_scored", *STATUSES, "in_crisis_or_at_risk", *_FLAG_SQL]
+    counts: dict[Cell, int] = {}
+    money: dict[Cell, Decimal] = {}
+    rows = con.execute(f"SELECT lad_code, {', '.join(selects)} FROM households GROUP BY lad_code").fetchall()
+    for lad, *values in rows:
+        for name, value in zip(names, values[:-1], strict=True):
+            counts[(str(lad), name)] = int(value)
+        money[(str(lad), "pension_credit_missing")] = Decimal(values[-1])
+    if table_exists(con, "council_tax"):
+        for lad, n in con.execute("SELECT lad_code, count(*) FROM council_tax GROUP BY lad_code").fetchall():
+            counts[(str(lad), "dwellings")] = int(n)
+    districts = sorted({lad for lad, _ in counts})
+    for lad in districts:
+        for metric in METRICS:
+            counts.setdefault((lad, metric), 0)
+        money.setdefault((lad, "pension_credit_missing"), Decimal(0))
+    for metric in METRICS:
+        counts[(COUNTY_CODE, metric)] = sum(counts[(lad, metric)] for lad in districts)
+    money[(COUNTY_CODE, "pension_credit_missing")] = sum(
+        (money[(lad, "pension_credit_missing")] for lad in districts), Decimal(0))
+    return districts, counts, money
+
+
+def benchmark_lines(districts: list[str]) -> list[Line[Cell]]:
+    """Lines that published counts add up along: status mix to households scored, in crisis
+    plus at risk to their sum, and every metric's districts to the county."""
+    lines: list[Line[Cell]] = []
+    for lad in [*districts, COUNTY_CODE]:
+        lines.append(Line(tuple((lad, s) for s in STATUSES), (lad, "households_scored")))
+        lines.append(Line(((lad, "in_crisis"), (lad, "at_risk")), (lad, "in_crisis_or_at_risk")))
+    for metric in METRICS:
+        lines.append(Line(tuple((lad, metric) for lad in districts), (COUNTY_CODE, metric)))
+    return lines
+
+
+def district_figures(con: duckdb.DuckDBPyConnection) -> DistrictFigures:
+    """Counts per district and the county, with primary and secondary suppression applied."""
+    districts, counts, money = raw_counts(con)
+    published = protect(counts, benchmark_lines(districts))
+    return DistrictFigures(districts, counts, money, published)
+
+
+def _previous_rates(con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date) -> dict[Cell, tuple[Any, Any]]:
+    rows = con.execute(
+        """
+        SELECT lad_code, metric, count, rate FROM district_benchmarks
+        WHERE run_date = (SELECT max(run_date) FROM district_benchmarks WHERE run_date < ? AND run_id <> ?)
+        """,
+        [run_date, run_id],
+    ).fetchall()
+    return {(str(lad), str(metric)): (count, rate) for lad, metric, count, rate in rows}
+
+
+def benchmark_rows(
+    figures: DistrictFigures, run_id: str, run_date: dt.date, previous: dict[Cell, tuple[Any, Any]]
+) -> list[dict[str, Any]]:
+    """This run's published rows: counts, rates per 1,000 dwellings, ranks, county gaps, changes."""
+    pub = figures.published
+    areas = [*figures.districts, COUNTY_CODE]
+    rows: list[dict[str, Any]] = []
+    for lad in areas:
+        dwellings = pub[(lad, "dwellings")].count
+        scored = pub[(lad, "households_scored")].count
+        for metric in METRICS:
+            cell = pub[(lad, metric)]
+            count = cell.count
+            rate = None
+            if count is not None and metric != "dwellings" and dwellings:
+                rate = round(count / dwellings * 1000, 4)
+            percent = None
+            if count is not None and scored and metric not in ("dwellings", "households_scored"):
+                percent = round(count / scored * 100, 4)
+            value = None
+            if metric == "pension_credit_missing" and count is not None:
+                value = round_money(figures.money[(lad, metric)])
+            before = previous.get((lad, metric))
+            rows.append({
+                "run_date": run_date, "lad_code": lad,
+                "district_name": COUNTY_NAME if lad == COUNTY_CODE else district_name(lad),
+                "metric": metric, "count": count, "denominator": dwellings, "rate": rate,
+                "value_gbp": value, "suppressed": cell.suppressed, "run_id": run_id,
+                "percent_of_scored": percent, "rank": None, "county_rate_diff": None,
+                "change_since_previous": None if before is None or before[0] is None or count is None
+                else count - int(before[0]),
+                "rate_change_since_previous": None if before is None or before[1] is None or rate is None
+                else round(rate - float(before[1]), 4),
+            })
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_metric.setdefault(row["metric"], []).append(row)
+    for group in by_metric.values():
+        county = next(r for r in group if r["lad_code"] == COUNTY_CODE)
+        ranked = sorted((r for r in group if r["lad_code"] != COUNTY_CODE and r["rate"] is not None),
+                        key=lambda r: -r["rate"])
+        for row in ranked:
+            row["rank"] = 1 + sum(1 for other in ranked if other["rate"] > row["rate"])
+            if county["rate"] is not None:
+                row["county_rate_diff"] = round(row["rate"] - county["rate"], 4)
+    return rows
+
+
+def build_district_benchmarks(
+    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None
+) -> DistrictFigures:
+    """Create ``district_benchmarks``: earlier runs' rows (from ``previous_dir``) plus this run's.
+
+    Rows of an earlier run with the same run_id or run_date are replaced by this run's.
+    """
+    create_from_model(con, "district_benchmarks", DistrictBenchmarkRow)
+    if previous_dir is not None:
+        append_parquet(con, "district_benchmarks", previous_dir / "district_benchmarks.parquet",
+                       where="run_id IS DISTINCT FROM ? AND run_date IS DISTINCT FROM ?", params=[run_id, run_date])
+    figures = district_figures(con)
+    rows = benchmark_rows(figures, run_id, run_date, _previous_rates(con, run_id, run_date))
+    insert_rows(con, "district_benchmarks", rows)
+    return figures

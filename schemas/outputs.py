@@ -1,0 +1,200 @@
+"""Pydantic models of one row of each published aggregate table (contract: DESIGN.md outputs).
+
+These models are the one source of the columns, DuckDB types and data dictionary of
+``district_benchmarks``, ``area_needs``, ``status_movement``, ``pension_credit_campaign`` and
+``quarantine``. Every aggregate table here is disclosure-controlled: counts are rounded to the
+nearest 5 and null where ``suppressed``; no row names a person. ``quarantine`` holds a
+district's rejected rows by file and line (no values), for that partnership's analysts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, Field
+
+from schemas.columns import Kind
+
+OutText = Annotated[str, Kind("text")]
+OutInt = Annotated[int, Kind("integer")]
+OutMoney = Annotated[Decimal, Kind("money", "pounds")]
+OutNumber = Annotated[float, Kind("number")]
+OutDate = Annotated[dt.date, Kind("date")]
+OutFlag = Annotated[bool, Kind("boolean")]
+
+KIND_DUCKDB = {
+    "text": "VARCHAR",
+    "postcode": "VARCHAR",
+    "choice": "VARCHAR",
+    "ages": "VARCHAR",
+    "money": "DECIMAL(18,2)",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+}
+
+Status = Literal["in_crisis", "at_risk", "struggling", "coping", "comfortable"]
+STATUSES: tuple[str, ...] = get_args(Status)
+
+Metric = Literal[
+    "dwellings",
+    "households_scored",
+    "in_crisis",
+    "at_risk",
+    "struggling",
+    "coping",
+    "comfortable",
+    "in_crisis_or_at_risk",
+    "fuel_poverty",
+    "water_poverty",
+    "food_poverty",
+    "fuel_water_food_poverty",
+    "pensioner_households",
+    "pension_credit_missing",
+]
+METRICS: tuple[str, ...] = get_args(Metric)
+
+METRIC_LABELS: dict[str, str] = {
+    "dwellings": "Dwellings (council-tax accounts)",
+    "households_scored": "Households scored",
+    "in_crisis": "In crisis",
+    "at_risk": "At risk",
+    "struggling": "Struggling",
+    "coping": "Coping",
+    "comfortable": "Comfortable",
+    "in_crisis_or_at_risk": "In crisis or at risk",
+    "fuel_poverty": "Fuel poverty",
+    "water_poverty": "Water poverty",
+    "food_poverty": "Food poverty",
+    "fuel_water_food_poverty": "Fuel, water and food poverty, and struggling or worse",
+    "pensioner_households": "Pensioner households",
+    "pension_credit_missing": "Missing out on Pension Credit",
+}
+
+AreaType = Literal["postcode_sector", "lsoa", "ward"]
+AreaMetric = Literal[
+    "households_scored", "in_crisis_or_at_risk", "fuel_poverty", "water_poverty", "food_poverty",
+    "pension_credit_missing",
+]
+AREA_METRICS: tuple[str, ...] = get_args(AreaMetric)
+FromStatus = Literal["in_crisis", "at_risk", "struggling", "coping", "comfortable", "new", "all"]
+ToStatus = Literal["in_crisis", "at_risk", "struggling", "coping", "comfortable", "gone", "all"]
+CampaignOutcome = Literal["flagged_previously", "now_receiving", "still_missing", "no_longer_flagged", "not_found"]
+CAMPAIGN_OUTCOMES: tuple[str, ...] = get_args(CampaignOutcome)
+
+_CODE = "ONS local-authority code of the district, or 'county' for the whole partnership"
+
+
+def _f(description: str, default: Any = ...) -> Any:
+    return Field(default, description=description)
+
+
+class DistrictBenchmarkRow(BaseModel):
+    """One metric of one district (or the county) in one run; every run's rows are kept."""
+
+    run_date: OutDate = _f("the run's as-of date")
+    lad_code: OutText = _f(_CODE)
+    district_name: OutText = _f("district name, or the county's name")
+    metric: Metric = _f("what is counted (see the metric list)")
+    count: OutInt | None = _f("households (dwellings for 'dwellings'), rounded to the nearest 5; "
+                                 "null where suppressed", None)
+    denominator: OutInt | None = _f("dwellings (council-tax accounts) in the area, rounded to the "
+                                       "nearest 5", None)
+    rate: OutNumber | None = _f("count per 1,000 dwellings (from the rounded figures); null where "
+                                   "suppressed", None)
+    value_gbp: OutMoney | None = _f("pounds a year (Pension Credit missed, for "
+                                       "'pension_credit_missing'), to the nearest pound; null otherwise or where "
+                                       "suppressed", None)
+    suppressed: OutFlag = _f("true where the count is hidden by disclosure control (1-9, or secondary)")
+    run_id: OutText = _f("the run's id")
+    percent_of_scored: OutNumber | None = _f("count as a percentage of households scored, 0-100",
+                                                None)
+    rank: OutInt | None = _f("rank among districts by rate, 1 = highest; null for the county or "
+                                "where suppressed", None)
+    county_rate_diff: OutNumber | None = _f("rate minus the county's rate, per 1,000 dwellings",
+                                               None)
+    change_since_previous: OutInt | None = _f("count minus the previous run's count (both rounded)",
+                                                 None)
+    rate_change_since_previous: OutNumber | None = _f("rate minus the previous run's rate", None)
+
+
+class AreaNeedsRow(BaseModel):
+    """Households with a need in one small area of one district, in one run."""
+
+    run_date: OutDate = _f("the run's as-of date")
+    run_id: OutText = _f("the run's id")
+    area_type: AreaType = _f("postcode_sector ('CT1 1'), lsoa (2021 LSOA) or ward")
+    area_code: OutText = _f("the sector, LSOA or ward code; 'unknown' where the postcode is not in the "
+                            "lookup")
+    lad_code: OutText = _f("ONS local-authority code of the district")
+    district_name: OutText = _f("district name")
+    metric: AreaMetric = _f("what is counted")
+    count: OutInt | None = _f("households, rounded to the nearest 5; null where suppressed", None)
+    suppressed: OutFlag = _f("true where the count is hidden by disclosure control")
+
+
+class StatusMovementRow(BaseModel):
+    """Households by resilience status in the previous run (from) and this run (to)."""
+
+    run_date: OutDate = _f("the run's as-of date")
+    run_id: OutText = _f("the run's id")
+    previous_run_id: OutText = _f("the earlier run compared with")
+    lad_code: OutText = _f(_CODE + " (the household's district now, or then if gone)")
+    district_name: OutText = _f("district name, or the county's name")
+    from_status: FromStatus = _f("status in the previous run; 'new' if not scored then; 'all' total")
+    to_status: ToStatus = _f("status now; 'gone' if not scored now; 'all' total")
+    count: OutInt | None = _f("households, rounded to the nearest 5; null where suppressed", None)
+    suppressed: OutFlag = _f("true where the count is hidden by disclosure control")
+
+
+class PensionCreditCampaignRow(BaseModel):
+    """Of households flagged missing Pension Credit in the previous run, what happened since."""
+
+    run_date: OutDate = _f("the run's as-of date")
+    run_id: OutText = _f("the run's id")
+    previous_run_id: OutText = _f("the run in which the households were flagged")
+    lad_code: OutText = _f(_CODE)
+    district_name: OutText = _f("district name, or the county's name")
+    outcome: CampaignOutcome = _f("flagged_previously (all flagged then), now_receiving "
+                                  "(Pension Credit in payment now), still_missing, no_longer_flagged, not_found "
+                                  "(not scored now)")
+    count: OutInt | None = _f("households, rounded to the nearest 5; null where suppressed", None)
+    value_gbp: OutMoney | None = _f("pounds a year: now received (now_receiving), still missed "
+                                       "(still_missing) or missed when flagged (flagged_previously); to the "
+                                       "nearest pound", None)
+    suppressed: OutFlag = _f("true where the count is hidden by disclosure control")
+
+
+class QuarantineRow(BaseModel):
+    """One rejected input row (or a whole unreadable file, line 0) and why; no values."""
+
+    lad_code: OutText = _f("ONS local-authority code of the district whose file it was")
+    file: OutText = _f("the file's name")
+    line: OutInt = _f("line number in the file (1 = header); 0 for the whole file")
+    column: OutText | None = _f("the column at fault; null for a row- or file-level problem", None)
+    reason: OutText = _f("why the row was rejected")
+
+
+OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    "district_benchmarks": DistrictBenchmarkRow,
+    "area_needs": AreaNeedsRow,
+    "status_movement": StatusMovementRow,
+    "pension_credit_campaign": PensionCreditCampaignRow,
+    "quarantine": QuarantineRow,
+}
+
+
+def duckdb_columns(model: type[BaseModel]) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of a model, in declaration order; all BI-safe."""
+    from schemas.columns import column_specs
+
+    return [(spec.name, KIND_DUCKDB[spec.kind]) for spec in column_specs(model)]
+
+
+def create_table_sql(table: str, model: type[BaseModel]) -> str:
+    """``CREATE OR REPLACE TABLE`` for a model's columns."""
+    columns = ", ".join(f'"{name}" {kind}' for name, kind in duckdb_columns(model))
+    return f"CREATE OR REPLACE TABLE {table} ({columns})"
