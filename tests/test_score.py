@@ -240,3 +240,19 @@ def test_summary_per_district_and_county() -> None:
     lines = text.splitlines()
     assert "Ashford" in lines[2] and "Canterbury" in lines[3] and lines[-1].startswith("Kent")
     assert "£1,768" in lines[-1] and len({len(line) for line in lines if set(line) != {"-"}}) == 1
+
+
+def test_table_matches_the_households_model() -> None:
+    from schemas.households import HouseholdRow, data_dictionary, household_columns
+
+    con = make_db([claim("B1"), claim("B2", claimant_birth_date=dt.date(1950, 1, 1), state_pension_weekly=D("100"))],
+                  [account("A1")], links=[("B1", "A1")], epc=[(1, "C")])
+    score(con)
+    table = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                        "WHERE table_name = 'households' ORDER BY ordinal_position").fetchall()
+    assert table == household_columns()
+    cursor = con.execute("SELECT * FROM households")
+    names = [c[0] for c in cursor.description]
+    for row in cursor.fetchall():
+        HouseholdRow.model_validate(dict(zip(names, row, strict=True)))
+    assert all(entry["description"] for entry in data_dictionary())
