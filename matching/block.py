@@ -20,10 +20,10 @@ WITHIN_RULES: dict[str, str] = {
 }
 
 PERSON_RULES: dict[str, str] = {
-    "nino_key": "x.key = y.key",
-    "dob_surname": "x.dob = y.dob AND (x.sn = y.sn OR x.sp = y.sp)",
-    "dob_forename": "x.dob = y.dob AND (x.fn = y.fn OR list_has_any(x.fc, y.fc))",
-    "forename_surname": "x.fn = y.fn AND x.sn = y.sn",
+    "nino_key": "x.p_key = y.p_key",
+    "dob_surname": "x.p_dob = y.p_dob AND (x.p_sn = y.p_sn OR x.p_sp = y.p_sp)",
+    "dob_forename": "x.p_dob = y.p_dob AND (x.p_fn = y.p_fn OR list_has_any(x.p_fc, y.p_fc))",
+    "forename_surname": "x.p_fn = y.p_fn AND x.p_sn = y.p_sn",
 }
 
 

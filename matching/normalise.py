@@ -28,29 +28,47 @@ def _map_literal(mapping: dict[str, str]) -> str:
     return "MAP {" + ", ".join(f"'{k}': '{v}'" for k, v in sorted(mapping.items())) + "}"
 
 
+def person_columns_sql(full: str, short: str, alias: str = "r") -> list[str]:
+    """SELECT-list items splitting person ``full``'s name encoding into ``{short}_*`` columns."""
+    name = f"{alias}.{full}_name"
+
+    def part(k: int) -> str:
+        return f"nullif(split_part({name}, '|', {k}), '')"
+
+    cols = [
+        f"{part(2)} AS {short}_fn",
+        f"string_split({part(3)}, ',') AS {short}_fc",
+        f"{part(4)} AS {short}_sn",
+        f"{part(5)} AS {short}_sp",
+        f"{alias}.{full}_key AS {short}_key",
+        f"{alias}.{full}_birth_date AS {short}_dob",
+    ]
+    for field, k in (("fb", 6), ("sb", 7)):
+        words = [f"('0x' || substr({part(k)}, {16 * i + 1}, 16))::UBIGINT" for i in range(BLOOM_WORDS)]
+        cols += [f"{w} AS {short}_{field}{i}" for i, w in enumerate(words)]
+        count = " + ".join(f"bit_count({w})" for w in words)
+        cols.append(f"({count})::INTEGER AS {short}_{field}c")
+    return cols
+
+
+def persons_sql(where: str = "TRUE") -> str:
+    """SQL creating ``_lk_persons``: one row per claimant or partner of a claim (columns ``p_*``), ``pid`` 1..n."""
+    selects = [
+        f"""SELECT r.lad_code, r.claim_ref, '{role}' AS role, {", ".join(person_columns_sql(role, "p"))}
+            FROM benefits r WHERE ({where}) AND (r.{role}_name IS NOT NULL OR r.{role}_key IS NOT NULL)"""
+        for role in ("claimant", "partner")
+    ]
+    return f"""CREATE OR REPLACE TEMP TABLE _lk_persons AS
+        SELECT row_number() OVER (ORDER BY lad_code, claim_ref, role) AS pid, *
+        FROM ({" UNION ALL ".join(selects)})"""
+
+
 def prepare_side_sql(side: str, source: str, ref: str, where: str = "TRUE") -> str:
     """SQL creating the prepared table ``_lk_<side>`` from ``source`` (benefits or council_tax)."""
     flat_re = rf"\b(?:{FLAT_WORDS})\s*([0-9]+[a-z]?|[a-z])\b"
     number_re = r"\b[0-9]+[a-z]?\b"
     abbrev = _map_literal(ABBREVIATIONS)
-    person_cols = []
-    for short in PERSONS[side]:
-        full = PERSON_COLUMNS[short]
-        name = f"r.{full}_name"
-        part = lambda k, name=name: f"nullif(split_part({name}, '|', {k}), '')"  # noqa: E731
-        person_cols += [
-            f"{part(2)} AS {short}_fn",
-            f"string_split({part(3)}, ',') AS {short}_fc",
-            f"{part(4)} AS {short}_sn",
-            f"{part(5)} AS {short}_sp",
-            f"r.{full}_key AS {short}_key",
-            f"r.{full}_birth_date AS {short}_dob",
-        ]
-        for field, k in (("fb", 6), ("sb", 7)):
-            words = [f"('0x' || substr({part(k)}, {16 * i + 1}, 16))::UBIGINT" for i in range(BLOOM_WORDS)]
-            person_cols += [f"{w} AS {short}_{field}{i}" for i, w in enumerate(words)]
-            count = " + ".join(f"bit_count({w})" for w in words)
-            person_cols.append(f"({count})::INTEGER AS {short}_{field}c")
+    person_cols = [c for short in PERSONS[side] for c in person_columns_sql(PERSON_COLUMNS[short], short)]
     return f"""
 CREATE OR REPLACE TEMP TABLE _lk_{side} AS
 WITH a AS (

@@ -67,7 +67,7 @@ def person_start_model() -> FSModel:
     }
     u = {
         "key_level": {1: 0.0001, 0: 0.9999},
-        "name_level": {5: 0.01, 4: 0.01, 3: 0.02, 2: 0.3, 1: 0.3, 0: 0.36},
-        "dob_level": {2: 0.5, 1: 0.05, 0: 0.45},
+        "name_level": {5: 0.05, 4: 0.01, 3: 0.02, 2: 0.3, 1: 0.3, 0: 0.32},
+        "dob_level": {2: 0.3, 1: 0.05, 0: 0.65},
     }
     return FSModel(m=m, u=u, prior=0.2)

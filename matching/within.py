@@ -18,6 +18,7 @@ from matching.block import within_candidates_sql
 from matching.compare import within_comparisons
 from matching.estimate import FSModel, estimate_em, probability_sql
 from matching.normalise import prepare_sql
+from matching.quality import update_review_queue
 from matching.settings import LinkSettings, within_start_model
 
 LEVEL_COLUMNS = [c.name for c in within_comparisons()]
@@ -110,7 +111,8 @@ def link_district(
     """Link one district's claims to its accounts (or several; None: all) into ``links``; return the model.
 
     Without ``model`` the model is estimated on these districts' candidate pairs.
-    Leaves ``_lk_scored`` (every candidate pair with weight and probability) for review queues.
+    Also replaces these districts' rows of ``review_queue``. Leaves ``_lk_scored`` (every candidate
+    pair with its weight and probability).
     """
     settings = settings or LinkSettings()
     codes = [lad_code] if isinstance(lad_code, str) else lad_code
@@ -118,4 +120,5 @@ def link_district(
     if model is None:
         model = estimate_model(con, "_lk_vectors", within_start_model(), settings)
     score_and_assign(con, model, settings, codes)
+    update_review_queue(con, settings.review_lower, settings.review_upper, district_filter(codes))
     return model

@@ -1,0 +1,79 @@
+"""Linkage quality outputs: link rates, match-weight histograms and the clerical-review queue.
+
+All computed in DuckDB from ``links``, ``_lk_scored`` (every scored candidate pair) and the
+input tables; results are small JSON-able dicts for the run manifest. No personal data:
+references, levels and weights only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from matching.compare import within_comparisons
+
+LEVEL_COLUMNS = [c.name for c in within_comparisons()]
+REVIEW_COLUMNS: list[tuple[str, str]] = [
+    ("lad_code", "VARCHAR"), ("claim_ref", "VARCHAR"), ("account_ref", "VARCHAR"),
+    ("match_probability", "DOUBLE"), ("match_weight", "DOUBLE"), ("accepted", "BOOLEAN"),
+    ("runner_up_weight", "DOUBLE"), ("reason", "VARCHAR"),
+] + [(c, "INTEGER") for c in LEVEL_COLUMNS]
+
+
+def update_review_queue(con: duckdb.DuckDBPyConnection, lower: float, upper: float, where: str = "TRUE") -> None:
+    """Replace these districts' rows of ``review_queue``: each claim's best candidate when borderline.
+
+    Borderline: its probability is in [lower, upper), or it was not accepted though its probability
+    reached ``lower`` (its account went to a better claim). Needs ``_lk_scored`` and ``links``.
+    """
+    con.execute(f"CREATE TABLE IF NOT EXISTS review_queue ({', '.join(f'{n} {t}' for n, t in REVIEW_COLUMNS)})")
+    con.execute(f"DELETE FROM review_queue WHERE {where}")
+    levels = ", ".join(f"b.{c}" for c in LEVEL_COLUMNS)
+    con.execute(f"""
+        INSERT INTO review_queue
+        WITH ranked AS (
+            SELECT s.*, row_number() OVER (PARTITION BY lad_code, claim_ref
+                                           ORDER BY match_weight DESC, account_ref) AS _r,
+                   lead(match_weight) OVER (PARTITION BY lad_code, claim_ref
+                                            ORDER BY match_weight DESC, account_ref) AS runner_up_weight
+            FROM _lk_scored s WHERE {where})
+        SELECT b.lad_code, b.claim_ref, b.account_ref, b.match_probability, b.match_weight,
+               l.claim_ref IS NOT NULL AS accepted, b.runner_up_weight,
+               CASE WHEN l.claim_ref IS NULL AND b.match_probability >= {upper}
+                    THEN 'strong pair not accepted: account linked to another claim'
+                    WHEN l.claim_ref IS NULL THEN 'borderline probability, not accepted'
+                    ELSE 'borderline probability, accepted' END AS reason,
+               {levels}
+        FROM ranked b LEFT JOIN links l
+          ON l.lad_code = b.lad_code AND l.claim_ref = b.claim_ref AND l.account_ref = b.account_ref
+        WHERE b._r = 1 AND b.match_probability >= {lower}
+          AND (b.match_probability < {upper} OR l.claim_ref IS NULL)
+        ORDER BY b.lad_code, b.claim_ref""")
+
+
+def link_rates(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Per district: claims, links by method, unlinked claims and the link rate."""
+    rows = con.execute("""
+        SELECT b.lad_code, count(*) AS claims,
+               count(*) FILTER (WHERE l.method = 'uprn') AS uprn,
+               count(*) FILTER (WHERE l.method = 'probabilistic') AS probabilistic,
+               count(*) FILTER (WHERE l.method IS NULL) AS unlinked
+        FROM benefits b LEFT JOIN links l ON l.lad_code = b.lad_code AND l.claim_ref = b.claim_ref
+        GROUP BY ALL ORDER BY ALL""").fetchall()
+    return [{"lad_code": lad, "claims": n, "linked_uprn": u, "linked_probabilistic": p, "unlinked": x,
+             "link_rate": round((u + p) / n, 4) if n else None} for lad, n, u, p, x in rows]
+
+
+def weight_histogram(con: duckdb.DuckDBPyConnection, table: str, width: float) -> list[dict[str, Any]]:
+    """Counts of ``table``'s match weights in bins [lower, lower + width)."""
+    rows = con.execute(f"""
+        SELECT floor(match_weight / {width}) * {width} AS lower, count(*)
+        FROM {table} GROUP BY ALL ORDER BY ALL""").fetchall()
+    return [{"weight_from": float(lo), "weight_to": float(lo) + width, "pairs": n} for lo, n in rows]
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a table or temporary table of this name exists on the connection."""
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
+    return bool(row and row[0])
