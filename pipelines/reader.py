@@ -83,8 +83,20 @@ def _sniff(path: Path) -> bytes:
     return head
 
 
+def _header_names(path: Path) -> list[str] | None:
+    """The header's raw names (first CSV record), or None when it cannot be read simply."""
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader(handle, strict=True))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+
+
 def _fast_read(path: Path) -> ReadResult | None:
     """pyarrow's parser, for a well-formed UTF-8 file; None when the file needs the exact path."""
+    names = _header_names(path)
+    if names is None:
+        return None
     bad_rows = 0
 
     def on_invalid(_row: object) -> str:
@@ -101,15 +113,15 @@ def _fast_read(path: Path) -> ReadResult | None:
             ),
             convert_options=pacsv.ConvertOptions(
                 check_utf8=True, strings_can_be_null=False, quoted_strings_can_be_null=False,
-                column_types=None, auto_dict_encode=False, include_missing_columns=False,
+                column_types={name: pa.string() for name in names}, auto_dict_encode=False,
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     if bad_rows:
         return None
-    if any(not pa.types.is_string(f.type) and not pa.types.is_large_string(f.type) for f in table.schema):
-        table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
+    if any(not pa.types.is_string(f.type) for f in table.schema):
+        return None  # a column whose name pyarrow read differently (e.g. a BOM): take the exact path
     header = [name.lstrip("\ufeff") for name in table.column_names]
     header = _check_header(header, path)
     table = table.rename_columns(header)

@@ -91,7 +91,7 @@ def count_data_lines(path: Path) -> int:
         with path.open("rb") as handle:
             while chunk := handle.read(1 << 20):
                 count += chunk.count(b"\n")
-                last = chunk[-1:]
+                last = chunk.rstrip(b"\x00")[-1:] or last  # UTF-16 ends a line with a NUL byte
     except OSError:
         return 0
     if last != b"\n":

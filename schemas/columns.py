@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import annotated_types as at
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationInfo
 from pydantic.fields import FieldInfo
 
 POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
@@ -91,6 +91,13 @@ def _strict_date(value: Any) -> Any:
     return value
 
 
+def _not_after_as_of(value: dt.date, info: ValidationInfo) -> dt.date:
+    as_of = (info.context or {}).get("as_of")
+    if as_of is not None and value > as_of:
+        raise ValueError(f"is after the as-of date {as_of}")
+    return value
+
+
 def _strict_money(value: Any) -> Any:
     if isinstance(value, str) and not re.fullmatch(r"-?\d+(\.\d{1,2})?", value.strip()):
         raise ValueError("not an amount in pounds with up to two decimals")
@@ -112,7 +119,8 @@ Money = Annotated[
 Count = Annotated[int, Kind("integer"), BeforeValidator(_strict_int), Field(ge=0, le=99)]
 Adults = Annotated[int, Kind("integer"), BeforeValidator(_strict_int), Field(ge=1, le=99)]
 Uprn = Annotated[int, Kind("integer"), BeforeValidator(_strict_int), Field(ge=1, le=999_999_999_999)]
-BirthDate = Annotated[dt.date, Kind("date"), BeforeValidator(_strict_date), NotFuture()]
+BirthDate = Annotated[dt.date, Kind("date"), BeforeValidator(_strict_date), AfterValidator(_not_after_as_of),
+                      NotFuture()]
 Date = Annotated[dt.date, Kind("date"), BeforeValidator(_strict_date)]
 Flag = Annotated[bool, Kind("boolean"), BeforeValidator(_boolean)]
 Ages = Annotated[list[int], Kind("ages"), BeforeValidator(_ages)]
