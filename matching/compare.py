@@ -77,12 +77,13 @@ def within_comparisons() -> list[Comparison]:
         Comparison("flat_level", {2: "same flat", 1: "neither is a flat", 0: "only one is a flat"},
                    """CASE WHEN c.flat = a.flat THEN 2 WHEN c.flat IS NULL AND a.flat IS NULL THEN 1
                        ELSE 0 END"""),
-        Comparison("street_level", {3: "same street words", 2: "Jaro-Winkler >= 0.92",
-                                    1: "half the words in common", 0: "different"},
+        Comparison("street_level", {3: "same address words", 2: "one side's words all in the other's",
+                                    1: "half the words in common or Jaro-Winkler >= 0.9", 0: "different"},
                    """CASE WHEN c.street IS NULL OR a.street IS NULL THEN -1
                        WHEN c.street = a.street THEN 3
-                       WHEN jaro_winkler_similarity(c.street, a.street) >= 0.92 THEN 2
-                       WHEN len(list_intersect(c.words, a.words)) * 2 >= least(len(c.words), len(a.words)) THEN 1
+                       WHEN list_has_all(c.words, a.words) OR list_has_all(a.words, c.words) THEN 2
+                       WHEN len(list_intersect(c.words, a.words)) * 2 >= least(len(c.words), len(a.words))
+                         OR jaro_winkler_similarity(c.street, a.street) >= 0.9 THEN 1
                        ELSE 0 END"""),
         Comparison("name_level", {5: "same forename and surname", 4: "same surname, nickname forename",
                                   3: "same surname and similar forename, or same forename and similar surname",

@@ -13,7 +13,7 @@ from __future__ import annotations
 ABBREVIATIONS: dict[str, str] = {
     "st": "street", "rd": "road", "ave": "avenue", "av": "avenue", "ln": "lane", "cl": "close",
     "dr": "drive", "ct": "court", "crt": "court", "gdns": "gardens", "gdn": "gardens", "cres": "crescent",
-    "pl": "place", "sq": "square", "tce": "terrace", "ter": "terrace", "hse": "house", "ho": "house",
+    "pl": "place", "sq": "square", "tce": "terrace", "ter": "terrace", "terr": "terrace", "hse": "house", "ho": "house",
     "pk": "park", "gr": "grove", "gro": "grove", "wy": "way", "mws": "mews", "hl": "hill", "cotts": "cottages",
     "bldgs": "buildings", "blvd": "boulevard", "est": "estate", "grn": "green", "rise": "rise",
 }
@@ -72,7 +72,8 @@ def prepare_side_sql(side: str, source: str, ref: str, where: str = "TRUE") -> s
     return f"""
 CREATE OR REPLACE TEMP TABLE _lk_{side} AS
 WITH a AS (
-    SELECT r.*, regexp_replace(regexp_replace(lower(concat_ws(' ', r.address_line_1, r.address_line_2)),
+    SELECT r.*, regexp_replace(regexp_replace(regexp_replace(lower(concat_ws(' ', r.address_line_1, r.address_line_2)),
+            '\\b([0-9]+[a-z]?)/([0-9]+[a-z]?)\\b', 'flat \\1 \\2', 'g'),
             '[^a-z0-9]+', ' ', 'g'), '\\b([0-9]+) ([a-z])\\b', '\\1\\2', 'g') AS _addr
     FROM {source} r WHERE {where}
 ), b AS (
@@ -81,8 +82,9 @@ WITH a AS (
     FROM a
 ), c AS (
     SELECT b.*, regexp_extract_all(_rest, '{number_re}') AS _numbers,
-           list_filter(list_transform(string_split(trim(regexp_replace(_rest, '{number_re}', ' ', 'g')), ' '),
-                                      lambda t: coalesce({abbrev}[t], t)), lambda t: t <> '') AS _words
+           list_sort(list_distinct(list_filter(list_transform(
+               string_split(trim(regexp_replace(_rest, '{number_re}', ' ', 'g')), ' '),
+               lambda t: coalesce({abbrev}[t], t)), lambda t: t <> ''))) AS _words
     FROM b
 )
 SELECT r.lad_code, r.{ref} AS ref, r.uprn, r.postcode,

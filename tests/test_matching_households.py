@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from matching.link import LinkReport, link_households
+from matching.pipeline import LinkReport, link_households
 from matching.tables import create_table
 from tests.test_matching_within import ACCOUNTS, CLAIMS, account, claim
 

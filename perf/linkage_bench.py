@@ -1,0 +1,236 @@
+"""Linkage benchmark: our DuckDB linker against Splink 5 on the same synthetic data.
+
+Run: ``.venv/bin/python -m perf.linkage_bench --districts 3 --households 5000``. Synthetic
+landing folders are generated once and cached in ``perf/.cache/``. Each linker runs in its
+own process (so peak memory is its own): wall time of the link stage (ours: everything
+``link_households`` does; Splink: train + predict + one-to-one), peak RSS, and precision,
+recall and F1 of claim -> account links against ``_truth/links.csv``, and of cross-district
+person pairs against ``_truth/persons.csv``. ``bench(...)`` returns the figures as a dict for
+``perf/harness.py``. Synthetic data only: no real person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing as mp
+import os
+import resource
+import time
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+CACHE = Path(__file__).parent / ".cache"
+Pair = tuple[str, str, str]
+Person = tuple[str, str, str]
+
+
+def sample_dir(districts: int, households: int, seed: int = 2026) -> Path:
+    """The cached synthetic landing folder for these sizes (generated on first use)."""
+    out = CACHE / f"d{districts}h{households}s{seed}"
+    if not (out / "_truth" / "links.csv").is_file():
+        from pipelines.synthetic import generate
+
+        generate(out, districts=districts, households=households, seed=seed, raw=False)
+    return out
+
+
+def truth_links(landing: Path) -> set[Pair]:
+    """True (lad_code, claim_ref, account_ref) links."""
+    with (landing / "_truth" / "links.csv").open() as f:
+        return {(r["lad_code"], r["claim_ref"], r["account_ref"]) for r in csv.DictReader(f) if r["account_ref"]}
+
+
+def truth_person_pairs(landing: Path) -> set[frozenset[Person]]:
+    """True cross-district pairs of benefit person records (lad_code, claim_ref, role) of one person."""
+    people: dict[str, list[Person]] = defaultdict(list)
+    with (landing / "_truth" / "persons.csv").open() as f:
+        for r in csv.DictReader(f):
+            if r["kind"] == "benefits":
+                people[r["person_id"]].append((r["lad_code"], r["ref"], r["role"]))
+    return _cross_pairs(people.values())
+
+
+def _cross_pairs(groups: Any) -> set[frozenset[Person]]:
+    return {frozenset((a, b)) for g in groups for a, b in combinations(sorted(g), 2) if a[0] != b[0]}
+
+
+def scores(predicted: set[Any], truth: set[Any]) -> dict[str, float]:
+    """Precision, recall and F1 of a predicted set against the truth."""
+    hit = len(predicted & truth)
+    p = hit / len(predicted) if predicted else 1.0
+    r = hit / len(truth) if truth else 1.0
+    return {"precision": round(p, 5), "recall": round(r, 5), "f1": round(2 * p * r / (p + r), 5) if p + r else 0.0,
+            "predicted": len(predicted), "true": len(truth)}
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _load(landing: Path) -> Any:
+    import duckdb
+
+    from matching.tables import load_landing_csvs
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    load_landing_csvs(con, landing)
+    return con
+
+
+def run_ours(landing: Path) -> dict[str, Any]:
+    """Run ``link_households`` on the landing folder; predicted links and person pairs, time, memory."""
+    from matching.pipeline import link_households
+
+    con = _load(landing)
+    start = time.perf_counter()
+    report = link_households(con, None)
+    seconds = time.perf_counter() - start
+    links = {(a, b, c) for a, b, c in con.execute("SELECT lad_code, claim_ref, account_ref FROM links").fetchall()}
+    clusters: dict[str, list[Person]] = defaultdict(list)
+    for key, lad, ref, role in con.execute("SELECT person_cluster, lad_code, claim_ref, role FROM person_links").fetchall():
+        clusters[key].append((lad, ref, role))
+    by_lad = {d["lad_code"]: d["link_rate"] for d in report.districts}
+    return {"seconds": round(seconds, 2), "peak_mb": _peak_mb(), "links": links,
+            "person_pairs": _cross_pairs(clusters.values()), "link_rate": by_lad,
+            "stage_seconds": report.seconds, "model_source": report.within_model.get("source")}
+
+
+def _splink_frame(con: Any, side: str) -> str:
+    """A flat table for Splink: address parts and the claimant's (or liable person's) name hashes."""
+    person = "c" if side == "claims" else "l"
+    return f"""
+        SELECT lad_code || '|' || ref AS unique_id, lad_code, ref, uprn, postcode, pc_outward, flat, house_no,
+               street, {person}_fn AS forename, {person}_sn AS surname, {person}_sp AS surname_metaphone
+        FROM _lk_{side}"""
+
+
+def run_splink(landing: Path) -> dict[str, Any]:
+    """Splink 5 (DuckDB) claim -> account: name, address, postcode comparisons, EM; one-to-one greedy."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    from matching.assign import assign_one_to_one
+    from matching.normalise import prepare_sql
+
+    con = _load(landing)
+    for sql in prepare_sql():
+        con.execute(sql)
+    con.execute(f"CREATE TABLE sp_claims AS {_splink_frame(con, 'claims')}")
+    con.execute(f"CREATE TABLE sp_accounts AS {_splink_frame(con, 'accounts')}")
+    start = time.perf_counter()
+    db_api = DuckDBAPI(con)
+    frames = [db_api.register("sp_claims"), db_api.register("sp_accounts")]
+    settings = SettingsCreator(
+        link_type="link_only",
+        comparisons=[
+            cl.ExactMatch("forename"),
+            cl.ExactMatch("surname"),
+            cl.ExactMatch("uprn"),
+            cl.ExactMatch("house_no"),
+            cl.ExactMatch("flat"),
+            cl.JaroWinklerAtThresholds("street", [0.95, 0.88]),
+            cl.PostcodeComparison("postcode"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("lad_code", "postcode"), block_on("lad_code", "house_no", "street"), block_on("lad_code", "uprn"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
+    linker = Linker(frames, settings)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("lad_code", "postcode", "house_no")], recall=0.9)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "postcode"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "surname"))
+    predictions = linker.inference.predict(threshold_match_probability=0.5)
+    table = predictions.physical_name
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE sp_pool AS
+        SELECT split_part(unique_id_l, '|', 1) AS lad_code, split_part(unique_id_l, '|', 2) AS claim_ref,
+               split_part(unique_id_r, '|', 2) AS account_ref, match_weight
+        FROM {table} WHERE match_probability >= 0.9 AND split_part(unique_id_l, '|', 1) = split_part(unique_id_r, '|', 1)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE sp_links AS SELECT * FROM sp_pool LIMIT 0")
+    assign_one_to_one(con, "sp_pool", "sp_links")
+    seconds = time.perf_counter() - start
+    links = {(a, b, c) for a, b, c in con.execute("SELECT lad_code, claim_ref, account_ref FROM sp_links").fetchall()}
+    return {"seconds": round(seconds, 2), "peak_mb": _peak_mb(), "links": links, "person_pairs": None}
+
+
+def _child(name: str, landing: str, queue: Any) -> None:
+    try:
+        queue.put(RUNNERS[name](Path(landing)))
+    except Exception as err:  # noqa: BLE001 - a failing peer is reported, not fatal
+        queue.put({"error": f"{type(err).__name__}: {err}"})
+
+
+RUNNERS = {"ours": run_ours, "splink": run_splink}
+
+
+def run_isolated(name: str, landing: Path) -> dict[str, Any]:
+    """Run one linker in a fresh process (its own peak memory) and return its raw result."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(name, str(landing), queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result  # type: ignore[no-any-return]
+
+
+def bench(districts: int, households: int, seed: int = 2026, linkers: tuple[str, ...] = ("ours", "splink")
+          ) -> dict[str, Any]:
+    """Figures for each linker on one cached sample: quality against the truth, wall time, peak memory."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    landing = sample_dir(districts, households, seed)
+    truth, people = truth_links(landing), truth_person_pairs(landing)
+    out: dict[str, Any] = {"districts": districts, "households": households, "seed": seed, "linkers": {}}
+    for name in linkers:
+        raw = run_isolated(name, landing)
+        if "error" in raw:
+            out["linkers"][name] = raw
+            continue
+        row = {"seconds": raw["seconds"], "peak_mb": raw["peak_mb"], "claim_account": scores(raw["links"], truth)}
+        if raw.get("person_pairs") is not None:
+            row["cross_district_persons"] = scores(raw["person_pairs"], people)
+        for extra in ("stage_seconds", "model_source"):
+            if extra in raw:
+                row[extra] = raw[extra]
+        out["linkers"][name] = row
+    return out
+
+
+def _table(result: dict[str, Any]) -> str:
+    lines = [f"linkage bench: {result['districts']} districts x {result['households']} dwellings (seed {result['seed']})",
+             f"{'linker':8} {'P':>8} {'R':>8} {'F1':>8} {'persons F1':>11} {'wall s':>8} {'peak MB':>8}"]
+    for name, row in result["linkers"].items():
+        if "error" in row:
+            lines.append(f"{name:8} ERROR {row['error']}")
+            continue
+        ca, pp = row["claim_account"], row.get("cross_district_persons")
+        persons = f"{pp['f1']:.4f}" if pp else "n/a"
+        lines.append(f"{name:8} {ca['precision']:8.4f} {ca['recall']:8.4f} {ca['f1']:8.4f} "
+                     f"{persons:>11} {row['seconds']:8.2f} {row['peak_mb']:8.0f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: print the side-by-side table (and JSON with --json)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--districts", type=int, default=3)
+    parser.add_argument("--households", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--linkers", default="ours,splink")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = bench(args.districts, args.households, args.seed, tuple(args.linkers.split(",")))
+    print(_table(result))
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
