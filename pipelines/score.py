@@ -30,12 +30,12 @@ def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Parameters, run_id: str) -> None:
     """Create table ``households``: one scored row per valid claim, with its reasons.
 
-    Uses ``links`` (claim -> account) and ``household_keys`` where they exist; otherwise every
+    Uses ``links`` (claim -> account), ``household_keys`` and ``epc`` where they exist; otherwise every
     claim is unlinked and its household_id is 'H-' + 12 hex of sha256(lad_code ':' claim_ref).
     Raises RuntimeError if the result is not exactly one row per claim.
     """
     sql = households_sql(as_of, params, run_id, has_links=_exists(con, "links"),
-                         has_keys=_exists(con, "household_keys"))
+                         has_keys=_exists(con, "household_keys"), has_epc=_exists(con, "epc"))
     con.execute(sql)
     check = con.execute(
         "SELECT (SELECT count(*) FROM benefits), count(*), count(DISTINCT (lad_code, claim_ref)) FROM households"

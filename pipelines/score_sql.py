@@ -134,7 +134,16 @@ def keys_cte(has_keys: bool) -> str:
             " min(other_districts) AS other_districts FROM household_keys GROUP BY lad_code, claim_ref)")
 
 
-def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: bool, has_keys: bool) -> str:
+def epc_cte(has_epc: bool, ratings: str) -> str:
+    """One EPC rating per UPRN (the worse where several are held); empty where ``epc`` is not there."""
+    if not has_epc:
+        return "epc_best AS (SELECT NULL::BIGINT AS uprn, NULL::VARCHAR AS rating WHERE FALSE)"
+    return ("epc_best AS (SELECT uprn, max(upper(trim(current_energy_rating))) AS rating FROM epc"
+            f" WHERE uprn IS NOT NULL AND upper(trim(current_energy_rating)) IN ({ratings}) GROUP BY uprn)")
+
+
+def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: bool, has_keys: bool,
+                   has_epc: bool = True) -> str:
     """The CREATE TABLE households statement: one row per row of ``benefits``."""
     p = params
     d = sql_dec
@@ -149,9 +158,7 @@ def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: b
 CREATE OR REPLACE TABLE households AS
 WITH {links_cte(has_links)},
 {keys_cte(has_keys)},
-epc_best AS (
-    SELECT uprn, max(upper(trim(current_energy_rating))) AS rating FROM epc
-    WHERE uprn IS NOT NULL AND upper(trim(current_energy_rating)) IN ({ratings}) GROUP BY uprn),
+{epc_cte(has_epc, ratings)},
 base AS (
     SELECT b.*, l.account_ref, l.method AS link_method, l.match_probability AS link_probability,
         c.annual_charge, c.ctr_annual, c.recovery_stage, c.uprn AS account_uprn,

@@ -256,3 +256,12 @@ def test_table_matches_the_households_model() -> None:
     for row in cursor.fetchall():
         HouseholdRow.model_validate(dict(zip(names, row, strict=True)))
     assert all(entry["description"] for entry in data_dictionary())
+
+
+def test_no_claims_and_no_epc_table() -> None:
+    con = make_db([])
+    con.execute("DROP TABLE epc")
+    assert score(con) == {}
+    rows = summarise(con)
+    assert [(r["lad_code"], r["households"]) for r in rows] == [("county", 0)]
+    assert format_summary(rows).splitlines()[-1].startswith("Kent")
