@@ -38,7 +38,7 @@ def assign_one_to_one(con: duckdb.DuckDBPyConnection, pool: str, accepted: str, 
     con.execute(prune_sql(pool, accepted))
     for rounds in range(1, max_rounds + 1):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_round AS {mutual_best_sql(pool)}")
-        added = con.execute("SELECT count(*) FROM _lk_round").fetchone()
+        added = next(iter(con.execute("SELECT count(*) FROM _lk_round").fetchall()), None)
         if not added or added[0] == 0:
             return rounds
         con.execute(f"INSERT INTO {accepted} SELECT * FROM _lk_round")

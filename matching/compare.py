@@ -39,7 +39,7 @@ def person_name_level_sql(x: str, y: str) -> str:
         WHEN {x}_fn IS NULL OR {y}_fn IS NULL THEN -1
         WHEN {fn_eq} AND {sn_eq} THEN 5
         WHEN {sn_eq} AND {nick} THEN 4
-        WHEN ({sn_eq} AND {fd} >= 0.4) OR (({fn_eq} OR {nick}) AND ({sp_eq} OR {sd} >= 0.6)) THEN 3
+        WHEN ({sn_eq} AND {fd} >= 0.55) OR (({fn_eq} OR {nick}) AND ({sp_eq} OR {sd} >= 0.6)) THEN 3
         WHEN {sn_eq} OR {sp_eq} OR {sd} >= 0.75 THEN 2
         WHEN {fn_eq} OR {nick} THEN 1
         ELSE 0 END"""
@@ -94,5 +94,21 @@ def within_comparisons() -> list[Comparison]:
                    _best_of([dob_level_sql("c.c", "a.l"), dob_level_sql("c.p", "a.l")])),
     ]
 
+
+ADDRESS_LEVEL = Comparison(
+    "address_level",
+    {5: "same address: postcode, number, flat and street words", 4: "same number and flat, postcode sector or "
+     "street words near", 3: "same number, flat and street, another postcode; or same postcode and street, no number",
+     2: "same building, but a flat on one side only", 1: "same postcode sector, another dwelling", 0: "different"},
+    """CASE
+        WHEN v.postcode_level = 3 AND v.house_number_level = 2 AND v.flat_level >= 1 AND v.street_level >= 2 THEN 5
+        WHEN v.postcode_level >= 2 AND v.house_number_level >= 1 AND v.flat_level >= 1 AND v.street_level >= 1 THEN 4
+        WHEN (v.house_number_level = 2 AND v.flat_level >= 1 AND v.street_level >= 2)
+          OR (v.postcode_level = 3 AND v.house_number_level = -1 AND v.flat_level >= 1 AND v.street_level >= 2) THEN 3
+        WHEN v.postcode_level >= 2 AND v.house_number_level >= 1 AND v.flat_level = 0 THEN 2
+        WHEN v.postcode_level >= 2 THEN 1
+        ELSE 0 END""",
+)
+MODEL_COMPARISONS = ["uprn_level", "address_level", "name_level", "dob_level"]
 
 FLAT_CONFLICT = "c.flat IS NOT NULL AND a.flat IS NOT NULL AND c.flat <> a.flat"

@@ -74,11 +74,14 @@ def probability_sql(weight: str) -> str:
 
 
 def estimate_em(
-    patterns: np.ndarray, counts: np.ndarray, start: FSModel, max_iter: int = 200, tol: float = 1e-7
+    patterns: np.ndarray, counts: np.ndarray, start: FSModel, max_iter: int = 200, tol: float = 1e-7,
+    pseudo: float = 10.0,
 ) -> FSModel:
     """EM estimate of m, u and prior from comparison patterns (rows: level per comparison) and their counts.
 
-    Starts from ``start``'s parameters; keeps its levels. Returns a new model.
+    Starts from ``start``'s parameters and keeps its levels. ``pseudo`` pairs per class, spread
+    as ``start``'s m and u, smooth each estimate (a Dirichlet prior), so that a level never seen
+    among matches gets a large negative weight rather than an infinite one. Returns a new model.
     """
     comps = start.comparisons
     n = counts.astype(float)
@@ -107,8 +110,8 @@ def estimate_em(
             sm, su = gm[known].sum(), gu[known].sum()
             for lvl in m[c]:
                 hit = col == lvl
-                new_m = (gm[hit].sum() + FLOOR) / (sm + FLOOR * len(m[c]))
-                new_u = (gu[hit].sum() + FLOOR) / (su + FLOOR * len(m[c]))
+                new_m = (gm[hit].sum() + pseudo * start.m[c][lvl]) / (sm + pseudo)
+                new_u = (gu[hit].sum() + pseudo * start.u[c][lvl]) / (su + pseudo)
                 delta = max(delta, abs(new_m - m[c][lvl]), abs(new_u - u[c][lvl]))
                 m[c][lvl], u[c][lvl] = new_m, new_u
         prior = new_prior

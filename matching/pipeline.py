@@ -62,7 +62,7 @@ class LinkReport:
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
+    row = next(iter(con.execute(sql).fetchall()), None)
     return int(row[0]) if row and row[0] is not None else 0
 
 

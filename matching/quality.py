@@ -11,9 +11,9 @@ from typing import Any
 
 import duckdb
 
-from matching.compare import within_comparisons
+from matching.compare import ADDRESS_LEVEL, within_comparisons
 
-LEVEL_COLUMNS = [c.name for c in within_comparisons()]
+LEVEL_COLUMNS = [c.name for c in within_comparisons()] + [ADDRESS_LEVEL.name]
 REVIEW_COLUMNS: list[tuple[str, str]] = [
     ("lad_code", "VARCHAR"), ("claim_ref", "VARCHAR"), ("account_ref", "VARCHAR"),
     ("match_probability", "DOUBLE"), ("match_weight", "DOUBLE"), ("accepted", "BOOLEAN"),
@@ -75,5 +75,5 @@ def weight_histogram(con: duckdb.DuckDBPyConnection, table: str, width: float) -
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a table or temporary table of this name exists on the connection."""
-    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
+    row = next(iter(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()), None)
     return bool(row and row[0])

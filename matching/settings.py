@@ -39,19 +39,13 @@ def within_start_model() -> FSModel:
     """Starting model of claim -> account comparisons (levels as in :mod:`matching.compare`)."""
     m = {
         "uprn_level": {1: 0.9, 0: 0.1},
-        "postcode_level": {3: 0.95, 2: 0.03, 1: 0.01, 0: 0.01},
-        "house_number_level": {2: 0.95, 1: 0.02, 0: 0.03},
-        "flat_level": {2: 0.25, 1: 0.73, 0: 0.02},
-        "street_level": {3: 0.85, 2: 0.08, 1: 0.05, 0: 0.02},
+        "address_level": {5: 0.85, 4: 0.08, 3: 0.03, 2: 0.02, 1: 0.01, 0: 0.01},
         "name_level": {5: 0.75, 4: 0.04, 3: 0.08, 2: 0.04, 1: 0.02, 0: 0.07},
         "dob_level": {2: 0.95, 1: 0.03, 0: 0.02},
     }
     u = {
         "uprn_level": {1: 0.001, 0: 0.999},
-        "postcode_level": {3: 0.6, 2: 0.25, 1: 0.12, 0: 0.03},
-        "house_number_level": {2: 0.04, 1: 0.02, 0: 0.94},
-        "flat_level": {2: 0.03, 1: 0.7, 0: 0.27},
-        "street_level": {3: 0.5, 2: 0.05, 1: 0.1, 0: 0.35},
+        "address_level": {5: 0.01, 4: 0.005, 3: 0.005, 2: 0.03, 1: 0.6, 0: 0.35},
         "name_level": {5: 0.002, 4: 0.001, 3: 0.003, 2: 0.05, 1: 0.02, 0: 0.924},
         "dob_level": {2: 0.003, 1: 0.01, 0: 0.987},
     }

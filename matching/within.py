@@ -15,13 +15,13 @@ import numpy as np
 
 from matching.assign import assign_one_to_one
 from matching.block import within_candidates_sql
-from matching.compare import within_comparisons
+from matching.compare import ADDRESS_LEVEL, within_comparisons
 from matching.estimate import FSModel, estimate_em, probability_sql
 from matching.normalise import prepare_sql
 from matching.quality import update_review_queue
 from matching.settings import LinkSettings, within_start_model
 
-LEVEL_COLUMNS = [c.name for c in within_comparisons()]
+LEVEL_COLUMNS = [c.name for c in within_comparisons()] + [ADDRESS_LEVEL.name]
 LINK_COLUMNS: list[tuple[str, str]] = [
     ("lad_code", "VARCHAR"), ("claim_ref", "VARCHAR"), ("account_ref", "VARCHAR"), ("method", "VARCHAR"),
     ("match_probability", "DOUBLE"), ("match_weight", "DOUBLE"),
@@ -50,12 +50,13 @@ def build_vectors(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = 
     levels = ",\n       ".join(f"({c.sql})::INTEGER AS {c.name}" for c in within_comparisons())
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _lk_vectors AS
-        WITH k AS ({within_candidates_sql()})
+        WITH k AS ({within_candidates_sql()}), v AS (
         SELECT k.lad_code, k.claim_ref, k.account_ref,
                {levels}
         FROM k JOIN _lk_claims c ON c.lad_code = k.lad_code AND c.ref = k.claim_ref
-               JOIN _lk_accounts a ON a.lad_code = k.lad_code AND a.ref = k.account_ref""")
-    row = con.execute("SELECT count(*) FROM _lk_vectors").fetchone()
+               JOIN _lk_accounts a ON a.lad_code = k.lad_code AND a.ref = k.account_ref)
+        SELECT v.*, ({ADDRESS_LEVEL.sql})::INTEGER AS {ADDRESS_LEVEL.name} FROM v""")
+    row = next(iter(con.execute("SELECT count(*) FROM _lk_vectors").fetchall()), None)
     return int(row[0]) if row else 0
 
 
