@@ -116,7 +116,8 @@ def _write_clusters(
         members = sorted({info[p][:2] for p in pids})
         if len({lad for lad, _ in members}) < 2:
             continue
-        key = "P-" + cluster_key(members)[:12]
+        first = min(info[p] for p in pids)
+        key = "P-" + cluster_key([(first[0], f"{first[1]}\x1f{first[2]}")])[:12]
         for other in members[1:]:
             claims.union(members[0], other)
         person_rows += [(key, *info[p], *best[p]) for p in sorted(pids)]

@@ -92,7 +92,8 @@ def run_ours(landing: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     links = {(a, b, c) for a, b, c in con.execute("SELECT lad_code, claim_ref, account_ref FROM links").fetchall()}
     clusters: dict[str, list[Person]] = defaultdict(list)
-    for key, lad, ref, role in con.execute("SELECT person_cluster, lad_code, claim_ref, role FROM person_links").fetchall():
+    rows = con.execute("SELECT person_cluster, lad_code, claim_ref, role FROM person_links").fetchall()
+    for key, lad, ref, role in rows:
         clusters[key].append((lad, ref, role))
     by_lad = {d["lad_code"]: d["link_rate"] for d in report.districts}
     return {"seconds": round(seconds, 2), "peak_mb": _peak_mb(), "links": links,
@@ -152,7 +153,8 @@ def run_splink(landing: Path) -> dict[str, Any]:
     con.execute(f"""CREATE OR REPLACE TEMP TABLE sp_pool AS
         SELECT split_part(unique_id_l, '|', 1) AS lad_code, split_part(unique_id_l, '|', 2) AS claim_ref,
                split_part(unique_id_r, '|', 2) AS account_ref, match_weight
-        FROM {table} WHERE match_probability >= 0.9 AND split_part(unique_id_l, '|', 1) = split_part(unique_id_r, '|', 1)""")
+        FROM {table}
+        WHERE match_probability >= 0.9 AND split_part(unique_id_l, '|', 1) = split_part(unique_id_r, '|', 1)""")
     con.execute("CREATE OR REPLACE TEMP TABLE sp_links AS SELECT * FROM sp_pool LIMIT 0")
     assign_one_to_one(con, "sp_pool", "sp_links")
     seconds = time.perf_counter() - start
@@ -204,7 +206,8 @@ def bench(districts: int, households: int, seed: int = 2026, linkers: tuple[str,
 
 
 def _table(result: dict[str, Any]) -> str:
-    lines = [f"linkage bench: {result['districts']} districts x {result['households']} dwellings (seed {result['seed']})",
+    head = f"{result['districts']} districts x {result['households']} dwellings (seed {result['seed']})"
+    lines = [f"linkage bench: {head}",
              f"{'linker':8} {'P':>8} {'R':>8} {'F1':>8} {'persons F1':>11} {'wall s':>8} {'peak MB':>8}"]
     for name, row in result["linkers"].items():
         if "error" in row:
