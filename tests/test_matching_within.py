@@ -116,3 +116,14 @@ def test_rerun_replaces_district_rows(con: duckdb.DuckDBPyConnection) -> None:
     first = con.execute("SELECT * FROM links ORDER BY claim_ref").fetchall()
     link_district(con, [LAD])
     assert con.execute("SELECT * FROM links ORDER BY claim_ref").fetchall() == first
+
+
+def test_links_table_matches_schema(con: duckdb.DuckDBPyConnection) -> None:
+    from schemas.links import LinkRow
+
+    link_district(con, LAD)
+    described = con.execute("DESCRIBE links").fetchall()
+    assert [r[0] for r in described] == list(LinkRow.model_fields)
+    assert {r[1] for r in described} <= {"VARCHAR", "DOUBLE", "INTEGER"}  # BI-safe types
+    for row in con.execute("SELECT * FROM links").fetchall():
+        LinkRow(**dict(zip(LinkRow.model_fields, row, strict=True)))
