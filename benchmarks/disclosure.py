@@ -109,8 +109,9 @@ def recoverable_cells(counts: Mapping[K, int], lines: Sequence[Line[K]], suppres
     being known) gives it the same value, i.e. iff it is zero in every null-space vector of
     the lines' coefficient matrix over the hidden cells. A recovered zero discloses nothing.
     """
-    hidden_all = set(suppressed)
-    hidden = sorted(hidden_all - known_zeros(counts, lines, hidden_all), key=repr)
+    hidden_all: set[K] = set(suppressed)
+    zeros: set[K] = known_zeros(counts, lines, hidden_all)
+    hidden: list[K] = sorted(hidden_all - zeros, key=repr)
     if not hidden:
         return set()
     index = {key: i for i, key in enumerate(hidden)}
@@ -136,12 +137,15 @@ def recoverable_cells(counts: Mapping[K, int], lines: Sequence[Line[K]], suppres
     return {key for key, i in index.items() if spread[i] < 1e-9 and counts[key] != 0}
 
 
-def _preference(key: K, counts: Mapping[K, int], totals: set[K], exposes: int) -> tuple[int, int, int, int, str]:
+def _preference(
+    key: K, counts: Mapping[K, int], totals: set[K], exposes: int, keep: int
+) -> tuple[int, int, int, int, int, str]:
     """Order of candidates for secondary suppression: non-zero cells (a hidden zero protects
-    nothing), interior cells before totals, cells that start fewest new lines (``exposes``:
-    lines of the cell with no hidden cell yet), then the smallest count."""
+    nothing), interior cells before totals, cells the caller would rather keep last (``keep``),
+    cells that start fewest new lines (``exposes``: lines of the cell with no hidden cell
+    yet), then the smallest count."""
     value = counts[key]
-    return (1 if value == 0 else 0, 1 if key in totals else 0, exposes, value, repr(key))
+    return (1 if value == 0 else 0, 1 if key in totals else 0, keep, exposes, value, repr(key))
 
 
 def suppress(
@@ -149,11 +153,13 @@ def suppress(
     lines: Sequence[Line[K]],
     fixed: Iterable[K] = (),
     already: Iterable[K] = (),
+    keep: Mapping[K, int] | None = None,
 ) -> Suppression[K]:
     """Primary then secondary suppression of ``counts`` under ``lines``.
 
     ``fixed`` cells are published elsewhere already: they are never newly suppressed here.
     ``already`` cells are suppressed elsewhere already (they count as hidden, not as primary).
+    ``keep`` ranks cells the reader most needs (higher: suppressed later when there is a choice).
     Raises ValueError if a line refers to a cell without a count.
     """
     for line in lines:
@@ -161,6 +167,7 @@ def suppress(
         if missing:
             raise ValueError(f"line refers to cells without a count: {missing[:3]}")
     frozen = set(fixed)
+    wanted: Mapping[K, int] = keep or {}
     primary = primary_cells(counts) - frozen
     hidden = primary | set(already)
     totals = {line.total for line in lines}
@@ -177,7 +184,7 @@ def suppress(
         def exposes(key: K) -> int:
             return sum(1 for other in by_cell.get(key, []) if not any(c in hidden for c in other.cells))
 
-        hidden.add(min(options, key=lambda key: _preference(key, counts, totals, exposes(key))))
+        hidden.add(min(options, key=lambda key: _preference(key, counts, totals, exposes(key), wanted.get(key, 0))))
         return True
 
     while True:
@@ -205,9 +212,10 @@ def protect(
     lines: Sequence[Line[K]] = (),
     fixed: Iterable[K] = (),
     already: Iterable[K] = (),
+    keep: Mapping[K, int] | None = None,
 ) -> dict[K, Protected]:
     """Suppress and round: the published form of every cell of ``counts``."""
-    outcome = suppress(counts, lines, fixed=fixed, already=already)
+    outcome = suppress(counts, lines, fixed=fixed, already=already, keep=keep)
     hidden = outcome.suppressed | set(already)
     return {
         key: Protected(None, True, key in outcome.primary) if key in hidden else Protected(round_count(value), False)

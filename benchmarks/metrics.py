@@ -91,7 +91,8 @@ def benchmark_lines(districts: list[str]) -> list[Line[Cell]]:
 def district_figures(con: duckdb.DuckDBPyConnection) -> DistrictFigures:
     """Counts per district and the county, with primary and secondary suppression applied."""
     districts, counts, money = raw_counts(con)
-    published = protect(counts, benchmark_lines(districts))
+    keep = {(COUNTY_CODE, metric): 1 for metric in METRICS}  # the county's figures are the headline
+    published = protect(counts, benchmark_lines(districts), keep=keep)
     return DistrictFigures(districts, counts, money, published)
 
 

@@ -193,7 +193,8 @@ def build_campaign(
         Line(tuple((lad, o) for o in parts), (lad, "flagged_previously")) for lad in [*districts, COUNTY_CODE]
     ]
     lines += [Line(tuple((lad, o) for lad in districts), (COUNTY_CODE, o)) for o in CAMPAIGN_OUTCOMES]
-    published = protect(counts, lines)
+    keep = {key: 1 for key in counts if key[1] == "now_receiving"}  # the campaign's headline
+    published = protect(counts, lines, keep=keep)
     before = previous_run_id(previous_dir)
     rows: list[dict[str, Any]] = []
     for key, cell in published.items():

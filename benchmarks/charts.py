@@ -1,0 +1,198 @@
+"""Inline SVG charts for report.html: no library, no script, works offline and in print.
+
+Inputs are already disclosure-controlled figures (None = suppressed, drawn as "[c]").
+Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies); every
+chart carries a <title> and an aria-label, and the report shows the same numbers in a table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from html import escape
+
+BLUE = "#0072B2"
+INK = "#1d2733"
+MUTED = "#5b6675"
+GRID = "#e3e7ec"
+STATUS_COLOURS = {
+    "in_crisis": "#D55E00",
+    "at_risk": "#E69F00",
+    "struggling": "#F0E442",
+    "coping": "#56B4E9",
+    "comfortable": "#0072B2",
+}
+SUPPRESSED = "[c]"
+FONT = "font-family='inherit'"
+HALO = "paint-order='stroke' stroke='#ffffff' stroke-width='3' stroke-linejoin='round'"
+
+
+def _nice_max(value: float) -> float:
+    """A round axis maximum at or above value."""
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        top = step * magnitude
+        if top >= value:
+            return float(top)
+    return float(10 * magnitude)
+
+
+def _ticks(top: float) -> list[float]:
+    """Round tick values from 0 to a nice maximum."""
+    lead = top / 10 ** (len(str(int(top))) - 1) if top >= 1 else top * 10 ** len(str(int(1 / top)))
+    parts = 4 if round(lead, 6) in (2.0, 20.0) else 5
+    return [top * k / parts for k in range(parts + 1)]
+
+
+def tick_number(value: float) -> str:
+    """An axis label: whole numbers with separators, else as few decimals as needed."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def _svg(width: int, height: int, label: str, body: list[str]) -> str:
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='100%' "
+        f"role='img' aria-label='{escape(label)}' class='chart'><title>{escape(label)}</title>"
+        + "".join(body) + "</svg>"
+    )
+
+
+def bar_chart(
+    items: Sequence[tuple[str, float | None]],
+    label: str,
+    fmt: Callable[[float], str],
+    reference: float | None = None,
+    reference_label: str = "County",
+    highlight: str | None = None,
+    tick_fmt: Callable[[float], str] = tick_number,
+) -> str:
+    """Horizontal bars, largest first, suppressed items last with "[c]"; a dashed line marks
+    the reference (the county) value."""
+    shown = sorted((i for i in items if i[1] is not None), key=lambda i: -(i[1] or 0))
+    hidden = [i for i in items if i[1] is None]
+    rows = [*shown, *hidden]
+    left, right, bar, gap, top = 168, 70, 18, 8, 26
+    width = 640
+    height = top + len(rows) * (bar + gap) + 10
+    span = width - left - right
+    top_value = _nice_max(max([v for _, v in shown if v is not None] + [reference or 0.0, 0.0]))
+    body: list[str] = []
+    labels: list[str] = []
+    for tick in _ticks(top_value):
+        x = left + span * tick / top_value
+        body.append(f"<line x1='{x:.1f}' y1='{top - 6}' x2='{x:.1f}' y2='{height - 6}' stroke='{GRID}'/>")
+        body.append(f"<text x='{x:.1f}' y='{top - 10}' font-size='10' fill='{MUTED}' text-anchor='middle' "
+                    f"{FONT}>{escape(tick_fmt(tick))}</text>")
+    for n, (name, value) in enumerate(rows):
+        y = top + n * (bar + gap)
+        weight = "700" if name == highlight else "400"
+        body.append(f"<text x='{left - 8}' y='{y + bar - 5}' font-size='12' fill='{INK}' text-anchor='end' "
+                    f"font-weight='{weight}' {FONT}>{escape(name)}</text>")
+        if value is None:
+            body.append(f"<text x='{left + 4}' y='{y + bar - 5}' font-size='12' fill='{MUTED}' {FONT}>"
+                        f"{SUPPRESSED}<title>{escape(name)}: suppressed</title></text>")
+            continue
+        w = max(span * value / top_value, 1.0)
+        body.append(f"<rect x='{left}' y='{y}' width='{w:.1f}' height='{bar}' rx='2' fill='{BLUE}'>"
+                    f"<title>{escape(name)}: {escape(fmt(value))}</title></rect>")
+        labels.append(f"<text x='{left + w + 5:.1f}' y='{y + bar - 5}' font-size='11' fill='{INK}' {HALO} "
+                      f"{FONT}>{escape(fmt(value))}</text>")
+    if reference is not None:
+        x = left + span * reference / top_value
+        body.append(f"<line x1='{x:.1f}' y1='{top - 4}' x2='{x:.1f}' y2='{height - 4}' stroke='{INK}' "
+                    f"stroke-width='2' stroke-dasharray='5 3'/>")
+        body.append(f"<text x='{min(x + 4, width - 4):.1f}' y='{height - 2}' font-size='11' fill='{INK}' "
+                    f"font-weight='700' text-anchor='{'end' if x + 4 > width - 120 else 'start'}' {FONT}>"
+                    f"{escape(reference_label)} {escape(fmt(reference))}</text>")
+        height += 8
+    return _svg(width, height + 6, label, body + labels)
+
+
+def status_mix_chart(rows: Sequence[tuple[str, dict[str, int | None], int | None]], label: str) -> str:
+    """100% stacked bars of the resilience statuses per area; ``rows`` are (name, counts by
+    status, households scored). Suppressed statuses are pooled into one hatched "[c]" part."""
+    left, right, bar, gap, top = 168, 16, 20, 8, 34
+    width = 640
+    span = width - left - right
+    height = top + len(rows) * (bar + gap) + 8
+    body = [
+        "<defs><pattern id='hatch' width='6' height='6' patternUnits='userSpaceOnUse' "
+        "patternTransform='rotate(45)'><rect width='6' height='6' fill='#f1f3f5'/>"
+        f"<line x1='0' y1='0' x2='0' y2='6' stroke='{MUTED}' stroke-width='1.5'/></pattern></defs>"
+    ]
+    x = left
+    for status, colour in STATUS_COLOURS.items():  # legend
+        body.append(f"<rect x='{x}' y='4' width='12' height='12' fill='{colour}' stroke='#00000033'/>")
+        body.append(f"<text x='{x + 16}' y='14' font-size='11' fill='{INK}' {FONT}>"
+                    f"{escape(status.replace('_', ' ').capitalize())}</text>")
+        x += 16 + 7 * len(status) + 20
+    body.append(f"<rect x='{x}' y='4' width='12' height='12' fill='url(#hatch)'/>"
+                f"<text x='{x + 16}' y='14' font-size='11' fill='{INK}' {FONT}>{SUPPRESSED} suppressed</text>")
+    for n, (name, counts, total) in enumerate(rows):
+        y = top + n * (bar + gap)
+        body.append(f"<text x='{left - 8}' y='{y + bar - 6}' font-size='12' fill='{INK}' text-anchor='end' "
+                    f"{FONT}>{escape(name)}</text>")
+        if not total:
+            body.append(f"<text x='{left + 4}' y='{y + bar - 6}' font-size='12' fill='{MUTED}' {FONT}>"
+                        f"{SUPPRESSED if total is None else 'none scored'}</text>")
+            continue
+        x0 = float(left)
+        total = max(total, sum(v for v in counts.values() if v))  # rounded parts may exceed the rounded total
+        for status, colour in STATUS_COLOURS.items():
+            value = counts.get(status)
+            if not value:
+                continue
+            w = span * value / total
+            body.append(f"<rect x='{x0:.1f}' y='{y}' width='{w:.1f}' height='{bar}' fill='{colour}'>"
+                        f"<title>{escape(name)}, {escape(status.replace('_', ' '))}: {value / total:.0%}</title>"
+                        "</rect>")
+            x0 += w
+        if any(counts.get(s) is None for s in STATUS_COLOURS) and x0 < left + span - 0.5:
+            body.append(f"<rect x='{x0:.1f}' y='{y}' width='{left + span - x0:.1f}' height='{bar}' "
+                        f"fill='url(#hatch)'><title>{escape(name)}: suppressed statuses</title></rect>")
+    return _svg(width, height, label, body)
+
+
+def line_chart(
+    points: Sequence[tuple[dt.date, float | None]],
+    label: str,
+    fmt: Callable[[float], str],
+    tick_fmt: Callable[[float], str] = tick_number,
+) -> str:
+    """A small trend line of one series across runs; suppressed runs leave a gap."""
+    width, height, left, right, top, bottom = 340, 150, 56, 30, 14, 30
+    values = [v for _, v in points if v is not None]
+    top_value = _nice_max(max(values + [0.0]))
+    span_x = width - left - right
+    span_y = height - top - bottom
+    body = []
+    for tick in _ticks(top_value)[::2] if len(_ticks(top_value)) > 5 else _ticks(top_value):
+        y = top + span_y * (1 - tick / top_value)
+        body.append(f"<line x1='{left}' y1='{y:.1f}' x2='{width - right}' y2='{y:.1f}' stroke='{GRID}'/>")
+        body.append(f"<text x='{left - 6}' y='{y + 4:.1f}' font-size='10' fill='{MUTED}' text-anchor='end' "
+                    f"{FONT}>{escape(tick_fmt(tick))}</text>")
+    n = len(points)
+    coords: list[tuple[float, float] | None] = []
+    for i, (day, value) in enumerate(points):
+        x = left + (span_x * i / (n - 1) if n > 1 else span_x / 2)
+        if i in (0, n - 1) or n <= 6:
+            body.append(f"<text x='{x:.1f}' y='{height - 10}' font-size='10' fill='{MUTED}' text-anchor='middle' "
+                        f"{FONT}>{day.strftime('%-d %b %y')}</text>")
+        coords.append(None if value is None else (x, top + span_y * (1 - value / top_value)))
+    path: list[str] = []
+    for c in coords:
+        if c is None:
+            path.append("")
+            continue
+        path.append(f"{'L' if path and path[-1] else 'M'}{c[0]:.1f},{c[1]:.1f}")
+    body.append(f"<path d='{' '.join(p for p in path if p)}' fill='none' stroke='{BLUE}' stroke-width='2.5'/>")
+    for i, ((day, value), c) in enumerate(zip(points, coords, strict=True)):
+        if c is not None and value is not None:
+            body.append(f"<circle cx='{c[0]:.1f}' cy='{c[1]:.1f}' r='3.5' fill='{BLUE}'>"
+                        f"<title>{day.isoformat()}: {escape(fmt(value))}</title></circle>")
+            if i == n - 1:
+                body.append(f"<text x='{c[0]:.1f}' y='{c[1] - 8:.1f}' font-size='11' font-weight='700' "
+                            f"fill='{INK}' text-anchor='middle' {FONT}>{escape(fmt(value))}</text>")
+    return _svg(width, height, label, body)

@@ -1,0 +1,318 @@
+"""report.html: a self-contained page (inline CSS and SVG, no script, no network) for council
+managers: headline figures, district comparisons with the county marked, trends, status mix,
+Pension Credit, movement, needs by area, linkage and data quality.
+
+Reads only aggregate, disclosure-controlled tables (``district_benchmarks``,
+``status_movement``, ``pension_credit_campaign``, ``area_needs``), counts of ``quarantine``
+rows and of ``links``, and the manifest. No row-level personal data reaches the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from benchmarks.charts import STATUS_COLOURS, SUPPRESSED, bar_chart, line_chart, status_mix_chart
+from benchmarks.disclosure import is_primary, round_count
+from benchmarks.tables import columns_of, table_exists
+from schemas.outputs import METRIC_LABELS, STATUSES
+from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
+
+HERE = Path(__file__).parent
+KEY_METRICS = ("in_crisis_or_at_risk", "fuel_poverty", "water_poverty", "food_poverty", "fuel_water_food_poverty",
+               "pension_credit_missing")
+TABLE_METRICS = ("households_scored", "in_crisis", "at_risk", "struggling", "coping", "comfortable",
+                 "fuel_poverty", "water_poverty", "food_poverty", "pension_credit_missing")
+
+
+def fmt_count(value: Any) -> str:
+    """A published count with thousands separators, or "[c]"."""
+    return SUPPRESSED if value is None else f"{int(value):,}"
+
+
+def fmt_gbp(value: Any) -> str:
+    """Pounds: £1.56m, £18,720, or "[c]"."""
+    if value is None:
+        return SUPPRESSED
+    number = float(value)
+    if abs(number) >= 1_000_000:
+        return f"£{number / 1_000_000:.2f}m"
+    return f"£{number:,.0f}"
+
+
+def gbp_tick(value: float) -> str:
+    """A short axis label in pounds: £0, £500, £20k, £1.5m."""
+    if value >= 1_000_000:
+        return f"£{value / 1_000_000:g}m"
+    return f"£{value / 1000:g}k" if value >= 1000 else f"£{value:g}"
+
+
+def fmt_rate(value: Any) -> str:
+    """A rate per 1,000 dwellings to one decimal place, or "[c]"."""
+    return SUPPRESSED if value is None else f"{float(value):,.1f}"
+
+
+def fmt_percent(value: Any) -> str:
+    return SUPPRESSED if value is None else f"{float(value):.0f}%"
+
+
+def fmt_change(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"+{value:,}" if value > 0 else (f"−{abs(value):,}" if value < 0 else "no change")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _latest_run(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> tuple[str | None, dt.date | None]:
+    run_id = manifest.get("run_id")
+    if not table_exists(con, "district_benchmarks"):
+        return run_id, None
+    if run_id:
+        row = con.execute("SELECT max(run_date) FROM district_benchmarks WHERE run_id = ?", [run_id]).fetchone()
+        if row and row[0]:
+            return run_id, row[0]
+    row = con.execute("SELECT run_id, run_date FROM district_benchmarks ORDER BY run_date DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else (run_id, None)
+
+
+def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict[str, Any]:
+    """Figures of the latest run by district and metric, charts and the comparison table."""
+    if run_id is None or not table_exists(con, "district_benchmarks"):
+        return {"has_benchmarks": False}
+    rows = _rows(con, "SELECT * FROM district_benchmarks WHERE run_id = ? ORDER BY lad_code, metric", [run_id])
+    cells = {(r["lad_code"], r["metric"]): r for r in rows}
+    districts = sorted({r["lad_code"] for r in rows if r["lad_code"] != COUNTY_CODE}, key=district_name)
+    county = {m: cells.get((COUNTY_CODE, m), {}) for m in METRIC_LABELS}
+    names = {lad: district_name(lad) for lad in districts}
+    comparisons = []
+    for metric in KEY_METRICS:
+        items = [(names[lad], cells.get((lad, metric), {}).get("rate")) for lad in districts]
+        comparisons.append({
+            "metric": metric, "label": METRIC_LABELS[metric],
+            "svg": Markup(bar_chart(items, f"{METRIC_LABELS[metric]} per 1,000 dwellings by district",
+                                    fmt_rate, county[metric].get("rate"), f"{COUNTY_NAME}")),
+            "top": max(((names[lad], cells[(lad, metric)]["rate"]) for lad in districts
+                        if cells.get((lad, metric), {}).get("rate") is not None), key=lambda i: i[1], default=None),
+        })
+    money_items = [(names[lad], cells.get((lad, "pension_credit_missing"), {}).get("value_gbp")) for lad in districts]
+    pc_svg = Markup(bar_chart([(n, None if v is None else float(v)) for n, v in money_items],
+                              "Pension Credit unclaimed, £ a year, by district", fmt_gbp, tick_fmt=gbp_tick))
+    mix_rows = [
+        (names[lad] if lad != COUNTY_CODE else COUNTY_NAME,
+         {s: cells.get((lad, s), {}).get("count") for s in STATUSES},
+         cells.get((lad, "households_scored"), {}).get("count"))
+        for lad in [COUNTY_CODE, *districts]
+    ]
+    mix_svg = Markup(status_mix_chart(mix_rows, "Financial resilience status mix by district"))
+    table = []
+    for lad in [*districts, COUNTY_CODE]:
+        table.append({
+            "name": COUNTY_NAME if lad == COUNTY_CODE else names[lad], "county": lad == COUNTY_CODE,
+            "dwellings": fmt_count(cells.get((lad, "dwellings"), {}).get("count")),
+            "cells": [(fmt_count(cells.get((lad, m), {}).get("count")), fmt_rate(cells.get((lad, m), {}).get("rate")))
+                      for m in TABLE_METRICS],
+            "pc_gbp": fmt_gbp(cells.get((lad, "pension_credit_missing"), {}).get("value_gbp")),
+        })
+    return {
+        "has_benchmarks": True, "county": county, "comparisons": comparisons, "pc_svg": pc_svg,
+        "mix_svg": mix_svg, "table": table, "table_metrics": [METRIC_LABELS[m] for m in TABLE_METRICS],
+        "districts": len(districts), "status_colours": STATUS_COLOURS,
+    }
+
+
+def trend_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """County trends across every kept run."""
+    if not table_exists(con, "district_benchmarks"):
+        return {"runs": 0, "trends": []}
+    rows = _rows(con, "SELECT run_date, metric, count, rate, value_gbp FROM district_benchmarks "
+                      "WHERE lad_code = ? ORDER BY run_date", [COUNTY_CODE])
+    dates = sorted({r["run_date"] for r in rows})
+    trends = []
+    if len(dates) >= 2:
+        for metric in KEY_METRICS:
+            points = [(r["run_date"], r["rate"]) for r in rows if r["metric"] == metric]
+            trends.append({"label": f"{METRIC_LABELS[metric]} per 1,000 dwellings",
+                           "svg": Markup(line_chart(points, f"{COUNTY_NAME}: {METRIC_LABELS[metric]} per 1,000 "
+                                                    "dwellings, by run", fmt_rate))})
+        points = [(r["run_date"], None if r["value_gbp"] is None else float(r["value_gbp"]))
+                  for r in rows if r["metric"] == "pension_credit_missing"]
+        trends.append({"label": "Pension Credit unclaimed, £ a year",
+                       "svg": Markup(line_chart(points, f"{COUNTY_NAME}: Pension Credit unclaimed by run", fmt_gbp,
+                                                gbp_tick))})
+    return {"runs": len(dates), "trends": trends, "first_run": dates[0] if dates else None}
+
+
+def movement_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict[str, Any]:
+    """The county's from-to matrix of statuses, and the Pension Credit campaign by district."""
+    out: dict[str, Any] = {"movement": None, "campaign": []}
+    if run_id and table_exists(con, "status_movement"):
+        rows = _rows(con, "SELECT from_status, to_status, count, previous_run_id FROM status_movement "
+                          "WHERE run_id = ? AND lad_code = ?", [run_id, COUNTY_CODE])
+        if rows:
+            cell = {(r["from_status"], r["to_status"]): r["count"] for r in rows}
+            froms = [*STATUSES, "new", "all"]
+            tos = [*STATUSES, "gone", "all"]
+            out["movement"] = {
+                "previous": rows[0]["previous_run_id"],
+                "columns": [t.replace("_", " ") for t in tos],
+                "rows": [(f.replace("_", " "), [(fmt_count(cell.get((f, t))), f == t) for t in tos]) for f in froms],
+            }
+    if run_id and table_exists(con, "pension_credit_campaign"):
+        rows = _rows(con, "SELECT lad_code, outcome, count, value_gbp, previous_run_id FROM pension_credit_campaign "
+                          "WHERE run_id = ?", [run_id])
+        by_lad: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            by_lad.setdefault(r["lad_code"], {})[r["outcome"]] = r
+        for lad in sorted(by_lad, key=lambda c: (c == COUNTY_CODE, district_name(c))):
+            got = by_lad[lad]
+            out["campaign"].append({
+                "name": COUNTY_NAME if lad == COUNTY_CODE else district_name(lad), "county": lad == COUNTY_CODE,
+                "flagged": fmt_count(got.get("flagged_previously", {}).get("count")),
+                "receiving": fmt_count(got.get("now_receiving", {}).get("count")),
+                "receiving_gbp": fmt_gbp(got.get("now_receiving", {}).get("value_gbp")),
+                "still": fmt_count(got.get("still_missing", {}).get("count")),
+                "other": fmt_count(_add(got.get("no_longer_flagged", {}).get("count"),
+                                        got.get("not_found", {}).get("count"))),
+            })
+        out["campaign_previous"] = rows[0]["previous_run_id"] if rows else None
+    return out
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a + b
+
+
+def area_context(con: duckdb.DuckDBPyConnection, run_id: str | None, limit: int = 15) -> dict[str, Any]:
+    """Postcode sectors with the most households in crisis or at risk (published counts only)."""
+    if not run_id or not table_exists(con, "area_needs"):
+        return {"areas": [], "area_types": []}
+    rows = _rows(con, f"""
+        SELECT a.area_code, a.lad_code, a.count AS need,
+               s.count AS scored, f.count AS fuel, p.count AS pension
+        FROM area_needs a
+        LEFT JOIN area_needs s ON s.run_id = a.run_id AND s.area_type = a.area_type AND s.area_code = a.area_code
+             AND s.lad_code = a.lad_code AND s.metric = 'households_scored'
+        LEFT JOIN area_needs f ON f.run_id = a.run_id AND f.area_type = a.area_type AND f.area_code = a.area_code
+             AND f.lad_code = a.lad_code AND f.metric = 'fuel_poverty'
+        LEFT JOIN area_needs p ON p.run_id = a.run_id AND p.area_type = a.area_type AND p.area_code = a.area_code
+             AND p.lad_code = a.lad_code AND p.metric = 'pension_credit_missing'
+        WHERE a.run_id = ? AND a.area_type = 'postcode_sector' AND a.metric = 'in_crisis_or_at_risk'
+              AND a.count > 0 AND a.area_code <> 'unknown'
+        ORDER BY a.count DESC, a.area_code LIMIT {int(limit)}""", [run_id])
+    types = [r[0] for r in con.execute("SELECT DISTINCT area_type FROM area_needs WHERE run_id = ? ORDER BY 1",
+                                       [run_id]).fetchall()]
+    return {"areas": [{"sector": r["area_code"], "district": district_name(r["lad_code"]),
+                       "need": fmt_count(r["need"]), "scored": fmt_count(r["scored"]),
+                       "fuel": fmt_count(r["fuel"]), "pension": fmt_count(r["pension"])} for r in rows],
+            "area_types": types}
+
+
+def _published(n: int) -> str:
+    """A count shown with the partnership's rule (quality figures too)."""
+    return SUPPRESSED if is_primary(n) else f"{round_count(n):,}"
+
+
+def linkage_context(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Link rate by district and method: from the ``links`` and ``benefits`` tables when present,
+    and the manifest's ``linkage`` section shown as given (tolerates it missing)."""
+    section = manifest.get("linkage")
+    summary = []
+    if isinstance(section, dict):
+        summary = [(str(k).replace("_", " "), _plain(v)) for k, v in section.items()
+                   if isinstance(v, (str, int, float, bool)) or v is None]
+    rows: list[dict[str, Any]] = []
+    methods: list[str] = []
+    if table_exists(con, "links") and table_exists(con, "benefits") and {"lad_code", "method"} <= set(
+            columns_of(con, "links")):
+        claims = dict(con.execute("SELECT lad_code, count(*) FROM benefits GROUP BY 1").fetchall())
+        linked = con.execute("SELECT lad_code, method, count(*) FROM links GROUP BY ALL").fetchall()
+        methods = sorted({str(m) for _, m, _ in linked})
+        by: dict[str, dict[str, int]] = {}
+        for lad, method, n in linked:
+            by.setdefault(str(lad), {})[str(method)] = int(n)
+        for lad in sorted(claims, key=district_name):
+            total = int(claims[lad])
+            got = by.get(lad, {})
+            done = sum(got.values())
+            rows.append({"name": district_name(lad), "claims": _published(total), "linked": _published(done),
+                         "rate": f"{done / total:.0%}" if total else "–",
+                         "methods": [f"{got.get(m, 0) / done:.0%}" if done else "–" for m in methods]})
+    items = [(r["name"], float(r["rate"].rstrip("%"))) for r in rows if r["rate"].endswith("%")]
+    svg = Markup(bar_chart(items, "Share of benefit claims linked to a council-tax account", fmt_percent)) \
+        if items else None
+    return {"linkage_summary": summary, "linkage_rows": rows, "linkage_methods": methods, "linkage_svg": svg,
+            "has_linkage": bool(summary or rows)}
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "–" if value is None else str(value)
+
+
+def quality_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Rejected rows by district, file and reason (counts only; no values)."""
+    if not table_exists(con, "quarantine"):
+        return {"quarantine": [], "quarantine_total": 0}
+    rows = con.execute("""
+        SELECT lad_code, file, coalesce("column", '(row)') AS col, reason, count(*) AS n
+        FROM quarantine GROUP BY ALL ORDER BY n DESC, lad_code, file LIMIT 40""").fetchall()
+    total = con.execute("SELECT count(*) FROM quarantine").fetchone()
+    return {"quarantine": [{"district": district_name(str(lad)), "file": file, "column": col,
+                            "reason": str(reason)[:120], "rows": f"{n:,}"} for lad, file, col, reason, n in rows],
+            "quarantine_total": int(total[0]) if total else 0}
+
+
+def key_points(bench: dict[str, Any]) -> list[str]:
+    """Plain-English sentences for the first screen."""
+    if not bench.get("has_benchmarks"):
+        return []
+    county = bench["county"]
+    points = []
+    top = bench["comparisons"][0]["top"]
+    c_rate = county["in_crisis_or_at_risk"].get("rate")
+    if top and c_rate is not None:
+        points.append(f"{top[0]} has the highest rate of households in crisis or at risk: {top[1]:.1f} per 1,000 "
+                      f"dwellings, against {c_rate:.1f} across {COUNTY_NAME}.")
+    change = county["in_crisis_or_at_risk"].get("change_since_previous")
+    if change is not None:
+        points.append(f"Households in crisis or at risk: {fmt_change(change)} since the previous run.")
+    pc = county["pension_credit_missing"]
+    if pc.get("count") and pc.get("value_gbp") is not None:
+        average = float(pc["value_gbp"]) / pc["count"]
+        points.append(f"About {pc['count']:,} pensioner households could claim Pension Credit, worth "
+                      f"{fmt_gbp(pc['value_gbp'])} a year (around {fmt_gbp(average)} each).")
+    return points
+
+
+def write_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], out_path: Path) -> None:
+    """Write report.html (UTF-8, self-contained) from the benchmark tables and the manifest."""
+    run_id, run_date = _latest_run(con, manifest)
+    bench = benchmark_context(con, run_id)
+    context: dict[str, Any] = {
+        "title": f"Financial resilience across {COUNTY_NAME}",
+        "county_name": COUNTY_NAME, "run_id": run_id or "–",
+        "run_date": run_date.strftime("%-d %B %Y") if run_date else manifest.get("as_of", "–"),
+        "tax_year": manifest.get("tax_year"), "generated": dt.datetime.now().strftime("%-d %B %Y %H:%M"),
+        "css": Markup((HERE / "report.css").read_text(encoding="utf-8")),
+        "metric_labels": METRIC_LABELS, "suppressed": SUPPRESSED,
+        "fmt_count": fmt_count, "fmt_gbp": fmt_gbp, "fmt_rate": fmt_rate, "fmt_percent": fmt_percent,
+        "fmt_change": fmt_change, "key_points": key_points(bench),
+        **bench, **trend_context(con), **movement_context(con, run_id), **area_context(con, run_id),
+        **linkage_context(con, manifest), **quality_context(con),
+    }
+    env = Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]))
+    html = env.get_template("report_template.html").render(**context)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(html, encoding="utf-8")
+
