@@ -37,6 +37,7 @@ from pipelines.stages import StageTimer, run_hub  # noqa: E402
 from schemas.config import load_config  # noqa: E402
 
 EXIT_OK = 0
+EXIT_FILES_REJECTED = 1  # published, but at least one file was refused whole (see the summary)
 EXIT_USAGE = 2
 EXIT_DISTRICT_FAILED = 3
 EXIT_STAGE_FAILED = 4
@@ -115,6 +116,17 @@ def nightly(input_dir: str, output_dir: str, as_of: str | None = None, districts
     return {"run_id": outcome.run_id, "exit_code": outcome.exit_code, "errors": outcome.errors}
 
 
+def check_request(request: RunRequest) -> None:
+    """Every check a user can act on, made before the flow starts: UserError with one clear line."""
+    config = load_config(request.config)
+    plan_landing(request.input_dir, request.as_of, request.districts)
+    from pipelines.params import load_parameters
+
+    load_parameters(request.as_of, config.parameters or None)
+    if request.output_dir.exists() and not request.output_dir.is_dir():
+        raise UserError(f"--output {request.output_dir}: exists and is not a folder")
+
+
 def execute(request: RunRequest) -> RunOutcome:
     """The run itself (called inside the flow): plan, ingest, hub stages, publish."""
     started = dt.datetime.now(dt.timezone.utc)
@@ -173,11 +185,14 @@ def execute(request: RunRequest) -> RunOutcome:
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
     write_json(manifest, stage / "manifest.json")
     published = promote(output, run_id)
-    return RunOutcome(run_id, EXIT_OK, manifest, published, errors)
+    rejected = [f"{d['lad_code']}/{f['file']}: {f['reason']}" for d in districts for f in d["files"]
+                if f["status"] == "rejected"]
+    return RunOutcome(run_id, EXIT_FILES_REJECTED if rejected else EXIT_OK, manifest, published, rejected)
 
 
 def run_pipeline(request: RunRequest) -> RunOutcome:
     """Run the nightly flow ad hoc (no Prefect server needed) and return its outcome."""
+    check_request(request)
     holder: dict[str, RunOutcome] = {}
 
     @flow(name="povertylink-run", log_prints=False, validate_parameters=False)

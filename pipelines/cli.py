@@ -132,6 +132,9 @@ def run(
         fail(str(err))
         return
     typer.echo(outcome.summary())
+    if outcome.exit_code:
+        first = outcome.errors[0] if outcome.errors else "see the summary above"
+        typer.echo(f"povertylink: error: {first}", err=True)
     raise typer.Exit(outcome.exit_code)
 
 

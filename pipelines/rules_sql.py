@@ -56,6 +56,9 @@ def _range_checks(spec: ColumnSpec, value: str) -> list[tuple[str, str]]:
 def value_checks(spec: ColumnSpec, as_of: dt.date) -> list[tuple[str, str]]:
     """(condition that is TRUE for a bad present value, reason), first failing wins."""
     t = text_of(spec)
+    if spec.pattern:
+        return [(f"NOT regexp_full_match({t}, {quote_str(spec.pattern[1:-1])})",
+                 "not in the format made by 'povertylink pseudonymise'")]
     if spec.kind == "integer":
         n = f"TRY_CAST({t} AS HUGEINT)"
         return [(f"NOT regexp_full_match({t}, '{INT_RE[1:-1]}')", "not a whole number"),

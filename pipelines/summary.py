@@ -43,9 +43,12 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
 
         lines += ["", format_summary(scoring["summary"])]
     lines.append("")
-    if errors:
+    if published is None:
         lines.append("RUN FAILED: nothing was published; the previous good run is still current.")
         lines += [f"  {e}" for e in errors]
-    elif published is not None:
+    else:
         lines.append(f"Published to {published} (current -> {published.name})")
+        if errors:
+            lines.append("Files refused whole (nothing from them is used):")
+            lines += [f"  {e}" for e in errors]
     return "\n".join(lines)

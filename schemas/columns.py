@@ -124,7 +124,13 @@ BirthDate = Annotated[dt.date, Kind("date"), BeforeValidator(_strict_date), Afte
 Date = Annotated[dt.date, Kind("date"), BeforeValidator(_strict_date)]
 Flag = Annotated[bool, Kind("boolean"), BeforeValidator(_boolean)]
 Ages = Annotated[list[int], Kind("ages"), BeforeValidator(_ages)]
-PersonKey = Annotated[str, Kind("text"), Personal(raw=False), Field(min_length=1)]
+# Formats made by pipelines.pseudonymise (tests/test_validate.py checks they agree with it).
+PERSON_KEY_PATTERN = r"^[0-9a-f]{64}$"
+NAME_ENCODING_PATTERN = r"^v2\|[0-9a-f]{16}\|[0-9a-f]{16}(,[0-9a-f]{16}){4}\|[0-9a-f]{16}\|[0-9a-f]{16}\|[0-9a-f]{64}\|[0-9a-f]{64}$"
+PersonKey = Annotated[str, Kind("text", "a keyed hash made by pseudonymise"), Personal(raw=False),
+                      Field(pattern=PERSON_KEY_PATTERN)]
+NameEncoding = Annotated[str, Kind("text", "a name encoding made by pseudonymise"), Personal(raw=False),
+                         Field(pattern=NAME_ENCODING_PATTERN)]
 RawIdentifier = Annotated[str, Kind("text"), Personal(raw=True), Field(min_length=1)]
 
 
@@ -142,6 +148,7 @@ class ColumnSpec:
     choices: tuple[str, ...] = ()
     unique: bool = False
     not_future: bool = False
+    pattern: str | None = None
     personal: bool | None = None  # None: not personal; False: pseudonymised; True: raw
 
     @property
@@ -183,8 +190,8 @@ def column_specs(model: type[BaseModel]) -> list[ColumnSpec]:
             kind, choices = "choice", tuple(get_args(annotation))
         if kind is None:
             raise TypeError(f"{model.__name__}.{name} has no column kind")
-        ge = next((float(m.ge) for m in metadata if isinstance(m, at.Ge)), None)
-        le = next((float(m.le) for m in metadata if isinstance(m, at.Le)), None)
+        ge = next((float(m.ge) for m in metadata if isinstance(m, at.Ge)), None)  # type: ignore[arg-type]
+        le = next((float(m.le) for m in metadata if isinstance(m, at.Le)), None)  # type: ignore[arg-type]
         personal = next((m.raw for m in metadata if isinstance(m, Personal)), None)
         specs.append(
             ColumnSpec(
@@ -198,6 +205,7 @@ def column_specs(model: type[BaseModel]) -> list[ColumnSpec]:
                 choices=choices,
                 unique=any(isinstance(m, Unique) for m in metadata),
                 not_future=any(isinstance(m, NotFuture) for m in metadata),
+                pattern=next((m.pattern for m in metadata if getattr(m, "pattern", None)), None),
                 personal=personal,
             )
         )

@@ -20,6 +20,7 @@ from schemas.columns import (
     Date,
     Flag,
     Money,
+    NameEncoding,
     PersonKey,
     Postcode,
     RawIdentifier,
@@ -87,7 +88,7 @@ def _person(prefix: str, raw: bool, required_birth: bool, who: str) -> dict[str,
         }
     return {
         f"{prefix}_key": _f(Optional[PersonKey], None, f"keyed HMAC-SHA256 of {who}'s NINO"),
-        f"{prefix}_name": _f(Optional[PersonKey], None, f"{who}'s name encoding from pseudonymise"),
+        f"{prefix}_name": _f(Optional[NameEncoding], None, f"{who}'s name encoding from pseudonymise"),
         f"{prefix}_birth_date": birth,
     }
 

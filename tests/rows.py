@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from pipelines.pseudonymise import SAMPLE_KEY, name_encoding, nino_key
 from schemas.columns import column_specs
 from schemas.inputs import model_for
 
@@ -20,7 +21,8 @@ def benefits_row(ref: str = "B1", **changes: str) -> dict[str, str]:
     """A valid pseudonymised benefits row as text, with changes applied."""
     row = {
         "claim_ref": ref, "uprn": "100062000001", "address_line_1": "Flat 2, 10 High Street", "address_line_2": "",
-        "town": "Ashford", "postcode": "tn23 1aa", "claimant_key": "k" * 64, "claimant_name": "v1|aa|bb|cc|dd|ee|ff",
+        "town": "Ashford", "postcode": "tn23 1aa", "claimant_key": nino_key(SAMPLE_KEY, "AB123456C"),
+        "claimant_name": name_encoding(SAMPLE_KEY, "Ann", "Lee"),
         "claimant_birth_date": "1950-03-01", "partner_key": "", "partner_name": "", "partner_birth_date": "",
         "adults": "1", "children": "0", "child_ages": "", "non_dependants": "", "tenure": "council",
         **MONEY_ZERO, "severe_disability": "N", "carer": "", "claim_start_date": "2020-01-06",
@@ -33,7 +35,7 @@ def council_tax_row(ref: str = "A1", **changes: str) -> dict[str, str]:
     """A valid pseudonymised council-tax row as text, with changes applied."""
     row = {
         "account_ref": ref, "uprn": "100062000001", "address_line_1": "2/10 High St", "address_line_2": "",
-        "town": "Ashford", "postcode": "TN23 1AA", "liable_key": "", "liable_name": "v1|aa|bb|cc|dd|ee|ff",
+        "town": "Ashford", "postcode": "TN23 1AA", "liable_key": "", "liable_name": name_encoding(SAMPLE_KEY, "Ann", "Lee"),
         "liable_birth_date": "", "band": "B", "annual_charge": "1750.00", "single_person_discount": "true",
         "disabled_band_reduction": "false", "exemption_class": "", "ctr_annual": "1300.00", "arrears": "0",
         "recovery_stage": "none", "liability_start_date": "2019-05-01",

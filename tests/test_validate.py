@@ -28,6 +28,9 @@ RULE_CASES = [
     ("benefits", "postcode", "", "required value is missing"),
     ("benefits", "postcode", "ZZ", "not a UK postcode"),
     ("benefits", "postcode", "CT1 1AAA", "not a UK postcode"),
+    ("benefits", "claimant_key", "AB123456C", "not in the format made by 'povertylink pseudonymise'"),
+    ("benefits", "claimant_name", "Ann Lee", "not in the format made by 'povertylink pseudonymise'"),
+    ("benefits", "partner_name", "v1|aa", "not in the format made by 'povertylink pseudonymise'"),
     ("benefits", "claimant_birth_date", "", "required value is missing"),
     ("benefits", "claimant_birth_date", "01/03/1950", "not a valid date YYYY-MM-DD"),
     ("benefits", "claimant_birth_date", "1950-02-30", "not a valid date YYYY-MM-DD"),
@@ -53,6 +56,7 @@ RULE_CASES = [
     ("council_tax", "account_ref", "", "required value is missing"),
     ("council_tax", "uprn", "-5", "must be at least 1"),
     ("council_tax", "postcode", "12345", "not a UK postcode"),
+    ("council_tax", "liable_key", "x" * 64, "not in the format made by 'povertylink pseudonymise'"),
     ("council_tax", "band", "I", "not one of: A, B, C, D, E, F, G, H"),
     ("council_tax", "annual_charge", "-10", "must not be negative"),
     ("council_tax", "single_person_discount", "X", "not a boolean (true/false, Y/N, 1/0)"),
@@ -247,3 +251,14 @@ def test_sql_and_pydantic_agree_row_by_row(tmp_path, kind):
         except ValidationError:
             py_ok = False
         assert py_ok == (i not in sql_bad), (row, py_ok)
+
+
+def test_encoding_patterns_match_what_pseudonymise_makes():
+    import re
+
+    from pipelines.pseudonymise import SAMPLE_KEY, name_encoding, nino_key
+    from schemas.columns import NAME_ENCODING_PATTERN, PERSON_KEY_PATTERN
+
+    for fore, sur in [("Ann", "Lee"), ("David", "O'Brien-Smith"), ("Zoë", "Ng")]:
+        assert re.fullmatch(NAME_ENCODING_PATTERN[1:-1], name_encoding(SAMPLE_KEY, fore, sur))
+    assert re.fullmatch(PERSON_KEY_PATTERN[1:-1], nino_key(SAMPLE_KEY, "ab 12 34 56 c"))
