@@ -1,0 +1,361 @@
+"""Synthetic landing folder for demos and tests (``povertylink sample``): no real person in it.
+
+``generate`` writes, for the first N Kent districts in code order, ``OUT/<LAD>/council_tax_<date>.csv``
+(one account per dwelling) and ``OUT/<LAD>/benefits_<date>.csv`` (about 17% of dwellings claim),
+``OUT/epc.csv`` and ``OUT/postcode_lookup.csv``, and the ground truth in ``OUT/_truth/`` (which
+the pipeline never reads). Same seed, same bytes. Rows are written raw (names, NINOs) or, by
+default, pseudonymised row for row with the public ``SAMPLE_KEY``: raw names and NINOs of the
+synthetic people exist only in memory and, with ``raw=True``, in the written files.
+
+Noise, each applied at random at its rate and logged in ``_truth/noise.csv``:
+
+- ``name_typo`` NAME_TYPO_RATE of names written (a claimant, partner or liable person of a record);
+- ``nickname`` NICKNAME_RATE of names written (a known nickname of the forename, from ``nicknames``);
+- ``liable_is_partner`` LIABLE_PARTNER_RATE of couples: the account is in the partner's name;
+- ``uprn_missing`` UPRN_MISSING_RATE and ``uprn_mistyped`` UPRN_MISTYPED_RATE (one digit) of records;
+- ``address_format`` ADDRESS_FORMAT_RATE of claims: the claim writes the address differently;
+- ``postcode_format`` POSTCODE_FORMAT_RATE of records: another case or spacing;
+- ``moved`` MOVED_RATE of claims: the household moved here from another district, where an older
+  claim of the same people (``moved_stale``) is still live, at an account still in their name;
+- ``no_account`` NO_ACCOUNT_RATE of claims: the dwelling has no council-tax account in the extract.
+
+Only LIABLE_IDENTIFIERS_RATE of accounts give the liable person's NINO and birth date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.pseudonymise import SAMPLE_KEY, pseudonymise_record
+from pipelines.synthetic_money import (
+    COUPLE_TYPES,
+    HOUSEHOLD_TYPES,
+    TYPE_WEIGHTS_FLAT,
+    TYPE_WEIGHTS_HOUSE,
+    Claim,
+    Household,
+    annual_charge,
+    arrears_and_stage,
+    cashflow_monthly,
+    claim_start,
+    make_household,
+    place,
+)
+from pipelines.synthetic_people import NinoMaker, Person, Weighted, born_between, new_person
+from pipelines.synthetic_places import BANDS, Dwelling, build_places, epc_rating
+from pipelines.synthetic_records import Account, NoiseLog, NoiseRates, account_row, add_noise, claim_row
+from pipelines.synthetic_truth import TruthWriter, write_csv
+from schemas.inputs import model_for
+from schemas.reference import KENT_DISTRICTS
+
+EXTRACT_DATE = dt.date(2026, 11, 20)
+BENEFIT_RATE = 0.17  # claims per dwelling (before moved households' older claims, ~+1%)
+NAME_TYPO_RATE = 0.05
+NICKNAME_RATE = 0.05
+LIABLE_PARTNER_RATE = 0.10
+UPRN_MISSING_RATE = 0.15
+UPRN_MISTYPED_RATE = 0.02
+ADDRESS_FORMAT_RATE = 0.30
+POSTCODE_FORMAT_RATE = 0.10
+MOVED_RATE = 0.01
+NO_ACCOUNT_RATE = 0.01
+LIABLE_IDENTIFIERS_RATE = 0.10
+EPC_RATE = 0.60
+EXEMPT_RATE = 0.012  # accounts (without a claim) exempt, charge 0
+RATES = NoiseRates(NAME_TYPO_RATE, NICKNAME_RATE, UPRN_MISSING_RATE, UPRN_MISTYPED_RATE, POSTCODE_FORMAT_RATE,
+                   ADDRESS_FORMAT_RATE, LIABLE_IDENTIFIERS_RATE)
+# Band D council tax (pounds a year, all precepts; Kent ~2,250) and working-age CTR maximum share.
+BAND_D = dict(zip(sorted(KENT_DISTRICTS), (2262.34, 2241.87, 2203.55, 2279.10, 2231.62, 2288.45, 2250.03,
+                                           2297.66, 2214.78, 2269.91, 2236.40, 2245.12), strict=True))
+CTR_MAX_SHARE = dict(zip(sorted(KENT_DISTRICTS), (0.80, 0.80, 0.85, 0.80, 0.80, 0.80, 0.75, 0.80, 0.80, 0.85,
+                                                  0.80, 0.80), strict=True))
+STOCK_TRANSFER = {"E07000110", "E07000111", "E07000113", "E07000115", "E07000116"}  # no council housing
+_TYPES_FLAT = Weighted(HOUSEHOLD_TYPES, TYPE_WEIGHTS_FLAT)
+_TYPES_HOUSE = Weighted(HOUSEHOLD_TYPES, TYPE_WEIGHTS_HOUSE)
+_CLAIM_BAND_WEIGHTS = dict(zip(BANDS, (3.0, 2.2, 1.3, 0.7, 0.35, 0.15, 0.08, 0.02), strict=True))
+_CLAIM_PREFIX = ("", "C", "HB", "B", "", "R", "CL", "", "S", "T", "", "W")
+MOVER_BASE = 9_000_000  # person and household numbers of moved households start here, per district
+
+
+@dataclass
+class DistrictCount:
+    """What was written for one district."""
+
+    lad_code: str
+    name: str
+    accounts: int
+    claims: int
+    links: int
+
+
+@dataclass
+class SampleSummary:
+    """What ``generate`` wrote; ``str()`` is the CLI's summary."""
+
+    out: Path
+    raw: bool
+    seed: int
+    districts: list[DistrictCount] = field(default_factory=list)
+    epc_rows: int = 0
+    postcodes: int = 0
+
+    def __str__(self) -> str:
+        form = "raw (names and NINOs)" if self.raw else "pseudonymised (SAMPLE_KEY)"
+        lines = [f"wrote a synthetic landing folder to {self.out} ({form}, seed {self.seed}, extract "
+                 f"{EXTRACT_DATE.isoformat()}):"]
+        for d in self.districts:
+            lines.append(f"  {d.lad_code} {d.name}: {d.accounts} council-tax accounts, {d.claims} benefit claims "
+                         f"({d.links} truly linked)")
+        lines.append(f"  epc.csv {self.epc_rows} rows, postcode_lookup.csv {self.postcodes} postcodes; "
+                     f"ground truth in {self.out / '_truth'}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Mover:
+    household: Household
+    new_lad: str
+    old_lad: str
+
+
+class _People:
+    """Numbers people of one district (or of its movers) from a base, so ids never collide."""
+
+    def __init__(self, rng: random.Random, base: int) -> None:
+        self.rng, self.next = rng, base
+
+    def new(self, min_age: int, max_age: int, sex: str | None = None, surname: str | None = None) -> Person:
+        born_from, born_to = born_between(EXTRACT_DATE, min_age, max_age)
+        self.next += 1
+        return new_person(self.rng, f"P{self.next:09d}", self.next, born_from, born_to, sex, surname)
+
+
+def _age(p: Person) -> int:
+    b = p.birth_date
+    return EXTRACT_DATE.year - b.year - ((EXTRACT_DATE.month, EXTRACT_DATE.day) < (b.month, b.day))
+
+
+def _compose(rng: random.Random, kind: str, people: _People) -> tuple[Person, Person | None, list[int]]:
+    """The claimant, partner and children's ages of a household of one type."""
+    def partner_of(p: Person, lo: int, hi: int) -> Person:
+        sex = ("F" if p.sex == "M" else "M") if rng.random() < 0.95 else p.sex
+        age = min(max(_age(p) + rng.randint(-6, 6), lo), hi)
+        return people.new(age, age, sex, p.surname if rng.random() < 0.7 else None)
+
+    if kind == "single_pensioner":
+        return people.new(67, 95), None, []
+    if kind == "pensioner_couple":
+        first = people.new(67, 92)
+        return first, partner_of(first, 67, 97), []
+    if kind == "mixed_age_couple":
+        older = people.new(67, 85)
+        younger = people.new(45, 64, "F" if older.sex == "M" else "M", older.surname)
+        return (older, younger, []) if rng.random() < 0.5 else (younger, older, [])
+    if kind == "single_adult":
+        return (people.new(18, 24) if rng.random() < 0.1 else people.new(25, 64)), None, []
+    if kind == "couple_no_children":
+        first = people.new(20, 64)
+        return first, partner_of(first, 18, 64), []
+    if kind == "lone_parent":
+        parent = people.new(18, 55, "F" if rng.random() < 0.88 else "M")
+        kids = rng.choices((1, 2, 3, 4), weights=(45, 35, 14, 6))[0]
+        return parent, None, sorted((rng.randint(0, min(17, _age(parent) - 16)) for _ in range(kids)), reverse=True)
+    first = people.new(20, 58)
+    partner = partner_of(first, 18, 64)
+    kids = rng.choices((1, 2, 3, 4, 5), weights=(35, 38, 18, 7, 2))[0]
+    oldest = min(17, min(_age(first), _age(partner)) - 16)
+    return first, partner, sorted((rng.randint(0, oldest) for _ in range(kids)), reverse=True)
+
+
+def _household(rng: random.Random, people: _People, household_id: str, kind: str) -> Household:
+    claimant, partner, ages = _compose(rng, kind, people)
+    h = make_household(rng, household_id, kind, claimant, partner, ages, EXTRACT_DATE)
+    h.liable_is_partner = kind in COUPLE_TYPES and rng.random() < LIABLE_PARTNER_RATE
+    return h
+
+
+def _claim_count(households: int) -> int:
+    return max(1, round(households * BENEFIT_RATE))
+
+
+def _plan_movers(seed: int, lads: list[str], households: int) -> list[_Mover]:
+    """Households that moved between districts: drawn first so each district can be built alone."""
+    movers: list[_Mover] = []
+    if len(lads) < 2:
+        return movers
+    for idx, lad in enumerate(lads):
+        rng = random.Random(f"{seed}/{lad}/movers")
+        people = _People(rng, (idx + 1) * 10_000_000 + MOVER_BASE)
+        for k in range(round(_claim_count(households) * MOVED_RATE)):
+            kind = _TYPES_HOUSE.pick(rng)
+            h = _household(rng, people, f"H{idx + 1:02d}{MOVER_BASE + k:07d}", kind)
+            movers.append(_Mover(h, lad, rng.choice([x for x in lads if x != lad])))
+    return movers
+
+
+def _weighted_sample(rng: random.Random, items: list[int], weights: list[float], k: int) -> list[int]:
+    """k distinct items, each drawn with probability proportional to its weight (Efraimidis-Spirakis)."""
+    keyed = sorted(((rng.random() ** (1.0 / w), i) for i, w in zip(items, weights, strict=True)), reverse=True)
+    return [i for _, i in keyed[:k]]
+
+
+def _refs(rng: random.Random, n: int, prefix: str, digits: int) -> list[str]:
+    return [f"{prefix}{x:0{digits}d}" for x in rng.sample(range(10 ** (digits - 1), 10**digits), n)]
+
+
+class _District:
+    """Builds one district's claims and accounts (and their truth), then hands over its rows."""
+
+    def __init__(self, seed: int, idx: int, lad: str, households: int, movers: list[_Mover], nino: NinoMaker):
+        self.seed, self.idx, self.lad, self.nino = seed, idx, lad, nino
+        self.rng = random.Random(f"{seed}/{lad}/people")
+        n_claims = _claim_count(households)
+        n_none = round(n_claims * NO_ACCOUNT_RATE)
+        self.places = build_places(random.Random(f"{seed}/{lad}/places"), lad, idx, households + n_none)
+        dwellings = self.places.dwellings
+        self.no_account = set(self.rng.sample(range(len(dwellings)), n_none))
+        billed = [i for i in range(len(dwellings)) if i not in self.no_account]
+        chosen = _weighted_sample(self.rng, billed, [_CLAIM_BAND_WEIGHTS[dwellings[i].band] for i in billed],
+                                  n_claims - n_none)
+        self.rng.shuffle(chosen)
+        arriving = [m for m in movers if m.new_lad == lad]
+        leaving = [m for m in movers if m.old_lad == lad]
+        free = sorted(set(billed) - set(chosen))
+        stale_at = self.rng.sample(free, min(len(leaving), len(free)))
+        people = _People(self.rng, (idx + 1) * 10_000_000)
+        self.claims: list[tuple[int, Claim, str, str]] = []  # (dwelling, claim, ''/moved/moved_stale, detail)
+        for n, d in enumerate(chosen + sorted(self.no_account)):
+            if n < len(arriving):
+                h, moved, detail = arriving[n].household, "moved", f"older_claim_in={arriving[n].old_lad}"
+            else:
+                kind = (_TYPES_FLAT if dwellings[d].flat is not None else _TYPES_HOUSE).pick(self.rng)
+                h, moved, detail = _household(self.rng, people, f"H{idx + 1:02d}{n + 1:07d}", kind), "", ""
+            self.claims.append((d, self._place(h, dwellings[d]), moved, detail))
+        for d, mover in zip(stale_at, leaving, strict=False):
+            self.claims.append((d, self._place(mover.household, dwellings[d]), "moved_stale",
+                                f"now_in={mover.new_lad}"))
+        self._dates()
+        self.claim_refs = _refs(self.rng, len(self.claims), _CLAIM_PREFIX[idx], 7)
+        self.account_refs = _refs(self.rng, len(billed), str(idx % 9 + 1), 8)
+        self.accounts = self._accounts(billed, people)
+
+    def _place(self, h: Household, d: Dwelling) -> Claim:
+        c = place(self.rng, h, BAND_D[self.lad], d.band, self.lad in STOCK_TRANSFER, CTR_MAX_SHARE[self.lad],
+                  EXTRACT_DATE)
+        c.claim_start = claim_start(self.rng, h, EXTRACT_DATE)
+        return c
+
+    def _dates(self) -> None:
+        """A moved household's claim here is recent; its older claim elsewhere started years before."""
+        for _, c, moved, _ in self.claims:
+            if moved:
+                rng = random.Random(f"{self.seed}/{c.household.household_id}/dates")  # same in both districts
+                new_start = EXTRACT_DATE - dt.timedelta(days=rng.randint(30, 540))
+                old_start = new_start - dt.timedelta(days=rng.randint(365, 2500))
+                c.claim_start = new_start if moved == "moved" else old_start
+
+    def _accounts(self, billed: list[int], people: _People) -> list[tuple[Account, Claim | None]]:
+        dwellings = self.places.dwellings
+        by_dwelling = {d: c for d, c, _, _ in self.claims if d not in self.no_account}
+        out = []
+        for ref, d in zip(self.account_refs, billed, strict=True):
+            dw, claim = dwellings[d], by_dwelling.get(d)
+            if claim is not None:
+                h = claim.household
+                liable = h.partner if (h.liable_is_partner and h.partner) else h.claimant
+                arrears, stage = arrears_and_stage(self.rng, 0.45 if cashflow_monthly(claim) < 0 else 0.14)
+                lag = self.rng.randint(0, 30) if claim.claim_start > EXTRACT_DATE.replace(year=2025) else \
+                    self.rng.randint(0, 2000)
+                start = max(claim.claim_start - dt.timedelta(days=lag), dt.date(1993, 4, 1))
+                account = Account(ref, dw, liable, dw.band, claim.annual_charge, claim.single_person_discount,
+                                  claim.disabled_band_reduction, "", round(claim.ctr * 52, 2), arrears, stage, start)
+            else:
+                liable = people.new(18, 95)
+                exempt = self.rng.random() < EXEMPT_RATE
+                single = not exempt and self.rng.random() < 0.33
+                disabled = not exempt and self.rng.random() < 0.007
+                charge = 0.0 if exempt else annual_charge(BAND_D[self.lad], dw.band, single, disabled)
+                arrears, stage = (0.0, "none") if exempt else arrears_and_stage(self.rng, 0.05)
+                start = dt.date(1993, 4, 1) + dt.timedelta(days=self.rng.randint(0, 12_000))
+                exemption = self.rng.choice("CEFNUW") if exempt else ""
+                account = Account(ref, dw, liable, dw.band, charge, single, disabled, exemption, 0.0, arrears, stage,
+                                  min(start, EXTRACT_DATE))
+            out.append((account, claim))
+        return out
+
+    def write(self, out: Path, raw: bool, truth: TruthWriter) -> DistrictCount:
+        """Write the district's two extracts (noise applied, pseudonymised unless raw) and its truth."""
+        rng = random.Random(f"{self.seed}/{self.lad}/noise")
+        log = NoiseLog(self.lad)
+        taken = {d.uprn for d in self.places.dwellings}
+        account_of = {id(c): a.account_ref for a, c in self.accounts if c is not None}
+        benefits = []
+        for ref, (d, c, moved, detail) in zip(self.claim_refs, self.claims, strict=True):
+            dw, h = self.places.dwellings[d], c.household
+            row = claim_row(ref, c, dw, self.nino)
+            add_noise(rng, row, "benefits", ref, dw, RATES, taken, log)
+            if moved:
+                log.add("benefits", ref, moved, "", detail)
+            if d in self.no_account:
+                log.add("benefits", ref, "no_account")
+            else:
+                truth.link(self.lad, ref, account_of[id(c)])
+            truth.person(self.lad, "benefits", ref, "claimant", h.claimant.person_id)
+            if h.partner:
+                truth.person(self.lad, "benefits", ref, "partner", h.partner.person_id)
+            truth.claim(self.lad, ref, c, moved, cashflow_monthly(c))
+            benefits.append(row)
+        council_tax = []
+        for a, held_by in self.accounts:
+            row = account_row(a, self.nino, rng.random() < LIABLE_IDENTIFIERS_RATE)
+            add_noise(rng, row, "council_tax", a.account_ref, a.dwelling, RATES, taken, log)
+            if held_by is not None and held_by.household.liable_is_partner:
+                log.add("council_tax", a.account_ref, "liable_is_partner", "liable")
+            truth.person(self.lad, "council_tax", a.account_ref, "liable", a.liable.person_id)
+            council_tax.append(row)
+        truth.noise(log.rows)
+        folder = out / self.lad
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = EXTRACT_DATE.isoformat()
+        _write_extract(folder / f"benefits_{stamp}.csv", "benefits", sorted(benefits, key=_ref), raw)
+        _write_extract(folder / f"council_tax_{stamp}.csv", "council_tax", sorted(council_tax, key=_ref), raw)
+        return DistrictCount(self.lad, KENT_DISTRICTS[self.lad], len(council_tax), len(benefits),
+                             len(benefits) - len(self.no_account))
+
+
+def _ref(row: dict[str, str]) -> str:
+    return row.get("claim_ref") or row["account_ref"]
+
+
+def _write_extract(path: Path, kind: str, rows: list[dict[str, str]], raw: bool) -> None:
+    columns = list(model_for(kind, raw).model_fields)
+    if not raw:
+        rows = [pseudonymise_record(SAMPLE_KEY, kind, r) for r in rows]
+    if rows and list(rows[0]) != columns:
+        raise AssertionError(f"{kind} columns drifted from the model: {list(rows[0])} != {columns}")
+    write_csv(path, columns, ([r[c] for c in columns] for r in rows))
+
+
+def generate(out: Path, districts: int, households: int, seed: int, raw: bool) -> SampleSummary:
+    """Write the synthetic landing folder and its truth to ``out`` (see the module docstring)."""
+    lads = sorted(KENT_DISTRICTS)[:districts]
+    nino = NinoMaker(seed)
+    movers = _plan_movers(seed, lads, households)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = SampleSummary(out, raw, seed)
+    epc: list[list[str]] = []
+    lookup: list[list[str]] = []
+    with TruthWriter(out / "_truth") as truth:
+        for idx, lad in enumerate(lads):
+            district = _District(seed, idx, lad, households, movers, nino)
+            summary.districts.append(district.write(out, raw, truth))
+            rng = random.Random(f"{seed}/{lad}/epc")
+            epc += [[str(d.uprn), epc_rating(rng, d)] for d in district.places.dwellings if rng.random() < EPC_RATE]
+            lookup += [[pc, lsoa, ward, lad] for pc, lsoa, ward in district.places.postcodes]
+    write_csv(out / "epc.csv", ["uprn", "current_energy_rating"], epc)
+    write_csv(out / "postcode_lookup.csv", ["postcode", "lsoa21cd", "ward_code", "lad_code"], lookup)
+    summary.epc_rows, summary.postcodes = len(epc), len(lookup)
+    return summary

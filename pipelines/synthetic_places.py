@@ -1,0 +1,287 @@
+"""Synthetic places for the sample generator: Kent-ish streets, dwellings, postcodes, UPRNs, areas.
+
+Every street, postcode unit, UPRN, LSOA and ward code is invented: postcodes use each
+district's real outward codes (so they look like Kent) with made-up inward codes; LSOA and
+ward codes are well-formed (E01/E05 and six digits) but do not name real areas. No personal
+data here.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from pipelines.synthetic_people import PERSON_NAME_WORDS, Weighted
+
+# Outward code, post town and relative weight, for each Kent district (the main towns first).
+GEOGRAPHY: dict[str, tuple[tuple[str, str, int], ...]] = {
+    "E07000105": (("TN23", "Ashford", 4), ("TN24", "Ashford", 4), ("TN25", "Ashford", 1), ("TN30", "Tenterden", 1)),
+    "E07000106": (("CT1", "Canterbury", 4), ("CT2", "Canterbury", 4), ("CT5", "Whitstable", 2),
+                  ("CT6", "Herne Bay", 2)),
+    "E07000107": (("DA1", "Dartford", 4), ("DA2", "Dartford", 4), ("DA9", "Greenhithe", 1),
+                  ("DA10", "Swanscombe", 1)),
+    "E07000108": (("CT16", "Dover", 4), ("CT17", "Dover", 4), ("CT14", "Deal", 2), ("CT13", "Sandwich", 1)),
+    "E07000109": (("DA11", "Gravesend", 4), ("DA12", "Gravesend", 4), ("DA13", "Gravesend", 1)),
+    "E07000110": (("ME14", "Maidstone", 4), ("ME15", "Maidstone", 4), ("ME16", "Maidstone", 3),
+                  ("ME17", "Maidstone", 1)),
+    "E07000111": (("TN13", "Sevenoaks", 4), ("TN14", "Sevenoaks", 3), ("BR8", "Swanley", 2),
+                  ("TN8", "Edenbridge", 1)),
+    "E07000112": (("CT19", "Folkestone", 4), ("CT20", "Folkestone", 4), ("CT21", "Hythe", 2),
+                  ("TN28", "New Romney", 1)),
+    "E07000113": (("ME10", "Sittingbourne", 4), ("ME12", "Sheerness", 3), ("ME13", "Faversham", 2)),
+    "E07000114": (("CT9", "Margate", 4), ("CT10", "Broadstairs", 3), ("CT11", "Ramsgate", 4),
+                  ("CT7", "Birchington", 1)),
+    "E07000115": (("TN9", "Tonbridge", 4), ("TN10", "Tonbridge", 4), ("ME19", "West Malling", 2),
+                  ("ME20", "Aylesford", 2)),
+    "E07000116": (("TN1", "Tunbridge Wells", 4), ("TN2", "Tunbridge Wells", 4), ("TN12", "Paddock Wood", 1),
+                  ("TN17", "Cranbrook", 1)),
+}
+
+_WORDS = (
+    "High", "Church", "Station", "Mill", "London", "Victoria", "Albert", "Queens", "Kings", "Park", "Manor",
+    "Orchard", "Hop Garden", "Oast", "Chapel", "Castle", "Market", "Bridge", "School", "Green", "North",
+    "South", "East", "West", "New", "Old", "Oak", "Ash", "Beech", "Elm", "Chestnut", "Hawthorn", "Willow",
+    "Cherry", "Hazel", "Rowan", "Sycamore", "Maple", "Cedar", "Holly", "Juniper", "Laurel", "Lime", "Poplar",
+    "Nelson", "Wellington", "Churchill", "Darwin", "Dickens", "Chaucer", "Becket", "Marlowe", "Conrad",
+    "Tennyson", "Kipling", "Austen", "Milton", "Shakespeare", "Meadow", "Brook", "River", "Hill", "Valley",
+    "Downs", "Marsh", "Cliff", "Harbour", "Sea View", "Bay", "Field", "Common", "Priory", "Abbey",
+    "Canterbury", "Dover", "Hythe", "Romney", "Medway", "Stour", "Weald", "Forge", "Windmill", "Well",
+    "Fair View", "Pilgrims", "Roman", "Saxon", "Tudor", "York", "Lancaster", "Cambridge", "Oxford",
+    "Beaconsfield", "Gladstone", "Palmerston", "Grosvenor", "Belmont", "Sandown", "Coronation", "Jubilee",
+    "Primrose", "Bluebell", "Foxglove", "Heather", "Lavender", "Kestrel", "Swallow", "Heron", "Falcon",
+    "Ashdown", "Beacon", "Birch", "Blackthorn", "Bramble", "Brewery", "Broad", "Buckland", "Burgate",
+    "Chalk", "Cherry Tree", "Coldharbour", "Copse", "Cornfield", "Cowslip", "Cranbrook", "Dane", "Dene",
+    "Ditton", "Dunkirk", "Eastry", "Elmstone", "Fairfield", "Farleigh", "Fennel", "Ferry", "Fisher",
+    "Fordwich", "Foxhill", "Furze", "Gatehouse", "Glebe", "Goldfinch", "Gorse", "Grange", "Greenacre",
+    "Hamstreet", "Harebell", "Hartsdown", "Hazelwood", "Highfield", "Hillcrest", "Hollybush", "Hornbeam",
+    "Ivy", "Kennington", "Kingfisher", "Knoll", "Larch", "Linden", "Lindisfarne", "Littlebrook", "Lydden",
+    "Magpie", "Malthouse", "Mayfield", "Meadowbank", "Mersham", "Minster", "Mulberry", "Nackington",
+    "Northdown", "Nursery", "Oakfield", "Oakwood", "Old Dover", "Orchid", "Osprey", "Otterden", "Paddock",
+    "Pear Tree", "Pinewood", "Plover", "Quarry", "Queensway", "Rectory", "Redwing", "Ridgeway", "Riverdale",
+    "Rochester", "Rosemary", "St Johns", "St Martins", "St Peters", "Saltwood", "Sandgate", "Seaview",
+    "Shepherds", "Shorncliffe", "Sorrel", "Spinney", "Springfield", "Stanmore", "Stonebridge", "Sunningdale",
+    "Swan", "Tannery", "Teasel", "Thistle", "Thornhill", "Tollgate", "Tower", "Upper Bridge", "Vicarage",
+    "Walnut", "Warren", "Waterside", "Wheatfield", "Whitfield", "Wildwood", "Wingham", "Woodland", "Wren",
+    "Yew Tree",
+)
+_SUFFIXES = (("Road", 30), ("Street", 14), ("Avenue", 8), ("Close", 10), ("Lane", 9), ("Drive", 6),
+             ("Way", 5), ("Gardens", 5), ("Crescent", 4), ("Place", 3), ("Grove", 3), ("Terrace", 3),
+             ("Rise", 2), ("Walk", 2), ("Row", 1), ("Mews", 1))
+_SUFFIX_NAMES = tuple(s for s, _ in _SUFFIXES)
+_SUFFIX_WEIGHTS = tuple(w for _, w in _SUFFIXES)
+ABBREVIATIONS = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Close": "Cl", "Lane": "Ln", "Drive": "Dr",
+                 "Gardens": "Gdns", "Crescent": "Cres", "Place": "Pl", "Grove": "Gr", "Terrace": "Terr"}
+_BLOCK_SUFFIXES = ("Court", "House", "Lodge", "Mansions", "Heights", "Point")
+_LOCALITIES = ("Northgate", "Westwood", "Eastfield", "Southfields", "Kingsmead", "Hillside", "Riverside",
+               "Parkwood", "Broadmead", "Millbrook", "Newtown", "Oakdene", "Stanhope", "Westgate", "Harbourside")
+_STREET_WORDS = tuple(w for w in _WORDS if not set(w.lower().split()) & PERSON_NAME_WORDS)
+VOCABULARY = frozenset(  # every word an address can hold (lower case): never a person's name
+    word for text in (_STREET_WORDS + _SUFFIX_NAMES + tuple(ABBREVIATIONS.values()) + _BLOCK_SUFFIXES
+                      + _LOCALITIES + tuple(town for areas in GEOGRAPHY.values() for _, town, _ in areas)
+                      + ("Flat",)) for word in text.lower().split())
+if VOCABULARY & PERSON_NAME_WORDS:
+    raise RuntimeError(f"address words that are also names: {sorted(VOCABULARY & PERSON_NAME_WORDS)}")
+_INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters used in inward codes (no C I K M O V)
+BANDS = "ABCDEFGH"
+_FLAT_BANDS = Weighted(BANDS, (35, 35, 20, 8, 2, 0, 0, 0))
+_HOUSE_BANDS = Weighted(BANDS, (6, 18, 25, 21, 14, 9, 6, 1))
+EPC_RATINGS = "ABCDEFG"
+_FLAT_EPC = Weighted(EPC_RATINGS, (0, 12, 45, 30, 9, 3, 1))
+_HOUSE_EPC = Weighted(EPC_RATINGS, (0.5, 6, 30, 40, 16, 5.5, 2))
+DWELLINGS_PER_LSOA = 650
+LSOAS_PER_WARD = 6
+
+
+@dataclass(slots=True)
+class Dwelling:
+    """One dwelling; ``flat`` is None for a house. ``building`` names some blocks of flats."""
+
+    uprn: int
+    number: int
+    street_base: str
+    street_suffix: str
+    town: str
+    postcode: str
+    band: str
+    flat: int | None = None
+    building: str | None = None
+    locality: str | None = None
+
+    @property
+    def street(self) -> str:
+        return f"{self.street_base} {self.street_suffix}"
+
+    def address(self) -> tuple[str, str, str]:
+        """The canonical (line 1, line 2, town), as the council-tax system holds it."""
+        where = f"{self.number} {self.street}"
+        if self.flat is None:
+            return where, self.locality or "", self.town
+        if self.building:
+            return f"Flat {self.flat}, {self.building}", where, self.town
+        return f"Flat {self.flat}, {where}", self.locality or "", self.town
+
+
+@dataclass
+class DistrictPlaces:
+    """A district's dwellings (in street order) and its postcodes with their areas."""
+
+    dwellings: list[Dwelling]
+    postcodes: list[tuple[str, str, str]] = field(default_factory=list)  # (postcode, lsoa21cd, ward_code)
+
+
+class _Units:
+    """Hands out unused postcode units 'OUT dLL' for one outward code, a sector at a time."""
+
+    def __init__(self, rng: random.Random, outward: str) -> None:
+        self.outward = outward
+        self.free = {s: [a + b for a in _INWARD_LETTERS for b in _INWARD_LETTERS] for s in range(10)}
+        for units in self.free.values():
+            rng.shuffle(units)
+
+    def take(self, sector: int) -> str:
+        for step in range(10):
+            s = (sector + step) % 10
+            if self.free[s]:
+                return f"{self.outward} {s}{self.free[s].pop()}"
+        raise RuntimeError(f"postcode units of {self.outward} exhausted")
+
+
+def build_places(rng: random.Random, lad_code: str, district_index: int, count: int) -> DistrictPlaces:
+    """Lay out ``count`` dwellings on invented streets of a district, with UPRNs, bands and postcodes."""
+    areas = GEOGRAPHY[lad_code]
+    weights = [w for _, _, w in areas]
+    units = {outward: _Units(rng, outward) for outward, _, _ in areas}
+    used_streets: set[tuple[str, str]] = set()
+    dwellings: list[Dwelling] = []
+    while len(dwellings) < count:
+        outward, town, _ = rng.choices(areas, weights=weights)[0]
+        base, suffix = _street_name(rng, town, used_streets)
+        locality = rng.choice(_LOCALITIES) if rng.random() < 0.2 else None
+        length = min(max(4, int(rng.lognormvariate(3.3, 0.8))), 250, count - len(dwellings))
+        sector = rng.randrange(10)
+        _lay_street(rng, dwellings, length, base, suffix, town, locality, units[outward], sector)
+    uprns = sorted(rng.sample(range(100_000_000_000 + district_index * 1_000_000_000 + 60_000_000,
+                                    100_000_000_000 + (district_index + 1) * 1_000_000_000), count))
+    for d, u in zip(dwellings, uprns, strict=True):
+        d.uprn = u
+    return DistrictPlaces(dwellings, _areas(dwellings, district_index))
+
+
+def _street_name(rng: random.Random, town: str, used: set[tuple[str, str]]) -> tuple[str, str]:
+    for attempt in range(2000):
+        base = rng.choice(_STREET_WORDS)
+        if attempt >= 200:  # a big town: name the street after two words ("Oak Meadow Road")
+            base = f"{base} {rng.choice(_STREET_WORDS)}"
+        suffix = rng.choices(_SUFFIX_NAMES, weights=_SUFFIX_WEIGHTS)[0]
+        if (town, f"{base} {suffix}") not in used:
+            used.add((town, f"{base} {suffix}"))
+            return base, suffix
+    raise RuntimeError(f"ran out of street names in {town}")
+
+
+def _lay_street(rng: random.Random, out: list[Dwelling], length: int, base: str, suffix: str, town: str,
+                locality: str | None, units: _Units, sector: int) -> None:
+    placed, number, in_unit, unit_size = 0, 1, 0, rng.randint(8, 22)
+    postcode = units.take(sector)
+    while placed < length:
+        if in_unit >= unit_size:
+            postcode, in_unit, unit_size = units.take(sector), 0, rng.randint(8, 22)
+        if length - placed >= 4 and rng.random() < 0.07:
+            flats = min(rng.randint(4, 18), length - placed)
+            building = f"{rng.choice(_STREET_WORDS)} {rng.choice(_BLOCK_SUFFIXES)}" if rng.random() < 0.3 else None
+            for flat in range(1, flats + 1):
+                band = _FLAT_BANDS.pick(rng)
+                out.append(Dwelling(0, number, base, suffix, town, postcode, band, flat, building, locality))
+            placed, in_unit = placed + flats, in_unit + flats
+        else:
+            band = _HOUSE_BANDS.pick(rng)
+            out.append(Dwelling(0, number, base, suffix, town, postcode, band, None, None, locality))
+            placed, in_unit = placed + 1, in_unit + 1
+        number += 1
+
+
+def _areas(dwellings: list[Dwelling], district_index: int) -> list[tuple[str, str, str]]:
+    """Group postcodes (in street order) into LSOAs of ~650 dwellings and LSOAs into wards."""
+    per_postcode: dict[str, int] = {}
+    for d in dwellings:
+        per_postcode[d.postcode] = per_postcode.get(d.postcode, 0) + 1
+    rows, lsoa, filled = [], 0, 0
+    for postcode, n in per_postcode.items():
+        if filled >= DWELLINGS_PER_LSOA:
+            lsoa, filled = lsoa + 1, 0
+        filled += n
+        ward = lsoa // LSOAS_PER_WARD
+        rows.append((postcode, f"E01{24000 + district_index * 3000 + lsoa:06d}",
+                     f"E05{5000 + district_index * 500 + ward:06d}"))
+    return rows
+
+
+def epc_rating(rng: random.Random, dwelling: Dwelling) -> str:
+    """An energy rating A-G, flats rated better than houses on average."""
+    return (_FLAT_EPC if dwelling.flat is not None else _HOUSE_EPC).pick(rng)
+
+
+def address_variant(rng: random.Random, dwelling: Dwelling) -> tuple[tuple[str, str, str], str]:
+    """The same address written differently (as a benefits system might): (lines, styles applied)."""
+    styles = ["upper", "lower"]
+    if dwelling.street_suffix in ABBREVIATIONS:
+        styles += ["abbreviate"] * 3
+    if dwelling.flat is not None and not dwelling.building:
+        styles += ["flat_slash", "flat_slash", "flat_no_comma"]
+    if dwelling.flat is not None and dwelling.building:
+        styles += ["merge_lines", "flat_no_comma"]
+    if dwelling.flat is None:
+        styles += ["number_comma"]
+    if dwelling.locality and not dwelling.building:
+        styles += ["drop_line_2"]
+    styles += ["no_town"]
+    chosen = sorted(set(rng.sample(styles, 2 if rng.random() < 0.3 else 1)))
+    if "upper" in chosen and "lower" in chosen:
+        chosen.remove("lower")
+    line1, line2, town = dwelling.address()
+    street = dwelling.street
+    if "abbreviate" in chosen:
+        short = f"{dwelling.street_base} {ABBREVIATIONS[dwelling.street_suffix]}"
+        line1, line2, street = line1.replace(street, short), line2.replace(street, short), short
+    if "flat_slash" in chosen:
+        line1 = f"{dwelling.flat}/{dwelling.number} {street}"
+    if "flat_no_comma" in chosen:
+        line1 = line1.replace(",", "")
+    if "number_comma" in chosen:
+        line1 = f"{dwelling.number}, {street}"
+    if "merge_lines" in chosen:
+        line1, line2 = f"{line1}, {line2}", ""
+    if "drop_line_2" in chosen:
+        line2 = ""
+    if "no_town" in chosen:
+        town = ""
+    if "upper" in chosen:
+        line1, line2, town = line1.upper(), line2.upper(), town.upper()
+    if "lower" in chosen:
+        line1, line2, town = line1.lower(), line2.lower(), town.lower()
+    return (line1, line2, town), "+".join(chosen)
+
+
+def postcode_variant(rng: random.Random, postcode: str) -> tuple[str, str]:
+    """The postcode in another case or spacing (still the same postcode once normalised)."""
+    style = rng.choice(("lower", "no_space", "lower_no_space", "double_space", "mixed_case"))
+    outward, inward = postcode.split(" ")
+    text = {
+        "lower": postcode.lower(),
+        "no_space": outward + inward,
+        "lower_no_space": (outward + inward).lower(),
+        "double_space": f"{outward}  {inward}",
+        "mixed_case": outward.capitalize() + " " + inward.lower(),
+    }[style]
+    return text, style
+
+
+def mistype_uprn(rng: random.Random, uprn: int, taken: set[int]) -> int:
+    """The UPRN with one digit (not the first) changed, avoiding every UPRN in ``taken``."""
+    digits = str(uprn)
+    while True:
+        i = rng.randrange(1, len(digits))
+        new = rng.choice([c for c in "0123456789" if c != digits[i]])
+        wrong = int(digits[:i] + new + digits[i + 1 :])
+        if wrong not in taken:
+            return wrong

@@ -1,0 +1,107 @@
+"""Ground truth of the synthetic sample (``OUT/_truth/``), and the CSV writer the generator uses.
+
+The truth holds references, person and household ids, noise labels and expected figures:
+never a raw name or NINO, so it is safe beside pseudonymised extracts. The pipeline never
+reads it; tests and the linkage benchmarks do.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+from pipelines.synthetic_money import PENSIONER_TYPES, Claim
+
+LINK_COLUMNS = ["lad_code", "claim_ref", "account_ref"]
+PERSON_COLUMNS = ["lad_code", "kind", "ref", "role", "person_id"]
+NOISE_COLUMNS = ["lad_code", "kind", "ref", "noise", "role", "detail"]
+CLAIM_COLUMNS = ["lad_code", "claim_ref", "household_id", "household_type", "pensioner", "on_uc", "tenure",
+                 "pension_credit_entitled", "pension_credit_receiving", "pension_credit_missing",
+                 "pension_credit_value_annual", "cashflow_monthly_claim", "moved"]
+
+README = """# Ground truth of this synthetic sample
+
+Written by `povertylink sample`; the pipeline never reads this folder. Nothing here is a raw
+name or National Insurance number: only references, synthetic ids and labels.
+
+- `links.csv` (lad_code, claim_ref, account_ref): the true claim-to-account links, one per
+  claim that has an account (claims without one are absent). A moved household's older claim
+  links to the account at its old address, still in its name.
+- `persons.csv` (lad_code, kind [benefits|council_tax], ref, role [claimant|partner|liable],
+  person_id): the synthetic person behind each named person of each record. The same person
+  has the same person_id in every record and district (moved households appear in two).
+- `noise.csv` (lad_code, kind, ref, noise, role, detail): every noise applied to a record:
+  name_typo and nickname (per name written; detail says forename or surname), uprn_missing,
+  uprn_mistyped (detail gives the true UPRN), postcode_format and address_format (detail
+  names the style), liable_is_partner (the account is in the claimant's partner's name),
+  moved (the household moved here; detail names the district of its older claim),
+  moved_stale (that older claim; detail names where the household lives now) and no_account
+  (the claim's dwelling has no council-tax account in the extract). The rates are constants
+  of `pipelines/synthetic.py`.
+- `claims.csv`: one row per claim: household_id (the same for a moved household's two
+  claims), household_type (single_pensioner, pensioner_couple, mixed_age_couple,
+  single_adult, couple_no_children, lone_parent, couple_with_children), pensioner (everyone
+  over State Pension age), on_uc, tenure, and Pension Credit as RULES.md 2026/27 sees the
+  claim row on 2026-11-20: entitled (income below the guarantee), receiving, missing
+  (entitled and not receiving) and the annual value missed; cashflow_monthly_claim is the
+  RULES.md cashflow from the claim row alone, with no EPC rating (the pipeline uses the
+  linked account's charge and the EPC where known, so its figure can differ a little).
+"""
+
+
+def write_csv(path: Path, header: list[str], rows: Iterable[list[str] | tuple[str, ...]]) -> None:
+    """UTF-8 CSV with a header row, '\\n' line ends, minimal quoting."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+class TruthWriter:
+    """Collects the truth rows of every district and writes the files (and README) on close."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.links: list[tuple[str, ...]] = []
+        self.persons: list[tuple[str, ...]] = []
+        self.noises: list[tuple[str, ...]] = []
+        self.claims: list[tuple[str, ...]] = []
+
+    def __enter__(self) -> TruthWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is None:
+            self.close()
+
+    def link(self, lad: str, claim_ref: str, account_ref: str) -> None:
+        self.links.append((lad, claim_ref, account_ref))
+
+    def person(self, lad: str, kind: str, ref: str, role: str, person_id: str) -> None:
+        self.persons.append((lad, kind, ref, role, person_id))
+
+    def noise(self, rows: list[tuple[str, ...]]) -> None:
+        self.noises.extend(rows)
+
+    def claim(self, lad: str, ref: str, c: Claim, moved: str, cashflow: float) -> None:
+        h = c.household
+        self.claims.append((
+            lad, ref, h.household_id, h.kind, _flag(h.kind in PENSIONER_TYPES), _flag(c.on_uc), c.tenure,
+            _flag(h.pc_entitled), _flag(h.pension_credit > 0), _flag(h.pc_value_annual > 0),
+            f"{h.pc_value_annual:.2f}", f"{cashflow:.2f}", moved,
+        ))
+
+    def close(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_csv(self.folder / "links.csv", LINK_COLUMNS, sorted(self.links))
+        write_csv(self.folder / "persons.csv", PERSON_COLUMNS, sorted(self.persons))
+        write_csv(self.folder / "noise.csv", NOISE_COLUMNS, sorted(self.noises))
+        write_csv(self.folder / "claims.csv", CLAIM_COLUMNS, sorted(self.claims))
+        (self.folder / "README.md").write_text(README, encoding="utf-8")
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
