@@ -268,7 +268,8 @@ def quality_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         SELECT lad_code, file, coalesce("column", '(row)') AS col, reason, count(*) AS n
         FROM quarantine GROUP BY ALL ORDER BY n DESC, lad_code, file LIMIT 40""").fetchall()
     total = con.execute("SELECT count(*) FROM quarantine").fetchone()
-    return {"quarantine": [{"district": district_name(str(lad)), "file": file, "column": col,
+    return {"quarantine": [{"district": f"{COUNTY_NAME} (county files)" if lad == COUNTY_CODE else district_name(
+                                str(lad)), "file": file, "column": col,
                             "reason": str(reason)[:120], "rows": f"{n:,}"} for lad, file, col, reason, n in rows],
             "quarantine_total": int(total[0]) if total else 0}
 

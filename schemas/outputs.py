@@ -171,7 +171,9 @@ class PensionCreditCampaignRow(BaseModel):
 class QuarantineRow(BaseModel):
     """One rejected input row (or a whole unreadable file, line 0) and why; no values."""
 
-    lad_code: OutText = _f("ONS local-authority code of the district whose file it was")
+    lad_code: OutText = _f("ONS local-authority code of the district whose file it was; 'county' for the "
+                           "county-wide files (epc, postcode_lookup)")
+    kind: OutText = _f("the file's kind: benefits, council_tax, epc or postcode_lookup")
     file: OutText = _f("the file's name")
     line: OutInt = _f("line number in the file (1 = header); 0 for the whole file")
     column: OutText | None = _f("the column at fault; null for a row- or file-level problem", None)

@@ -20,6 +20,8 @@ from websockets.sync.client import connect
 
 from benchmarks.build import TABLES, build_benchmarks
 from benchmarks.report import write_report
+from benchmarks.tables import create_from_model
+from schemas.outputs import QuarantineRow
 from tests.benchmark_households import kent_households, publish_run
 from tests.test_benchmarks import D1, D2, A, B, first_run, second_run
 
@@ -49,11 +51,12 @@ def kent_runs(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
 
 def extras(con: duckdb.DuckDBPyConnection) -> None:
     """Quarantine rows, a benefits caseload and accepted links."""
-    con.execute("CREATE TABLE quarantine (lad_code VARCHAR, file VARCHAR, line BIGINT, \"column\" VARCHAR, "
-                "reason VARCHAR)")
-    con.execute(f"INSERT INTO quarantine VALUES ('{A}', 'benefits_2026-11-20.csv', 7, 'postcode', 'not a UK postcode'),"
-                f" ('{A}', 'benefits_2026-11-20.csv', 9, 'postcode', 'not a UK postcode'),"
-                f" ('{B}', 'council_tax_2026-11-20.csv', 3, 'band', 'not one of A..H')")
+    create_from_model(con, "quarantine", QuarantineRow)
+    con.execute(f"INSERT INTO quarantine VALUES "
+                f"('{A}', 'benefits', 'benefits_2026-11-20.csv', 7, 'postcode', 'not a UK postcode'),"
+                f" ('{A}', 'benefits', 'benefits_2026-11-20.csv', 9, 'postcode', 'not a UK postcode'),"
+                f" ('{B}', 'council_tax', 'council_tax_2026-11-20.csv', 3, 'band', 'not one of A..H'),"
+                f" ('county', 'postcode_lookup', 'postcode_lookup.csv', 12, 'lsoa21cd', 'required')")
     con.execute("CREATE TABLE benefits AS SELECT lad_code, claim_ref FROM households")
     con.execute("CREATE TABLE links AS SELECT lad_code, claim_ref, 'A' || claim_ref AS account_ref, "
                 "CASE WHEN hash(claim_ref) % 3 = 0 THEN 'probabilistic' ELSE 'uprn' END AS method, "
@@ -76,7 +79,7 @@ def test_report_html_is_self_contained_and_shows_suppression(tmp_path: Path) -> 
     assert "[c]" in html and "suppressed" in html
     assert "£18,720" in html  # county Pension Credit now received since the previous run
     assert "£19,072" in html  # county Pension Credit unclaimed
-    assert "not a UK postcode" in html
+    assert "not a UK postcode" in html and "Kent (county files)" in html
     assert html.count("<svg") >= 8
     for claim in con.execute("SELECT claim_ref FROM households LIMIT 20").fetchall():
         assert claim[0] not in html  # no row-level identifiers
