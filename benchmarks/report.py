@@ -10,6 +10,7 @@ rows and of ``links``, and the manifest. No row-level personal data reaches the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -222,34 +223,54 @@ def _published(n: int) -> str:
     return SUPPRESSED if is_primary(n) else f"{round_count(n):,}"
 
 
+def _linkage_summary(section: dict[str, Any]) -> list[tuple[str, str]]:
+    """Scalar figures of the manifest's linkage section (one level of nesting flattened).
+    Whole-number counts follow the 10-5 rule: cross-district counts are about people."""
+    out: list[tuple[str, str]] = []
+    for key, value in section.items():
+        items = value.items() if isinstance(value, dict) else [("", value)]
+        for sub, item in items:
+            if isinstance(item, (dict, list)):
+                continue
+            name = " · ".join(p.replace("_", " ") for p in (str(key), str(sub)) if p)
+            if isinstance(item, int) and not isinstance(item, bool) and not re.search(
+                    r"iteration|threshold|seed|version|max|min", name):
+                out.append((name, _published(item)))
+            else:
+                out.append((name, _plain(item)))
+    return out
+
+
 def linkage_context(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Link rate by district and method: from the ``links`` and ``benefits`` tables when present,
-    and the manifest's ``linkage`` section shown as given (tolerates it missing)."""
+    """Link rate by district and method: from the manifest's ``linkage.districts`` rows, else from
+    the ``links`` and ``benefits`` tables; other linkage figures listed (tolerates none)."""
     section = manifest.get("linkage")
-    summary = []
-    if isinstance(section, dict):
-        summary = [(str(k).replace("_", " "), _plain(v)) for k, v in section.items()
-                   if isinstance(v, (str, int, float, bool)) or v is None]
-    rows: list[dict[str, Any]] = []
-    methods: list[str] = []
-    if table_exists(con, "links") and table_exists(con, "benefits") and {"lad_code", "method"} <= set(
-            columns_of(con, "links")):
+    section = section if isinstance(section, dict) else {}
+    per_district: dict[str, tuple[int, dict[str, int]]] = {}
+    for entry in section.get("districts") or []:
+        if isinstance(entry, dict) and entry.get("lad_code") and isinstance(entry.get("claims"), int):
+            by_method = {k.removeprefix("linked_"): int(v) for k, v in entry.items()
+                         if k.startswith("linked_") and isinstance(v, int)}
+            per_district[str(entry["lad_code"])] = (int(entry["claims"]), by_method)
+    if not per_district and table_exists(con, "links") and table_exists(con, "benefits") and {
+            "lad_code", "method"} <= set(columns_of(con, "links")):
         claims = dict(con.execute("SELECT lad_code, count(*) FROM benefits GROUP BY 1").fetchall())
-        linked = con.execute("SELECT lad_code, method, count(*) FROM links GROUP BY ALL").fetchall()
-        methods = sorted({str(m) for _, m, _ in linked})
-        by: dict[str, dict[str, int]] = {}
-        for lad, method, n in linked:
-            by.setdefault(str(lad), {})[str(method)] = int(n)
-        for lad in sorted(claims, key=district_name):
-            total = int(claims[lad])
-            got = by.get(lad, {})
-            done = sum(got.values())
-            rows.append({"name": district_name(lad), "claims": _published(total), "linked": _published(done),
-                         "rate": f"{done / total:.0%}" if total else "–",
-                         "methods": [f"{got.get(m, 0) / done:.0%}" if done else "–" for m in methods]})
-    items = [(r["name"], float(r["rate"].rstrip("%"))) for r in rows if r["rate"].endswith("%")]
+        found: dict[str, dict[str, int]] = {}
+        for lad, method, n in con.execute("SELECT lad_code, method, count(*) FROM links GROUP BY ALL").fetchall():
+            found.setdefault(str(lad), {})[str(method)] = int(n)
+        per_district = {str(lad): (int(n), found.get(str(lad), {})) for lad, n in claims.items()}
+    methods = sorted({m for _, got in per_district.values() for m in got})
+    rows: list[dict[str, Any]] = []
+    for lad in sorted(per_district, key=district_name):
+        total, got = per_district[lad]
+        done = sum(got.values())
+        rows.append({"name": district_name(lad), "claims": _published(total), "linked": _published(done),
+                     "share": done / total if total else None, "rate": f"{done / total:.0%}" if total else "–",
+                     "methods": [f"{got.get(m, 0) / done:.0%}" if done else "–" for m in methods]})
+    items = [(r["name"], 100 * r["share"]) for r in rows if r["share"] is not None]
     svg = Markup(bar_chart(items, "Share of benefit claims linked to a council-tax account", fmt_percent)) \
         if items else None
+    summary = _linkage_summary({k: v for k, v in section.items() if k != "districts"})
     return {"linkage_summary": summary, "linkage_rows": rows, "linkage_methods": methods, "linkage_svg": svg,
             "has_linkage": bool(summary or rows)}
 

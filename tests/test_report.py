@@ -64,7 +64,9 @@ def extras(con: duckdb.DuckDBPyConnection) -> None:
 
 
 MANIFEST = {"run_id": "r2", "as_of": "2026-11-20", "tax_year": "2026/27",
-            "linkage": {"claims": 127, "links_accepted": 109, "em_iterations": 12, "threshold": 0.9}}
+            "linkage": {"links": 109, "candidate_pairs": 3737, "em_iterations": 12, "threshold": 0.9,
+                        "cross_district": {"by_nino": 5, "claims_in_other_districts": 16},
+                        "match_weight_histogram": {"candidates": [{"pairs": 170}]}}}
 
 
 def test_report_html_is_self_contained_and_shows_suppression(tmp_path: Path) -> None:
@@ -81,8 +83,24 @@ def test_report_html_is_self_contained_and_shows_suppression(tmp_path: Path) -> 
     assert "£19,072" in html  # county Pension Credit unclaimed
     assert "not a UK postcode" in html and "Kent (county files)" in html
     assert html.count("<svg") >= 8
+    assert "cross district · by nino" in html and "em iterations" in html
+    row = re.search(r"cross district · by nino</dt><dd>([^<]*)<", html)
+    assert row and row.group(1) == "[c]"  # 5 claims across districts: suppressed
     for claim in con.execute("SELECT claim_ref FROM households LIMIT 20").fetchall():
         assert claim[0] not in html  # no row-level identifiers
+
+
+def test_report_reads_link_rates_from_the_manifest(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    first_run(con)
+    build_benchmarks(con, "r1", D1, None)
+    linkage = {"districts": [{"lad_code": A, "claims": 50, "linked_uprn": 30, "linked_probabilistic": 15,
+                              "unlinked": 5, "link_rate": 0.9}]}
+    out = tmp_path / "report.html"
+    write_report(con, {"run_id": "r1", "linkage": linkage}, out)
+    html = out.read_text(encoding="utf-8")
+    assert "by probabilistic" in html and "by uprn" in html
+    assert "<td>90%</td>" in html and "<td>67%</td>" in html and "<td>33%</td>" in html  # 45 of 50; 30 and 15 of 45
 
 
 def test_report_tolerates_a_first_run_with_no_extras(tmp_path: Path) -> None:
