@@ -47,7 +47,7 @@ name or National Insurance number: only references, synthetic ids and labels.
   claim row on 2026-11-20: entitled (income below the guarantee), receiving, missing
   (entitled and not receiving) and the annual value missed; cashflow_monthly_claim is the
   RULES.md cashflow from the claim row alone, with no EPC rating (the pipeline uses the
-  linked account's charge and the EPC where known, so its figure can differ a little).
+  linked account's charge and the EPC where known, so its figure can differ slightly).
 """
 
 
