@@ -212,10 +212,10 @@ def test_noise_is_where_the_truth_says(raw_dir: Path, truth: dict[str, list[dict
         differs = [claim[c] for c in ("address_line_1", "address_line_2", "town")] != [
             account[c] for c in ("address_line_1", "address_line_2", "town")]
         assert differs == ((lad, "benefits", lk["claim_ref"], "") in noise_by["address_format"])
-        liable = person[(lad, "council_tax", lk["account_ref"], "liable")]
-        role = next(r for r in ("claimant", "partner") if person.get((lad, "benefits", lk["claim_ref"], r)) == liable)
-        assert (role == "partner") == ((lad, "council_tax", lk["account_ref"], "liable") in noise_by["liable_is_partner"])
-        noisy = {(lad, "benefits", lk["claim_ref"], role), (lad, "council_tax", lk["account_ref"], "liable")} & name_noise
+        claim_key, account_key = (lad, "benefits", lk["claim_ref"]), (lad, "council_tax", lk["account_ref"], "liable")
+        role = next(r for r in ("claimant", "partner") if person.get((*claim_key, r)) == person[account_key])
+        assert (role == "partner") == (account_key in noise_by["liable_is_partner"])
+        noisy = {(*claim_key, role), account_key} & name_noise
         same = (claim[f"{role}_forename"], claim[f"{role}_surname"]) == (account["liable_forename"],
                                                                           account["liable_surname"])
         assert same or noisy
