@@ -33,7 +33,8 @@ from pipelines.publish import (  # noqa: E402
     staging_dir,
     write_json,
 )
-from pipelines.stages import StageTimer, run_hub  # noqa: E402
+from pipelines.measure import StageTimer
+from pipelines.stages import run_hub  # noqa: E402
 from schemas.config import load_config  # noqa: E402
 
 EXIT_OK = 0
@@ -149,18 +150,20 @@ def execute(request: RunRequest) -> RunOutcome:
         "config": config.model_dump(),
     }
     errors: list[str] = []
-    ingest_start = time.perf_counter()
-    futures = [(plan, ingest_district_task.submit(plan, request.as_of, str(stage))) for plan in plans]
-    reference = ingest_reference_task.submit(str(request.input_dir), request.as_of, str(stage))
-    districts: list[dict[str, Any]] = []
-    for plan, future in futures:
-        try:
-            districts.append(future.result())
-        except Exception as err:  # noqa: BLE001 - reported per district, the others go on
-            errors.append(f"district {plan.lad_code} failed: {err}")
-            districts.append({"lad_code": plan.lad_code, "files": [], "notes": [], "error": str(err)})
-    manifest["reference"] = reference.result()
-    timer.seconds["ingest"] = round(time.perf_counter() - ingest_start, 3)
+
+    def ingest_all() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        futures = [(plan, ingest_district_task.submit(plan, request.as_of, str(stage))) for plan in plans]
+        reference = ingest_reference_task.submit(str(request.input_dir), request.as_of, str(stage))
+        found: list[dict[str, Any]] = []
+        for plan, future in futures:
+            try:
+                found.append(future.result())
+            except Exception as err:  # noqa: BLE001 - reported per district, the others go on
+                errors.append(f"district {plan.lad_code} failed: {err}")
+                found.append({"lad_code": plan.lad_code, "files": [], "notes": [], "error": str(err)})
+        return found, reference.result()
+
+    districts, manifest["reference"] = timer.run("ingest", ingest_all)
     manifest["districts"] = districts
     manifest["reconciliation"] = _reconciliation(districts + [manifest["reference"] | {"lad_code": "county"}])
     if errors:
@@ -170,18 +173,18 @@ def execute(request: RunRequest) -> RunOutcome:
         return RunOutcome(run_id, EXIT_DISTRICT_FAILED, manifest, None, errors)
     lad_codes = [p.lad_code for p in plans]
     try:
-        manifest.update(run_hub(stage, final, lad_codes, request.as_of, run_id, config, previous, timer))
+        manifest.update(run_hub(stage, final, lad_codes, request.as_of, run_id, config, previous, timer, manifest))
     except UserError:
         raise
     except Exception as err:  # noqa: BLE001 - a failed stage publishes nothing
         errors.append(f"{type(err).__name__}: {err}")
         manifest["status"] = "failed"
         manifest["errors"] = errors
-        manifest["timings_seconds"] = timer.seconds
+        manifest["timings"] = timer.stages
         write_json(manifest, stage / "manifest.json")
         return RunOutcome(run_id, EXIT_STAGE_FAILED, manifest, None, errors)
     manifest["status"] = "complete"
-    manifest["timings_seconds"] = timer.seconds | {"total": round(time.perf_counter() - clock, 3)}
+    manifest["timings"] = timer.stages | {"total": {"wall_s": round(time.perf_counter() - clock, 3)}}
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
     write_json(manifest, stage / "manifest.json")
     published = promote(output, run_id)

@@ -10,35 +10,19 @@ output carries a name encoding or a NINO key (see :data:`PUBLISHED_EXCLUDE`).
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from pipelines.hub import connect, load_hub
+from pipelines.measure import StageTimer
 from pipelines.publish import write_parquet, write_views_database
 from pipelines.rules_sql import quote_str
 from schemas.config import RunConfig
 
 # Columns that identify people (keyed hashes, name encodings) never leave the hub's work database.
 PUBLISHED_EXCLUDE = ("claimant_key", "claimant_name", "partner_key", "partner_name", "liable_key", "liable_name")
-
-
-class StageTimer:
-    """Wall-clock seconds per stage, for the manifest."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def run(self, name: str, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` and record its wall time under ``name``."""
-        start = time.perf_counter()
-        try:
-            return fn()
-        finally:
-            self.seconds[name] = round(time.perf_counter() - start, 3)
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -103,23 +87,28 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, final_folder: Pa
     return written
 
 
+def write_documents(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict[str, Any]) -> None:
+    """``report.html`` (from the run's tables and manifest) and the data dictionary."""
+    from benchmarks.pipeline import write_report
+    from pipelines.dictionary import write_dictionary
+
+    write_report(con, manifest, folder / "report.html")
+    write_dictionary(folder)
+
+
 def run_hub(stage: Path, final: Path, lad_codes: list[str], as_of: dt.date, run_id: str, config: RunConfig,
-            previous_dir: Path | None, timer: StageTimer) -> dict[str, Any]:
+            previous_dir: Path | None, timer: StageTimer, manifest: dict[str, Any]) -> dict[str, Any]:
     """Every hub stage on a fresh database in the staging folder; returns manifest sections."""
     database = stage / "_work.duckdb"
     con = connect(database)
     sections: dict[str, Any] = {}
     try:
         sections["hub_rows"] = timer.run("load", lambda: load_hub(con, stage, lad_codes))
-        import importlib.util  # TEMPORARY while the stages land
-
-        if importlib.util.find_spec("matching.pipeline"):
-            sections["linkage"] = timer.run("link", lambda: link_stage(con, previous_dir, config))
-        if importlib.util.find_spec("pipelines.params"):
-            sections["scoring"] = timer.run("score", lambda: score_stage(con, as_of, run_id, config))
-        if importlib.util.find_spec("benchmarks.pipeline"):
-            sections["benchmarks"] = timer.run("benchmark", lambda: benchmark_stage(con, run_id, as_of, previous_dir))
+        sections["linkage"] = timer.run("link", lambda: link_stage(con, previous_dir, config))
+        sections["scoring"] = timer.run("score", lambda: score_stage(con, as_of, run_id, config))
+        sections["benchmarks"] = timer.run("benchmark", lambda: benchmark_stage(con, run_id, as_of, previous_dir))
         sections["published_rows"] = timer.run("write", lambda: write_outputs(con, stage, final, lad_codes))
+        timer.run("report", lambda: write_documents(con, stage, manifest | sections | {"timings": timer.stages}))
     finally:
         con.close()
         database.unlink(missing_ok=True)

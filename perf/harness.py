@@ -1,0 +1,131 @@
+"""Performance harness: Kent-scale synthetic data, each stage of ``run`` timed, a table printed.
+
+    python -m perf.harness                       # 12 districts x 60,000 dwellings (Kent scale)
+    python -m perf.harness --districts 3 --households 2000
+    python -m perf.harness --end-to-end          # also time `povertylink run` through Prefect
+    python -m perf.harness --peer                # also run the linkage bench (ours vs Splink)
+
+The data are generated once per (districts, households, seed) and cached in perf/.cache/.
+Stages run in this process, without Prefect, so each is measured alone: wall seconds, CPU
+seconds (all threads) and peak resident memory (sampled every 20 ms). Targets live here, not
+in unit tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from pipelines.ingest import ingest_district, ingest_reference, plan_landing  # noqa: E402
+from pipelines.measure import StageTimer  # noqa: E402
+from pipelines.publish import new_run_id, promote, staging_dir  # noqa: E402
+from pipelines.stages import run_hub  # noqa: E402
+from schemas.config import RunConfig  # noqa: E402
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+AS_OF = dt.date(2026, 11, 20)
+TARGETS = {  # stage -> (wall seconds, peak MB) at Kent scale, from the issues
+    "ingest": (20.0, 3072.0),
+    "link": (30.0, 4096.0),
+    "score": (5.0, None),
+    "total": (60.0, 4096.0),
+}
+
+
+def landing_for(districts: int, households: int, seed: int) -> Path:
+    """The cached synthetic landing folder, generated on first use."""
+    folder = CACHE / f"landing-{districts}x{households}-s{seed}"
+    if not (folder / "_truth").is_dir():
+        from pipelines.synthetic import generate
+
+        shutil.rmtree(folder, ignore_errors=True)
+        start = time.perf_counter()
+        generate(folder, districts=districts, households=households, seed=seed, raw=False)
+        print(f"generated {folder.name} in {time.perf_counter() - start:.1f} s", flush=True)
+    return folder
+
+
+def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: tuple[str, ...] = ()) -> StageTimer:
+    """Every stage of a run, in order, each measured; publishes into ``output``."""
+    timer = StageTimer()
+    plans = plan_landing(landing, as_of, districts)
+    run_id = new_run_id(dt.datetime.now(dt.timezone.utc), as_of)
+    stage = staging_dir(output, run_id)
+    stage.mkdir(parents=True)
+    timer.run("ingest", lambda: [ingest_district(p, as_of, stage) for p in plans] + [ingest_reference(landing, as_of,
+                                                                                                        stage)])
+    previous = (output / "current").resolve() if (output / "current").exists() else None
+    run_hub(stage, (output / "runs" / run_id).resolve(), [p.lad_code for p in plans], as_of, run_id, RunConfig(),
+            previous, timer, {"run_id": run_id, "as_of": as_of.isoformat()})
+    timer.run("publish", lambda: promote(output, run_id))
+    return timer
+
+
+def print_table(title: str, timer: StageTimer, targets: dict[str, tuple[float, float | None]] | None = None) -> None:
+    """A fixed-width table of the stages' figures, with targets where given."""
+    print(f"\n{title}")
+    print(f"  {'stage':<12}{'wall s':>9}{'cpu s':>9}{'peak MB':>10}  target")
+    total_wall = sum(m["wall_s"] for m in timer.stages.values())
+    peak = max((m["peak_rss_mb"] for m in timer.stages.values()), default=0.0)
+    rows = list(timer.stages.items()) + [("total", {"wall_s": total_wall, "cpu_s": sum(
+        m["cpu_s"] for m in timer.stages.values()), "peak_rss_mb": peak})]
+    for name, m in rows:
+        target = ""
+        if targets and name in targets:
+            wall, mem = targets[name]
+            ok = m["wall_s"] <= wall and (mem is None or m["peak_rss_mb"] <= mem)
+            target = f"< {wall:g} s" + (f", < {mem:g} MB" if mem else "") + ("  ok" if ok else "  MISSED")
+        print(f"  {name:<12}{m['wall_s']:>9.2f}{m['cpu_s']:>9.2f}{m['peak_rss_mb']:>10.0f}  {target}")
+
+
+def end_to_end(landing: Path, output: Path, extra: list[str] | None = None) -> float:
+    """Wall seconds of ``povertylink run`` as a user runs it (Prefect start-up included)."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--input", str(landing), "--output", str(output),
+                    "--as-of", AS_OF.isoformat(), *(extra or [])], check=False, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry: generate or reuse data, run and print the stage table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--districts", type=int, default=12)
+    parser.add_argument("--households", type=int, default=60_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--end-to-end", action="store_true", help="also time `povertylink run` through Prefect")
+    parser.add_argument("--peer", action="store_true", help="also run the linkage bench against Splink")
+    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+    landing = landing_for(args.districts, args.households, args.seed)
+    kent = args.districts == 12 and args.households >= 60_000
+    with tempfile.TemporaryDirectory(prefix="povertylink-perf-") as tmp:
+        timer = run_stages(landing, Path(tmp) / "out")
+        print_table(f"stages of `run`, {args.districts} districts x {args.households:,} dwellings "
+                    f"({os.cpu_count()} cores)", timer, TARGETS if kent else None)
+        figures: dict[str, object] = {"stages": timer.stages}
+        if args.end_to_end:
+            wall = end_to_end(landing, Path(tmp) / "e2e")
+            print(f"\n  povertylink run (Prefect, end to end): {wall:.1f} s wall")
+            figures["end_to_end_s"] = round(wall, 2)
+    if args.peer:
+        from perf.linkage_bench import main as bench_main
+
+        bench_main(["--districts", str(args.districts), "--households", str(args.households)])
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
