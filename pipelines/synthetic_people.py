@@ -111,7 +111,8 @@ def new_person(rng: random.Random, person_id: str, number: int, born_from: dt.da
                sex: str | None = None, surname: str | None = None) -> Person:
     """Draw a person born in [born_from, born_to] (a surname may be imposed, e.g. a partner's)."""
     sex = sex or ("F" if rng.random() < 0.52 else "M")
-    forename = rng.choice(FORENAMES[sex])
+    names = FORENAMES[sex]
+    forename = names[int(rng.random() * len(names))]
     if surname is None:
         surname = _SURNAME_PICK.pick(rng)
     span = max((born_to - born_from).days, 0)
@@ -119,6 +120,7 @@ def new_person(rng: random.Random, person_id: str, number: int, born_from: dt.da
     return Person(person_id, number, sex, forename, surname, birth)
 
 
+@cache
 def born_between(as_of: dt.date, min_age: int, max_age: int) -> tuple[dt.date, dt.date]:
     """Birth-date range of people aged min_age..max_age (whole years) on as_of."""
     latest = _years_before(as_of, min_age)

@@ -11,6 +11,7 @@ import csv
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import IO, Any
 
 from pipelines.synthetic_money import PENSIONER_TYPES, Claim
 
@@ -60,8 +61,30 @@ def write_csv(path: Path, header: list[str], rows: Iterable[list[str] | tuple[st
         writer.writerows(rows)
 
 
+class CsvStream:
+    """A CSV file written a batch at a time (UTF-8, header row, '\\n' line ends)."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self.writer: Any = csv.writer(self.file, lineterminator="\n")
+        self.writer.writerow(header)
+        self.rows = 0
+
+    def write(self, rows: list[list[str]] | list[tuple[str, ...]]) -> None:
+        self.writer.writerows(rows)
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class TruthWriter:
-    """Collects the truth rows of every district and writes the files (and README) on close."""
+    """Collects one district's truth rows at a time and appends them, sorted, to the truth files.
+
+    Every row starts with its district's code and districts come in code order, so the files
+    end up sorted as a whole while only one district is held in memory.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -69,13 +92,18 @@ class TruthWriter:
         self.persons: list[tuple[str, ...]] = []
         self.noises: list[tuple[str, ...]] = []
         self.claims: list[tuple[str, ...]] = []
+        self.files = {
+            "links": CsvStream(folder / "links.csv", LINK_COLUMNS),
+            "persons": CsvStream(folder / "persons.csv", PERSON_COLUMNS),
+            "noise": CsvStream(folder / "noise.csv", NOISE_COLUMNS),
+            "claims": CsvStream(folder / "claims.csv", CLAIM_COLUMNS),
+        }
 
     def __enter__(self) -> TruthWriter:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
-        if kind is None:
-            self.close()
+        self.close()
 
     def link(self, lad: str, claim_ref: str, account_ref: str) -> None:
         self.links.append((lad, claim_ref, account_ref))
@@ -94,12 +122,17 @@ class TruthWriter:
             f"{h.pc_value_annual:.2f}", f"{cashflow:.2f}", moved,
         ))
 
+    def flush(self) -> None:
+        """Append the district's rows, sorted, and forget them."""
+        for name, rows in (("links", self.links), ("persons", self.persons), ("noise", self.noises),
+                           ("claims", self.claims)):
+            self.files[name].write(sorted(rows))
+            rows.clear()
+
     def close(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_csv(self.folder / "links.csv", LINK_COLUMNS, sorted(self.links))
-        write_csv(self.folder / "persons.csv", PERSON_COLUMNS, sorted(self.persons))
-        write_csv(self.folder / "noise.csv", NOISE_COLUMNS, sorted(self.noises))
-        write_csv(self.folder / "claims.csv", CLAIM_COLUMNS, sorted(self.claims))
+        self.flush()
+        for f in self.files.values():
+            f.close()
         (self.folder / "README.md").write_text(README, encoding="utf-8")
 
 
