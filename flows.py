@@ -2,39 +2,38 @@
 
 Tasks are thin shells around the stage functions in ``pipelines/``; they pass paths and small
 JSON-able values, never frames or connections. The same flow runs with no Prefect server
-(ad hoc: ``povertylink run``) and served against a self-hosted one (``povertylink serve``).
+(ad hoc: ``povertylink run``), served against a self-hosted one (``povertylink serve``), and
+with its district tasks on a Dask cluster (``--task-runner dask --dask-address tcp://...``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
-import sys
+import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 for _name, _value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                      "GX_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}.items():
+                      "GX_ANALYTICS_ENABLED": "false"}.items():
     os.environ.setdefault(_name, _value)
 
 from prefect import flow, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
+from prefect.context import FlowRunContext  # noqa: E402
 
+from pipelines import cache  # noqa: E402
 from pipelines.errors import UserError  # noqa: E402
 from pipelines.ingest import DistrictPlan, ingest_district, ingest_reference, plan_landing  # noqa: E402
-from pipelines.publish import (  # noqa: E402
-    clean_stale_staging,
-    current_dir,
-    new_run_id,
-    promote,
-    staging_dir,
-    write_json,
-)
-from pipelines.measure import StageTimer
-from pipelines.stages import run_hub  # noqa: E402
+from pipelines.measure import StageTimer  # noqa: E402
+from pipelines.progress import QuietReporter, Reporter  # noqa: E402
+from pipelines.publish import clean_stale_staging, current_dir, new_run_id, promote, staging_dir, write_json  # noqa: E402
+from pipelines.stages import HUB_STAGES, run_hub  # noqa: E402
 from schemas.config import load_config  # noqa: E402
 
 EXIT_OK = 0
@@ -42,6 +41,7 @@ EXIT_FILES_REJECTED = 1  # published, but at least one file was refused whole (s
 EXIT_USAGE = 2
 EXIT_DISTRICT_FAILED = 3
 EXIT_STAGE_FAILED = 4
+FROM_STAGES = ("ingest", *HUB_STAGES)
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,9 @@ class RunRequest:
     as_of: dt.date
     districts: tuple[str, ...] = ()
     config: Path | None = None
+    from_stage: str = "ingest"
+    task_runner: str = "threads"  # threads | dask
+    dask_address: str | None = None
 
 
 @dataclass
@@ -72,13 +75,24 @@ class RunOutcome:
         return format_run_summary(self.manifest, self.published, self.errors)
 
 
-@task(name="ingest-district", retries=2, retry_delay_seconds=[1, 5])
-def ingest_district_task(plan: DistrictPlan, as_of: dt.date, stage: str) -> dict[str, Any]:
-    """Validate one district's extracts into the staging folder."""
-    return ingest_district(plan, as_of, Path(stage))
+@task(name="ingest-district", retries=2, retry_delay_seconds=[2, 10])
+def ingest_district_task(plan: DistrictPlan, as_of: dt.date, output: str) -> dict[str, Any]:
+    """Validate one district's extracts into the content-addressed cache (reused when unchanged)."""
+    key = cache.district_key(plan, as_of)
+    folder = cache.cache_folder(Path(output), key)
+    entry = cache.read_entry(folder)
+    if entry is not None:
+        os.utime(folder)
+        return entry | {"cache": "hit", "cache_key": key}
+    building = folder.with_name(f"{folder.name}.building-{os.getpid()}-{time.monotonic_ns()}")
+    section = ingest_district(plan, as_of, building)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(building, folder)
+    cache.write_entry(folder, section)
+    return section | {"cache": "miss", "cache_key": key}
 
 
-@task(name="ingest-reference", retries=2, retry_delay_seconds=[1, 5])
+@task(name="ingest-reference", retries=2, retry_delay_seconds=[2, 10])
 def ingest_reference_task(landing: str, as_of: dt.date, stage: str) -> dict[str, Any]:
     """Validate the optional county files (EPC ratings, postcode lookup)."""
     return ingest_reference(Path(landing), as_of, Path(stage))
@@ -86,17 +100,17 @@ def ingest_reference_task(landing: str, as_of: dt.date, stage: str) -> dict[str,
 
 def _versions() -> dict[str, str]:
     names = ["povertylink", "duckdb", "pyarrow", "pandas", "recordlinkage", "pydantic", "prefect", "great-expectations"]
-    found = {}
+    found = {"python": platform.python_version(), "code": cache.code_version()}
     for name in names:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
-    return found | {"python": platform.python_version()}
+    return found
 
 
-def _reconciliation(districts: list[dict[str, Any]]) -> dict[str, int]:
-    files = [f for d in districts for f in d["files"]]
+def _reconciliation(sections: list[dict[str, Any]]) -> dict[str, Any]:
+    files = [f for d in sections for f in d.get("files", [])]
     return {
         "files": len(files),
         "rows_read": sum(f["rows_read"] for f in files),
@@ -105,16 +119,6 @@ def _reconciliation(districts: list[dict[str, Any]]) -> dict[str, int]:
         "files_rejected": sum(1 for f in files if f["status"] == "rejected"),
         "all_reconcile": all(f["reconciles"] for f in files),
     }
-
-
-@flow(name="povertylink-nightly", log_prints=False, validate_parameters=False)
-def nightly(input_dir: str, output_dir: str, as_of: str | None = None, districts: list[str] | None = None,
-            config: str | None = None) -> dict[str, Any]:
-    """Ingest every district (one task each), then link, score, benchmark and publish at the hub."""
-    request = RunRequest(Path(input_dir), Path(output_dir), dt.date.fromisoformat(as_of) if as_of else dt.date.today(),
-                         tuple(districts or ()), Path(config) if config else None)
-    outcome = execute(request)
-    return {"run_id": outcome.run_id, "exit_code": outcome.exit_code, "errors": outcome.errors}
 
 
 def check_request(request: RunRequest) -> None:
@@ -126,87 +130,184 @@ def check_request(request: RunRequest) -> None:
     load_parameters(request.as_of, config.parameters or None)
     if request.output_dir.exists() and not request.output_dir.is_dir():
         raise UserError(f"--output {request.output_dir}: exists and is not a folder")
+    if request.from_stage not in FROM_STAGES:
+        raise UserError(f"--from-stage {request.from_stage!r}: expected one of {', '.join(FROM_STAGES)}")
+    if request.from_stage != "ingest" and current_dir(request.output_dir) is None:
+        raise UserError(f"--from-stage {request.from_stage}: there is no previous good run in {request.output_dir} "
+                        "to reuse; run without --from-stage first")
+    if request.task_runner == "dask" and not request.dask_address:
+        raise UserError("--task-runner dask needs --dask-address tcp://HOST:PORT")
 
 
-def execute(request: RunRequest) -> RunOutcome:
-    """The run itself (called inside the flow): plan, ingest, hub stages, publish."""
+def _previous_manifest(previous: Path | None) -> dict[str, Any]:
+    if previous is None or not (previous / "manifest.json").is_file():
+        return {}
+    return dict(json.loads((previous / "manifest.json").read_text(encoding="utf-8")))
+
+
+def _reuse_district(lad: str, previous: Path, stage: Path, previous_manifest: dict[str, Any]) -> dict[str, Any]:
+    source = previous / "validated" / lad
+    if not source.is_dir():
+        raise UserError(f"cannot reuse district {lad}: the previous run {previous.name} has no validated/{lad}")
+    cache.link_tree(source, stage / "validated" / lad)
+    section = next((d for d in previous_manifest.get("districts", []) if d.get("lad_code") == lad), None)
+    section = {k: v for k, v in (section or {"lad_code": lad, "files": [], "notes": []}).items() if k != "cache"}
+    return section | {"reused_from": previous.name}
+
+
+def _ingest(request: RunRequest, plans: list[DistrictPlan], stage: Path, previous: Path | None,
+            previous_manifest: dict[str, Any], reporter: Reporter, errors: list[str]) -> list[dict[str, Any]]:
+    """Ingest the districts asked for (as tasks); reuse the others from the previous good run."""
+    fresh = plans if request.from_stage == "ingest" else []
+    reused: list[str] = []
+    if previous is not None and (request.districts or request.from_stage != "ingest"):
+        asked = {p.lad_code for p in fresh}
+        reused = [d["lad_code"] for d in previous_manifest.get("districts", []) if d["lad_code"] not in asked]
+    reporter.stage("ingest", max(len(fresh) + len(reused), 1))
+    futures = [(plan, ingest_district_task.submit(plan, request.as_of, str(request.output_dir))) for plan in fresh]
+    sections: list[dict[str, Any]] = []
+    for lad in reused:
+        assert previous is not None
+        sections.append(_reuse_district(lad, previous, stage, previous_manifest))
+        reporter.advance("ingest", f"{lad} reused")
+    for plan, future in futures:
+        try:
+            section = future.result()
+        except Exception as err:  # noqa: BLE001 - reported per district, the others go on
+            errors.append(f"district {plan.lad_code} failed after retries: {err}")
+            sections.append({"lad_code": plan.lad_code, "files": [], "notes": [], "error": str(err)})
+            reporter.advance("ingest", f"{plan.lad_code} FAILED")
+            continue
+        cache.link_tree(cache.cache_folder(request.output_dir, section["cache_key"]), stage)
+        sections.append(section)
+        rows = sum(f["rows_read"] for f in section["files"])
+        reporter.advance("ingest", f"{plan.lad_code} {rows:,} rows ({section['cache']} cache)")
+    reporter.done("ingest")
+    return sorted(sections, key=lambda d: d["lad_code"])
+
+
+def _artifact(manifest: dict[str, Any]) -> None:
+    """A markdown summary in Prefect (headline numbers and data-quality problems), when in a flow run."""
+    if FlowRunContext.get() is None:
+        return
+    from pipelines.summary import artifact_markdown
+
+    create_markdown_artifact(key="povertylink-run-summary", markdown=artifact_markdown(manifest),
+                             description=f"povertylink run {manifest.get('run_id')}")
+
+
+def execute(request: RunRequest, reporter: Reporter | None = None) -> RunOutcome:
+    """The run itself (called inside a flow): plan, ingest, hub stages, publish."""
+    reporter = reporter or QuietReporter()
     started = dt.datetime.now(dt.timezone.utc)
     clock = time.perf_counter()
     config = load_config(request.config)
-    plans = plan_landing(request.input_dir, request.as_of, request.districts)
     output = request.output_dir
-    run_id = new_run_id(started, request.as_of)
     output.mkdir(parents=True, exist_ok=True)
+    previous = current_dir(output)
+    previous_manifest = _previous_manifest(previous)
+    plans = plan_landing(request.input_dir, request.as_of, request.districts)
+    run_id = new_run_id(started, request.as_of)
     clean_stale_staging(output)
+    cache.prune(output)
     stage = staging_dir(output, run_id)
     stage.mkdir(parents=True)
     final = (output / "runs" / run_id).resolve()
-    previous = current_dir(output)
     timer = StageTimer()
     manifest: dict[str, Any] = {
         "run_id": run_id, "as_of": request.as_of.isoformat(), "started_at": started.isoformat(),
         "input_dir": str(request.input_dir.resolve()), "districts_requested": list(request.districts),
-        "previous_run": previous.name if previous else None, "versions": _versions(),
-        "config": config.model_dump(),
+        "from_stage": request.from_stage, "previous_run": previous.name if previous else None,
+        "versions": _versions(), "config": config.model_dump(), "task_runner": request.task_runner,
     }
     errors: list[str] = []
-
-    def ingest_all() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        futures = [(plan, ingest_district_task.submit(plan, request.as_of, str(stage))) for plan in plans]
-        reference = ingest_reference_task.submit(str(request.input_dir), request.as_of, str(stage))
-        found: list[dict[str, Any]] = []
-        for plan, future in futures:
-            try:
-                found.append(future.result())
-            except Exception as err:  # noqa: BLE001 - reported per district, the others go on
-                errors.append(f"district {plan.lad_code} failed: {err}")
-                found.append({"lad_code": plan.lad_code, "files": [], "notes": [], "error": str(err)})
-        return found, reference.result()
-
-    districts, manifest["reference"] = timer.run("ingest", ingest_all)
+    districts = timer.run("ingest", lambda: _ingest(request, plans, stage, previous, previous_manifest, reporter,
+                                                    errors))
+    manifest["reference"] = ingest_reference_task(str(request.input_dir), request.as_of, str(stage))
     manifest["districts"] = districts
-    manifest["reconciliation"] = _reconciliation(districts + [manifest["reference"] | {"lad_code": "county"}])
-    if errors:
-        manifest["status"] = "failed"
-        manifest["errors"] = errors
+    manifest["reconciliation"] = _reconciliation(districts + [manifest["reference"]])
+    lad_codes = [d["lad_code"] for d in districts]
+
+    def failed(code: int) -> RunOutcome:
+        manifest.update(status="failed", errors=errors, timings=timer.stages)
         write_json(manifest, stage / "manifest.json")
-        return RunOutcome(run_id, EXIT_DISTRICT_FAILED, manifest, None, errors)
-    lad_codes = [p.lad_code for p in plans]
+        _artifact(manifest)
+        return RunOutcome(run_id, code, manifest, None, errors)
+
+    if errors:
+        return failed(EXIT_DISTRICT_FAILED)
+    hub_from = "link" if request.from_stage == "ingest" else request.from_stage
+    reporter.stage("link, score, benchmark, publish", 1)
     try:
-        manifest.update(run_hub(stage, final, lad_codes, request.as_of, run_id, config, previous, timer, manifest))
+        manifest.update(run_hub(stage, final, lad_codes, request.as_of, run_id, config, previous, timer,
+                                manifest | {"previous_manifest": previous_manifest}, hub_from))
     except UserError:
         raise
     except Exception as err:  # noqa: BLE001 - a failed stage publishes nothing
         errors.append(f"{type(err).__name__}: {err}")
-        manifest["status"] = "failed"
-        manifest["errors"] = errors
-        manifest["timings"] = timer.stages
-        write_json(manifest, stage / "manifest.json")
-        return RunOutcome(run_id, EXIT_STAGE_FAILED, manifest, None, errors)
+        return failed(EXIT_STAGE_FAILED)
     manifest["status"] = "complete"
     manifest["timings"] = timer.stages | {"total": {"wall_s": round(time.perf_counter() - clock, 3)}}
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
     write_json(manifest, stage / "manifest.json")
     published = promote(output, run_id)
-    rejected = [f"{d['lad_code']}/{f['file']}: {f['reason']}" for d in districts for f in d["files"]
-                if f["status"] == "rejected"]
+    reporter.done("link, score, benchmark, publish", f"published {run_id}")
+    _artifact(manifest)
+    rejected = [f"{d['lad_code']}/{f['file']}: {f['reason']}" for d in districts for f in d.get("files", [])
+                if f["status"] == "rejected" and not d.get("reused_from")]
     return RunOutcome(run_id, EXIT_FILES_REJECTED if rejected else EXIT_OK, manifest, published, rejected)
 
 
-def run_pipeline(request: RunRequest) -> RunOutcome:
-    """Run the nightly flow ad hoc (no Prefect server needed) and return its outcome."""
+@flow(name="povertylink-nightly", log_prints=False, validate_parameters=False)
+def nightly(input_dir: str, output_dir: str, as_of: str | None = None, districts: list[str] | None = None,
+            config: str | None = None) -> dict[str, Any]:
+    """The scheduled run: every district as of today (or ``as_of``); fails when nothing was published."""
+    request = RunRequest(Path(input_dir), Path(output_dir), dt.date.fromisoformat(as_of) if as_of else dt.date.today(),
+                         tuple(districts or ()), Path(config) if config else None)
+    check_request(request)
+    outcome = execute(request)
+    if outcome.published is None:
+        raise RuntimeError(f"povertylink run {outcome.run_id} failed: " + "; ".join(outcome.errors))
+    return {"run_id": outcome.run_id, "exit_code": outcome.exit_code, "published": str(outcome.published)}
+
+
+def _task_runner(request: RunRequest) -> Any:
+    if request.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=request.dask_address)
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=2)
+
+
+def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOutcome:
+    """Run the flow ad hoc (no Prefect server needed) and return its outcome."""
     check_request(request)
     holder: dict[str, RunOutcome] = {}
 
-    @flow(name="povertylink-run", log_prints=False, validate_parameters=False)
+    @flow(name="povertylink-run", log_prints=False, validate_parameters=False, task_runner=_task_runner(request))
     def adhoc() -> None:
-        holder["outcome"] = execute(request)
+        holder["outcome"] = execute(request, reporter)
 
     try:
         adhoc()
-    except UserError:
-        raise
-    if "outcome" not in holder:
-        print("povertylink: error: the run did not complete", file=sys.stderr)
-        raise SystemExit(EXIT_STAGE_FAILED)
+    finally:
+        if reporter is not None:
+            reporter.close()
     return holder["outcome"]
+
+
+def serve_nightly(input_dir: Path, output_dir: Path, cron: str | None, timezone: str, interval: int | None = None,
+                  name: str = "nightly") -> None:
+    """Register the nightly deployment with the Prefect server in PREFECT_API_URL and serve it."""
+    parameters = {"input_dir": str(input_dir.resolve()), "output_dir": str(output_dir.resolve())}
+    if interval:
+        nightly.serve(name=name, interval=interval, parameters=parameters)
+    else:
+        from prefect.schedules import Cron
+
+        nightly.serve(name=name, schedule=Cron(cron or "0 2 * * *", timezone=timezone), parameters=parameters)
+
+
+__all__ = ["RunRequest", "RunOutcome", "execute", "nightly", "run_pipeline", "serve_nightly", "replace"]

@@ -113,29 +113,72 @@ def run(
     input: Annotated[Path, typer.Option("--input", help="the landing folder: one folder per district")],
     output: Annotated[Path, typer.Option("--output", help="the output folder (current/ and runs/ are kept here)")],
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="run as of this date (default: today)")] = None,
-    district: Annotated[Optional[list[str]], typer.Option("--district", help="only this district (repeatable)")] = None,
+    district: Annotated[Optional[list[str]], typer.Option(
+        "--district", help="recompute only this district (repeatable); the others are reused from the last good run")
+    ] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML file overriding parameters")] = None,
+    from_stage: Annotated[str, typer.Option(
+        "--from-stage", help="reuse the last good run's earlier stages: ingest (default), link, score or benchmark")
+    ] = "ingest",
+    task_runner: Annotated[str, typer.Option("--task-runner", help="threads (default) or dask")] = "threads",
+    dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="tcp://HOST:PORT of a Dask scheduler")
+                            ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress, only the summary and errors")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="more detail, including Prefect's log")] = False,
 ) -> None:
     """Ingest, validate, link, score, benchmark and publish one run."""
-    from flows import RunRequest, run_pipeline
+    import logging
 
+    if not verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
+        logging.getLogger("prefect").setLevel(logging.CRITICAL)
+    from flows import RunRequest, run_pipeline
+    from pipelines.progress import make_reporter
+
+    if task_runner not in ("threads", "dask"):
+        fail(f"--task-runner {task_runner!r}: expected threads or dask")
     request = RunRequest(
         input_dir=input,
         output_dir=output,
         as_of=_parse_date(as_of, "--as-of") or dt.date.today(),
         districts=tuple(district or ()),
         config=config,
+        from_stage=from_stage,
+        task_runner=task_runner,
+        dask_address=dask_address,
     )
     try:
-        outcome = run_pipeline(request)
+        outcome = run_pipeline(request, make_reporter(quiet=quiet, verbose=verbose))
     except UserError as err:
         fail(str(err))
         return
-    typer.echo(outcome.summary())
+    if not quiet or outcome.exit_code:
+        typer.echo(outcome.summary())
     if outcome.exit_code:
         first = outcome.errors[0] if outcome.errors else "see the summary above"
         typer.echo(f"povertylink: error: {first}", err=True)
     raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def serve(
+    input: Annotated[Path, typer.Option("--input", help="the landing folder the nightly run reads")] = Path("landing"),
+    output: Annotated[Path, typer.Option("--output", help="the output folder the nightly run publishes to")] = Path(
+        "out"),
+    cron: Annotated[str, typer.Option("--cron", help="when to run (cron syntax)")] = "0 2 * * *",
+    timezone: Annotated[str, typer.Option("--timezone", help="the schedule's time zone")] = "Europe/London",
+    interval: Annotated[Optional[int], typer.Option("--interval", help="run every N seconds instead (testing)")] = None,
+    name: Annotated[str, typer.Option("--name", help="deployment name")] = "nightly",
+) -> None:
+    """Register the nightly deployment with the Prefect server in PREFECT_API_URL and serve it (runs until stopped)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        fail("PREFECT_API_URL is not set: start `prefect server start` and export "
+             "PREFECT_API_URL=http://127.0.0.1:4200/api (see the README)")
+    if not input.is_dir():
+        fail(f"--input {input}: no such folder")
+    from flows import serve_nightly
+
+    serve_nightly(input, output, cron, timezone, interval, name)
 
 
 def main() -> None:

@@ -96,19 +96,53 @@ def write_documents(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict
     write_dictionary(folder)
 
 
+HUB_STAGES = ("link", "score", "benchmark")
+
+
+def restore_stage(con: duckdb.DuckDBPyConnection, stage: str, previous_dir: Path) -> None:
+    """Load a stage's tables from the previous good run instead of recomputing it (``--from-stage``)."""
+    def parquet(name: str) -> str:
+        path = previous_dir / name
+        if not path.is_file():
+            raise FileNotFoundError(f"the previous run {previous_dir.name} has no {name} to reuse")
+        return f"read_parquet({quote_str(str(path))})"
+
+    if stage == "link":
+        con.execute(f"CREATE OR REPLACE TABLE links AS SELECT * FROM {parquet('links.parquet')}")
+        con.execute("CREATE OR REPLACE TABLE household_keys AS SELECT lad_code, claim_ref, household_id, "
+                    f"other_districts FROM {parquet('households.parquet')}")
+    elif stage == "score":
+        con.execute(f"CREATE OR REPLACE TABLE households AS SELECT * FROM {parquet('households.parquet')}")
+
+
 def run_hub(stage: Path, final: Path, lad_codes: list[str], as_of: dt.date, run_id: str, config: RunConfig,
-            previous_dir: Path | None, timer: StageTimer, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Every hub stage on a fresh database in the staging folder; returns manifest sections."""
+            previous_dir: Path | None, timer: StageTimer, manifest: dict[str, Any],
+            from_stage: str = "link") -> dict[str, Any]:
+    """Every hub stage on a fresh database in the staging folder; returns manifest sections.
+
+    Stages before ``from_stage`` are not recomputed: their tables and manifest sections come from
+    the previous good run (``previous_dir``), as ``--from-stage`` asks.
+    """
     database = stage / "_work.duckdb"
     con = connect(database)
     sections: dict[str, Any] = {}
+    first = HUB_STAGES.index(from_stage)
+    previous_manifest = manifest.get("previous_manifest") or {}
     try:
         sections["hub_rows"] = timer.run("load", lambda: load_hub(con, stage, lad_codes))
-        sections["linkage"] = timer.run("link", lambda: link_stage(con, previous_dir, config))
-        sections["scoring"] = timer.run("score", lambda: score_stage(con, as_of, run_id, config))
+        for name, section in (("link", "linkage"), ("score", "scoring")):
+            if HUB_STAGES.index(name) < first:
+                assert previous_dir is not None
+                timer.run(name, lambda name=name: restore_stage(con, name, previous_dir))  # type: ignore[misc]
+                sections[section] = (previous_manifest.get(section) or {}) | {"reused_from": previous_dir.name}
+        if first <= 0:
+            sections["linkage"] = timer.run("link", lambda: link_stage(con, previous_dir, config))
+        if first <= 1:
+            sections["scoring"] = timer.run("score", lambda: score_stage(con, as_of, run_id, config))
         sections["benchmarks"] = timer.run("benchmark", lambda: benchmark_stage(con, run_id, as_of, previous_dir))
         sections["published_rows"] = timer.run("write", lambda: write_outputs(con, stage, final, lad_codes))
-        timer.run("report", lambda: write_documents(con, stage, manifest | sections | {"timings": timer.stages}))
+        doc_manifest = {k: v for k, v in manifest.items() if k != "previous_manifest"} | sections
+        timer.run("report", lambda: write_documents(con, stage, doc_manifest | {"timings": timer.stages}))
     finally:
         con.close()
         database.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -51,4 +52,32 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
         if errors:
             lines.append("Files refused whole (nothing from them is used):")
             lines += [f"  {e}" for e in errors]
+    return "\n".join(lines)
+
+
+def artifact_markdown(manifest: dict[str, Any]) -> str:
+    """The Prefect artifact of a run: status, headline numbers, and a table of data-quality problems."""
+    lines = [f"# povertylink run `{manifest.get('run_id')}`", "",
+             f"As of **{manifest.get('as_of')}**: status **{manifest.get('status', 'running')}**.", ""]
+    rec = manifest.get("reconciliation") or {}
+    if rec:
+        lines.append(f"Rows read {rec['rows_read']:,} = valid {rec['rows_valid']:,} + quarantined "
+                     f"{rec['rows_quarantined']:,}; files refused whole: {rec['files_rejected']}.")
+    county = next((r for r in (manifest.get("scoring") or {}).get("summary", []) if r.get("lad_code") == "county"),
+                  None)
+    if county:
+        lines += ["", "| headline | county |", "|---|---:|"]
+        for key, value in county.items():
+            if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+                lines.append(f"| {key.replace('_', ' ')} | {value:,} |")
+    problems = [(d["lad_code"], f["file"], reason, n) for d in manifest.get("districts", [])
+                for f in d.get("files", []) for reason, n in f.get("problems_by_reason", {}).items()]
+    lines += ["", "## Data-quality problems", ""]
+    if problems:
+        lines += ["| district | file | reason | rows |", "|---|---|---|---:|"]
+        lines += [f"| {district_name(lad)} | {file} | {reason} | {n:,} |" for lad, file, reason, n in problems]
+    else:
+        lines.append("None: every row was valid.")
+    for error in manifest.get("errors", []):
+        lines.append(f"\n**Error:** {error}")
     return "\n".join(lines)

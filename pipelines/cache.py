@@ -1,0 +1,94 @@
+"""Content-addressed cache of validated districts: an unchanged district is not recomputed.
+
+A district's key is the SHA-256 of its extract files' hashes and names, the as-of date (birth
+dates are checked against it) and the code version (a hash of the schema and validation source).
+Its validated Parquet lives in ``<output>/.cache/ingest/<key>/`` and is hard-linked into each run
+that uses it. Personal data: the cache holds the same pseudonymised rows as ``validated/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from pipelines.ingest import DistrictPlan, sha256_file
+
+CACHE_DIR = ".cache/ingest"
+KEEP_DAYS = 14
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_VERSIONED = ["schemas", "pipelines/reader.py", "pipelines/rules_sql.py", "pipelines/validate.py",
+              "pipelines/ingest.py", "pipelines/expectations.py"]
+
+
+@functools.cache
+def code_version() -> str:
+    """Hash of the source that decides what a valid row is (schemas and validation code)."""
+    digest = hashlib.sha256()
+    for entry in _VERSIONED:
+        path = _PACKAGE_ROOT / entry
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.relative_to(_PACKAGE_ROOT).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def district_key(plan: DistrictPlan, as_of: dt.date) -> str:
+    """The cache key of a district's ingest: its files' hashes, the as-of date, the code version."""
+    parts = {"lad": plan.lad_code, "as_of": as_of.isoformat(), "code": code_version(),
+             "files": sorted((e.kind, e.path.name, sha256_file(e.path)) for e in plan.extracts),
+             "previous": sorted((k, p.name) for k, p in plan.previous.items())}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def cache_folder(output: Path, key: str) -> Path:
+    """Where a district's validated files for this key live."""
+    return output / CACHE_DIR / key
+
+
+def read_entry(folder: Path) -> dict[str, Any] | None:
+    """The manifest section stored with a complete cache entry, or None when absent or partial."""
+    done = folder / "done.json"
+    if not done.is_file():
+        return None
+    return dict(json.loads(done.read_text(encoding="utf-8")))
+
+
+def write_entry(folder: Path, section: dict[str, Any]) -> None:
+    """Mark a cache entry complete by writing its manifest section last."""
+    tmp = folder / "done.json.tmp"
+    tmp.write_text(json.dumps(section, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, folder / "done.json")
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Hard-link every file of ``source`` into ``target`` (copy where links are impossible)."""
+    for path in source.rglob("*"):
+        if path.is_file() and path.name != "done.json":
+            dest = target / path.relative_to(source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, dest)
+            except OSError:
+                shutil.copy2(path, dest)
+
+
+def prune(output: Path, keep_days: int = KEEP_DAYS) -> int:
+    """Remove cache entries not used for ``keep_days``; returns how many were removed."""
+    root = output / CACHE_DIR
+    if not root.is_dir():
+        return 0
+    limit = time.time() - keep_days * 86400
+    removed = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
