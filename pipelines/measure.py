@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,17 @@ def rss_bytes() -> int:
             return int(handle.read().split()[1]) * _PAGE
     except OSError:
         return 0
+
+
+FAILPOINT_ENV = "POVERTYLINK_PAUSE_BEFORE"
+
+
+def failpoint(stage: str) -> None:
+    """Fault-injection hook for the kill tests: with POVERTYLINK_PAUSE_BEFORE=<stage>, announce the
+    stage on stderr and pause (up to 10 minutes) so that a test can kill the run inside it."""
+    if os.environ.get(FAILPOINT_ENV) == stage:
+        print(f"povertylink failpoint: paused before {stage}", file=sys.stderr, flush=True)
+        time.sleep(600)
 
 
 class _PeakSampler(threading.Thread):
@@ -52,6 +64,7 @@ class StageTimer:
 
     def run(self, name: str, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` and record its wall time, CPU time and peak memory under ``name``."""
+        failpoint(name)
         sampler = _PeakSampler()
         sampler.start()
         wall, cpu = time.perf_counter(), time.process_time()

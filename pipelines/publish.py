@@ -105,8 +105,11 @@ def _fsync_tree(folder: Path) -> None:
 
 def promote(output: Path, run_id: str) -> Path:
     """Rename the staged run into ``runs/<run_id>`` and point ``current`` at it, atomically."""
+    from pipelines.measure import failpoint
+
     staged = staging_dir(output, run_id)
     final = output / RUNS / run_id
+    failpoint("publish")
     _fsync_tree(staged)
     os.rename(staged, final)
     tmp_link = output / f".{CURRENT}.{run_id}.tmp"
