@@ -48,6 +48,9 @@ class Weighted(Generic[T]):
 
 
 _SURNAME_PICK = Weighted(SURNAMES, _SURNAME_WEIGHTS.values())
+# Faker lists forenames most popular first: weight them like a real population (a gentle Zipf).
+_FORENAME_PICK = {sex: Weighted(names, (1 / (rank + 5) for rank in range(len(names))))
+                  for sex, names in FORENAMES.items()}
 
 # NINO letters: first letter not D F I Q U V; second not D F I O Q U V; some pairs never issued.
 _NINO_FIRST = "ABCEGHJKLMNOPRSTWXYZ"
@@ -111,8 +114,7 @@ def new_person(rng: random.Random, person_id: str, number: int, born_from: dt.da
                sex: str | None = None, surname: str | None = None) -> Person:
     """Draw a person born in [born_from, born_to] (a surname may be imposed, e.g. a partner's)."""
     sex = sex or ("F" if rng.random() < 0.52 else "M")
-    names = FORENAMES[sex]
-    forename = names[int(rng.random() * len(names))]
+    forename = _FORENAME_PICK[sex].pick(rng)
     if surname is None:
         surname = _SURNAME_PICK.pick(rng)
     span = max((born_to - born_from).days, 0)
@@ -153,9 +155,12 @@ def nicknames_of(forename: str) -> tuple[str, ...]:
 
 @cache
 def nickname_share() -> float:
-    """Share of forename draws (sexes equally likely, names uniform) that have a nickname."""
-    names = FORENAMES["M"] + FORENAMES["F"]
-    return sum(1 for n in names if nicknames_of(n)) / len(names)
+    """Share of forename draws (sexes about equally likely, names weighted) that have a nickname."""
+    share = 0.0
+    for pick in _FORENAME_PICK.values():
+        weights = [b - a for a, b in zip([0.0, *pick.cum[:-1]], pick.cum, strict=True)]
+        share += sum(w for n, w in zip(pick.items, weights, strict=True) if nicknames_of(n)) / pick.total / 2
+    return share
 
 
 def typo(rng: random.Random, word: str) -> str:
