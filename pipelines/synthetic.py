@@ -340,8 +340,8 @@ def _write_extract(path: Path, kind: str, rows: list[dict[str, str]], raw: bool)
     columns = list(model_for(kind, raw).model_fields)
     if rows and not raw:
         identifiers = RAW_IDENTIFIER_COLUMNS[kind]
-        coded = [pseudonymise_record(SAMPLE_KEY, kind, {c: r[c] for c in identifiers}) for r in rows]
-        rows = [r | c for r, c in zip(rows, coded, strict=True)]
+        for r in rows:
+            r.update(pseudonymise_record(SAMPLE_KEY, kind, {c: r[c] for c in identifiers}))
     if rows and not set(columns) <= set(rows[0]):
         raise AssertionError(f"{kind} columns drifted from the model: {sorted(set(columns) - set(rows[0]))}")
     write_csv(path, columns, ([r[c] for c in columns] for r in rows))

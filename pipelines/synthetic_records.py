@@ -60,7 +60,7 @@ class NoiseLog:
 
 
 def _money(value: float) -> str:
-    return f"{max(value, 0.0):.2f}"
+    return f"{value + 0.0:.2f}"  # + 0.0 turns -0.0 into 0.0; amounts are never negative
 
 
 def _flag(value: bool) -> str:
