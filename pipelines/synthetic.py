@@ -292,8 +292,8 @@ class _District:
         log = NoiseLog(self.lad)
         taken = {d.uprn for d in self.places.dwellings}
         account_of = {id(c): a.account_ref for a, c in self.accounts if c is not None}
-        benefits = []
-        for ref, (d, c, moved, detail) in zip(self.claim_refs, self.claims, strict=True):
+        benefits = []  # records go in reference order, so rows and truth come out sorted
+        for ref, (d, c, moved, detail) in sorted(zip(self.claim_refs, self.claims, strict=True), key=_first):
             dw, h = self.places.dwellings[d], c.household
             row = claim_row(ref, c, dw, self.nino)
             add_noise(rng, row, "benefits", ref, dw, RATES, taken, log)
@@ -309,7 +309,7 @@ class _District:
             truth.claim(self.lad, ref, c, moved, cashflow_monthly(c))
             benefits.append(row)
         council_tax = []
-        for a, held_by in self.accounts:
+        for a, held_by in sorted(self.accounts, key=lambda pair: pair[0].account_ref):
             row = account_row(a, self.nino, rng.random() < LIABLE_IDENTIFIERS_RATE)
             add_noise(rng, row, "council_tax", a.account_ref, a.dwelling, RATES, taken, log)
             if held_by is not None and held_by.household.liable_is_partner:
@@ -320,14 +320,14 @@ class _District:
         folder = out / self.lad
         folder.mkdir(parents=True, exist_ok=True)
         stamp = EXTRACT_DATE.isoformat()
-        _write_extract(folder / f"benefits_{stamp}.csv", "benefits", sorted(benefits, key=_ref), raw)
-        _write_extract(folder / f"council_tax_{stamp}.csv", "council_tax", sorted(council_tax, key=_ref), raw)
+        _write_extract(folder / f"benefits_{stamp}.csv", "benefits", benefits, raw)
+        _write_extract(folder / f"council_tax_{stamp}.csv", "council_tax", council_tax, raw)
         return DistrictCount(self.lad, KENT_DISTRICTS[self.lad], len(council_tax), len(benefits),
                              len(benefits) - len(self.no_account))
 
 
-def _ref(row: dict[str, str]) -> str:
-    return row.get("claim_ref") or row["account_ref"]
+def _first(pair: tuple[str, object]) -> str:
+    return pair[0]
 
 
 def _write_extract(path: Path, kind: str, rows: list[dict[str, str]], raw: bool) -> None:

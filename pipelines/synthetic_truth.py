@@ -80,10 +80,11 @@ class CsvStream:
 
 
 class TruthWriter:
-    """Collects one district's truth rows at a time and appends them, sorted, to the truth files.
+    """Collects one district's truth rows at a time and appends them to the truth files.
 
-    Every row starts with its district's code and districts come in code order, so the files
-    end up sorted as a whole while only one district is held in memory.
+    Every row starts with its district's code, districts come in code order and, within one,
+    the generator adds links, persons and claims in reference order (noise is sorted here),
+    so the files are sorted as a whole while only one district is held in memory.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -123,10 +124,11 @@ class TruthWriter:
         ))
 
     def flush(self) -> None:
-        """Append the district's rows, sorted, and forget them."""
+        """Append the district's rows and forget them."""
+        self.noises.sort()
         for name, rows in (("links", self.links), ("persons", self.persons), ("noise", self.noises),
                            ("claims", self.claims)):
-            self.files[name].write(sorted(rows))
+            self.files[name].write(rows)
             rows.clear()
 
     def close(self) -> None:

@@ -129,6 +129,16 @@ def test_benefits_cover_15_to_20_percent_of_dwellings(raw_dir: Path) -> None:
         assert 0.15 <= len(claims) / len(accounts) <= 0.20
 
 
+def test_files_are_sorted_by_reference(raw_dir: Path, truth: dict[str, list[dict[str, str]]]) -> None:
+    for name, rows in truth.items():
+        keys = [tuple(r.values()) for r in rows]
+        assert keys == sorted(keys), name
+    for lad in LADS:
+        for kind, ref in (("benefits", "claim_ref"), ("council_tax", "account_ref")):
+            refs = [r[ref] for r in extract(raw_dir, lad, kind)]
+            assert refs == sorted(refs)
+
+
 def test_truth_links_and_persons_refer_to_real_records(raw_dir: Path, truth: dict[str, list[dict[str, str]]],
                                                       noise_by: dict[str, set[tuple[str, ...]]]) -> None:
     refs = {(lad, kind): {r["claim_ref" if kind == "benefits" else "account_ref"] for r in extract(raw_dir, lad, kind)}
