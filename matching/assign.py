@@ -25,9 +25,9 @@ def mutual_best_sql(pool: str) -> str:
 def prune_sql(pool: str, accepted: str) -> str:
     """DELETE of pool pairs whose claim or account is already in ``accepted``."""
     return f"""
-        DELETE FROM {pool} p WHERE EXISTS (
-            SELECT 1 FROM {accepted} s WHERE s.lad_code = p.lad_code
-              AND (s.claim_ref = p.claim_ref OR s.account_ref = p.account_ref))"""
+        DELETE FROM {pool} p
+        WHERE EXISTS (SELECT 1 FROM {accepted} s WHERE s.lad_code = p.lad_code AND s.claim_ref = p.claim_ref)
+           OR EXISTS (SELECT 1 FROM {accepted} s WHERE s.lad_code = p.lad_code AND s.account_ref = p.account_ref)"""
 
 
 def assign_one_to_one(con: duckdb.DuckDBPyConnection, pool: str, accepted: str, max_rounds: int = 1000) -> int:

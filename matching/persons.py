@@ -1,9 +1,12 @@
 """Across districts: the same claimant or partner in two districts (moves, duplicate claims).
 
 Person records are the claimants and partners of valid claims (``_lk_persons``). Pairs in
-different districts are linked first on the keyed NINO hash (method ``nino``), then
-probabilistically on the name encodings and date of birth (Fellegi-Sunter, EM without
-labels). Linked records are clustered (union-find); claims that share a person cluster form
+different districts are linked first on the keyed NINO hash (method ``nino``); two records
+that both carry a NINO key and disagree on it are different people. Pairs where either side
+has no key are linked probabilistically on the name encodings and date of birth
+(Fellegi-Sunter, EM without labels on those pairs only, and a name agreement of at least
+level 3, so that a drifting EM can never link on a birth date alone). Linked records are
+clustered (union-find); claims that share a person cluster form
 one county household. Personal data: keyed hashes and encodings only.
 """
 
@@ -23,6 +26,7 @@ from matching.settings import LinkSettings, person_start_model
 from matching.within import estimate_model
 
 PERSON_LEVELS = ["key_level", "name_level", "dob_level"]
+MIN_NAME_LEVEL = 3  # a probabilistic person link needs at least a typo-level name agreement
 
 
 class UnionFind:
@@ -72,15 +76,19 @@ def link_across_districts(
     settings = settings or LinkSettings()
     con.execute(persons_sql())
     con.execute(person_vectors_sql())
+    con.execute("CREATE OR REPLACE TEMP VIEW _lk_person_open AS SELECT * FROM _lk_person_vectors WHERE key_level = -1")
     if model is None:
-        model = estimate_model(con, "_lk_person_vectors", person_start_model(), settings)
+        model = estimate_model(con, "_lk_person_open", person_start_model(), settings)
     weight = model.weight_sql("v")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _lk_person_edges AS
         SELECT v.pid_x, v.pid_y, CASE WHEN v.key_level = 1 THEN 'nino' ELSE 'probabilistic' END AS method,
-               {probability_sql(weight)} AS match_probability, {weight} AS match_weight, v.*  EXCLUDE (pid_x, pid_y)
+               CASE WHEN v.key_level = 1 THEN 1.0 ELSE {probability_sql(weight)} END AS match_probability,
+               {weight} AS match_weight, v.* EXCLUDE (pid_x, pid_y)
         FROM _lk_person_vectors v
-        WHERE v.key_level = 1 OR {probability_sql(weight)} >= {settings.person_threshold}""")
+        WHERE v.key_level = 1
+           OR (v.key_level = -1 AND v.name_level >= {MIN_NAME_LEVEL}
+               AND {probability_sql(weight)} >= {settings.person_threshold})""")
     edges = con.execute("SELECT pid_x, pid_y, method, match_probability FROM _lk_person_edges").fetchall()
     persons = con.execute("SELECT pid, lad_code, claim_ref, role FROM _lk_persons").fetchall()
     _write_clusters(con, edges, persons)

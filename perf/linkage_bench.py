@@ -142,7 +142,7 @@ def run_splink(landing: Path) -> dict[str, Any]:
         ],
         retain_intermediate_calculation_columns=False,
     )
-    linker = Linker(frames, settings)
+    linker = Linker(frames, settings, log_level=30)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("lad_code", "postcode", "house_no")], recall=0.9)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
