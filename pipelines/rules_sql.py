@@ -10,12 +10,38 @@ from __future__ import annotations
 
 import datetime as dt
 
-from schemas.columns import FALSE_WORDS, POSTCODE_PATTERN, TRUE_WORDS, ColumnSpec
-
-INT_RE = r"^-?[0-9]+$"
-MONEY_RE = r"^-?[0-9]+(\.[0-9]{1,2})?$"
-DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-AGES_RE = r"^ *[0-9]+ *( *; *[0-9]+ *)*$"
+from schemas.columns import (
+    AGES_PATTERN,
+    FALSE_WORDS,
+    INT_PATTERN,
+    ISO_DATE_PATTERN,
+    MONEY_COMMA_PATTERN,
+    MONEY_EXPORT_PATTERN,
+    MONEY_PATTERN,
+    NORMALISED_DATE,
+    NORMALISED_MONEY,
+    POSTCODE_PATTERN,
+    PYDANTIC_WHITESPACE,
+    REASON_AGE_ABOVE,
+    REASON_AGES,
+    REASON_BOOLEAN,
+    REASON_DATE,
+    REASON_INT,
+    REASON_MONEY,
+    REASON_MONEY_COMMA,
+    REASON_MONEY_TOO_LARGE,
+    REASON_POSTCODE,
+    REASON_SHORT_DATE,
+    REASON_TWO_DIGIT_YEAR,
+    REASON_US_DATE,
+    SHORT_ISO_DATE_PATTERN,
+    TRUE_WORDS,
+    TWO_DIGIT_YEAR_PATTERN,
+    UK_DATE_PATTERN,
+    WHITESPACE,
+    WHITESPACE_RE2_CLASS,
+    ColumnSpec,
+)
 
 
 def quote_ident(name: str) -> str:
@@ -32,15 +58,69 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
+def _trimmed(name: str) -> str:
+    return f"NULLIF(TRIM({quote_ident(name)}, {quote_str(WHITESPACE)}), '')"
+
+
 def text_of(spec: ColumnSpec) -> str:
-    """The column's trimmed text, NULL when empty (empty means missing)."""
-    return f"NULLIF(TRIM({quote_ident(spec.name)}), '')"
+    """The column's text trimmed as Python's str.strip() does, NULL when empty (missing): a helper column."""
+    return quote_ident(f"{spec.name}__t")
+
+
+def stripped_text_of(spec: ColumnSpec) -> str:
+    """A text column's value as pydantic keeps it (str_strip_whitespace), NULL when missing."""
+    kept = f"TRIM({quote_ident(spec.name)}, {quote_str(PYDANTIC_WHITESPACE)})"
+    return f"CASE WHEN {text_of(spec)} IS NOT NULL THEN {kept} END"
+
+
+def helper_columns(spec: ColumnSpec) -> list[tuple[str, str]]:
+    """(name, expression) of the columns computed once per row that the checks of this column read.
+
+    ``<col>__t`` is the trimmed text; a money column adds ``<col>__money`` (plain decimal text of an
+    accepted amount, else NULL); a date column adds ``<col>__date`` (the date, else NULL) and
+    ``<col>__us_date`` (the date a D/M/YYYY value would be if it were month-first).
+    """
+    t = _trimmed(spec.name)
+    helpers = [(f"{spec.name}__t", t)]
+    if spec.kind == "money":
+        accepted = _match(t, MONEY_EXPORT_PATTERN)
+        helpers.append((f"{spec.name}__money", f"CASE WHEN {accepted} THEN {money_text_sql(t)} END"))
+    if spec.kind == "date":
+        iso, us = date_text_sql(t), _dmy_iso(t, 2, 1)
+        helpers.append((f"{spec.name}__date", f"CASE WHEN {_is_date_sql(iso)} THEN CAST({iso} AS DATE) END"))
+        helpers.append((f"{spec.name}__us_date",
+                        f"CASE WHEN {_match(t, UK_DATE_PATTERN)} AND {_is_date_sql(us)} THEN CAST({us} AS DATE) END"))
+    return helpers
+
+
+def _match(expr: str, pattern: str) -> str:
+    return f"regexp_full_match({expr}, {quote_str(pattern)})"
 
 
 def normalised_postcode_sql(expr: str) -> str:
-    """Upper case, no spaces, then one space before the last three characters."""
-    compact = f"UPPER(REGEXP_REPLACE({expr}, '\\s+', '', 'g'))"
-    return f"CASE WHEN LENGTH({compact}) > 3 THEN LEFT({compact}, LENGTH({compact}) - 3) || ' ' || RIGHT({compact}, 3) ELSE {compact} END"
+    """Upper case, no whitespace, then one space before the last three characters."""
+    compact = f"UPPER(REGEXP_REPLACE({expr}, {quote_str(WHITESPACE_RE2_CLASS + '+')}, '', 'g'))"
+    spaced = f"LEFT({compact}, LENGTH({compact}) - 3) || ' ' || RIGHT({compact}, 3)"
+    return f"CASE WHEN LENGTH({compact}) > 3 THEN {spaced} ELSE {compact} END"
+
+
+def money_text_sql(t: str) -> str:
+    """Plain decimal text of an accepted amount (pound sign and thousands separators dropped)."""
+    return f"REPLACE(REPLACE({t}, '£', ''), ',', '')"
+
+
+def _dmy_iso(t: str, day: int, month: int) -> str:
+    return (f"split_part({t}, '/', 3) || '-' || lpad(split_part({t}, '/', {month}), 2, '0') || '-' || "
+            f"lpad(split_part({t}, '/', {day}), 2, '0')")
+
+
+def date_text_sql(t: str) -> str:
+    """ISO text of a date as written: UK day-first D/M/YYYY turned round, anything else as is."""
+    return f"CASE WHEN {_match(t, UK_DATE_PATTERN)} THEN {_dmy_iso(t, 1, 2)} ELSE {t} END"
+
+
+def _is_date_sql(iso: str) -> str:
+    return f"({_match(iso, ISO_DATE_PATTERN)} AND LEFT({iso}, 4) <> '0000' AND TRY_CAST({iso} AS DATE) IS NOT NULL)"
 
 
 def _range_checks(spec: ColumnSpec, value: str) -> list[tuple[str, str]]:
@@ -57,37 +137,53 @@ def value_checks(spec: ColumnSpec, as_of: dt.date) -> list[tuple[str, str]]:
     """(condition that is TRUE for a bad present value, reason), first failing wins."""
     t = text_of(spec)
     if spec.pattern:
-        return [(f"NOT regexp_full_match({t}, {quote_str(spec.pattern[1:-1])})",
+        return [(f"NOT {_match(stripped_text_of(spec), spec.pattern[1:-1])}",
                  "not in the format made by 'povertylink pseudonymise'")]
     if spec.kind == "integer":
-        n = f"TRY_CAST({t} AS HUGEINT)"
-        return [(f"NOT regexp_full_match({t}, '{INT_RE[1:-1]}')", "not a whole number"),
-                *_range_checks(spec, n)]
+        # DOUBLE, not HUGEINT: a 40-digit number is out of range, not silently NULL
+        return [(f"NOT {_match(t, INT_PATTERN)}", REASON_INT), *_range_checks(spec, f"TRY_CAST({t} AS DOUBLE)")]
     if spec.kind == "money":
-        m = f"TRY_CAST({t} AS DECIMAL(38,2))"
-        return [(f"NOT regexp_full_match({t}, '{MONEY_RE[1:-1]}')", "not an amount in pounds with up to two decimals"),
-                (f"LENGTH(SPLIT_PART(LTRIM({t}, '-'), '.', 1)) > 16", "amount is too large"),
-                *_range_checks(spec, m)]
+        m = quote_ident(f"{spec.name}__money")
+        digits = f"LTRIM(SPLIT_PART(LTRIM({m}, '-'), '.', 1), '0')"
+        return [(f"{m} IS NULL AND {_match(t, MONEY_COMMA_PATTERN)}", REASON_MONEY_COMMA),
+                (f"{m} IS NULL", REASON_MONEY),
+                (f"LENGTH({digits}) > 16", REASON_MONEY_TOO_LARGE),
+                *_range_checks(spec, f"TRY_CAST({m} AS DECIMAL(38,2))")]
     if spec.kind == "date":
-        checks = [(f"NOT regexp_full_match({t}, '{DATE_RE[1:-1]}') OR TRY_CAST({t} AS DATE) IS NULL",
-                   "not a valid date YYYY-MM-DD")]
+        d, us = quote_ident(f"{spec.name}__date"), quote_ident(f"{spec.name}__us_date")
+        checks = [(f"{d} IS NULL AND {us} IS NOT NULL", REASON_US_DATE),
+                  (f"{d} IS NULL AND NOT {_match(t, ISO_DATE_PATTERN)} AND {_match(t, SHORT_ISO_DATE_PATTERN)}",
+                   REASON_SHORT_DATE),
+                  (f"{d} IS NULL AND NOT {_match(t, SHORT_ISO_DATE_PATTERN)} AND {_match(t, TWO_DIGIT_YEAR_PATTERN)}",
+                   REASON_TWO_DIGIT_YEAR),
+                  (f"{d} IS NULL", REASON_DATE)]
         if spec.not_future:
-            checks.append((f"TRY_CAST({t} AS DATE) > DATE '{as_of.isoformat()}'", f"is after the as-of date {as_of}"))
+            checks.append((f"{d} > DATE '{as_of.isoformat()}'", f"is after the as-of date {as_of}"))
         return checks
     if spec.kind == "boolean":
         words = ", ".join(quote_str(w) for w in TRUE_WORDS + FALSE_WORDS)
-        return [(f"LOWER({t}) NOT IN ({words})", "not a boolean (true/false, Y/N, 1/0)")]
+        return [(f"LOWER({t}) NOT IN ({words})", REASON_BOOLEAN)]
     if spec.kind == "choice":
+        # pydantic's Literal takes the value as written: no trimming (only empty-as-missing)
         allowed = ", ".join(quote_str(c) for c in spec.choices)
-        return [(f"{t} NOT IN ({allowed})", f"not one of: {', '.join(spec.choices)}")]
+        return [(f"{quote_ident(spec.name)} NOT IN ({allowed})", f"not one of: {', '.join(spec.choices)}")]
     if spec.kind == "postcode":
-        return [(f"NOT regexp_full_match({normalised_postcode_sql(t)}, '{POSTCODE_PATTERN[1:-1]}')",
-                 "not a UK postcode")]
+        return [(f"NOT {_match(normalised_postcode_sql(t), POSTCODE_PATTERN[1:-1])}", REASON_POSTCODE)]
     if spec.kind == "ages":
-        return [(f"NOT regexp_full_match({t}, '{AGES_RE[1:-1]}')", "child_ages must be whole numbers separated by ';'"),
-                (f"list_max(list_transform(string_split({t}, ';'), lambda x: TRY_CAST(TRIM(x) AS INTEGER))) > 19",
-                 "a child age is above 19")]
+        return [(f"NOT {_match(t, AGES_PATTERN)}", REASON_AGES),
+                (f"list_bool_or(list_transform(string_split({t}, ';'), lambda x: TRY_CAST(TRIM(x) AS DOUBLE) > 19))",
+                 REASON_AGE_ABOVE)]
     return []
+
+
+def normalisation_sql(spec: ColumnSpec) -> tuple[str, str] | None:
+    """(condition TRUE when a present value was accepted in a normalised form, kind), or None."""
+    t = text_of(spec)
+    if spec.kind == "money":
+        return f"{t} IS NOT NULL AND NOT {_match(t, MONEY_PATTERN)}", NORMALISED_MONEY
+    if spec.kind == "date":
+        return f"{t} IS NOT NULL AND {_match(t, UK_DATE_PATTERN)}", NORMALISED_DATE
+    return None
 
 
 def reason_sql(spec: ColumnSpec, as_of: dt.date) -> str:
@@ -104,6 +200,11 @@ def reason_sql(spec: ColumnSpec, as_of: dt.date) -> str:
 
 
 def typed_sql(spec: ColumnSpec) -> str:
+    """The column's valid value in its DuckDB type (defaults applied for missing values), named."""
+    return f"{typed_expr(spec)} AS {quote_ident(spec.name)}"
+
+
+def typed_expr(spec: ColumnSpec) -> str:
     """The column's valid value in its DuckDB type (defaults applied for missing values)."""
     t = text_of(spec)
     default = "NULL"
@@ -115,22 +216,28 @@ def typed_sql(spec: ColumnSpec) -> str:
     elif spec.kind == "postcode":
         expr = normalised_postcode_sql(t)
     elif spec.kind == "ages":
-        expr = f"REGEXP_REPLACE({t}, '\\s+', '', 'g')"
-    elif spec.kind in ("text", "choice"):
+        expr = f"REPLACE({t}, ' ', '')"
+    elif spec.kind == "text":
+        expr = stripped_text_of(spec)
+    elif spec.kind == "choice":
         expr = t
+    elif spec.kind == "money":
+        expr = f"TRY_CAST({quote_ident(spec.name + '__money')} AS {spec.duckdb_type})"
+    elif spec.kind == "date":
+        expr = quote_ident(f"{spec.name}__date")
     else:
         expr = f"TRY_CAST({t} AS {spec.duckdb_type})"
     if default != "NULL":
         expr = f"COALESCE({expr}, {default})"
-    return f"CAST({expr} AS {spec.duckdb_type}) AS {quote_ident(spec.name)}"
+    return f"CAST({expr} AS {spec.duckdb_type})"
 
 
 def cross_checks(kind: str) -> list[tuple[str, str, str]]:
     """Rules across columns: (column reported, condition TRUE when bad, reason)."""
     if kind == "benefits":
-        ages = "NULLIF(TRIM(child_ages), '')"
+        ages = quote_ident("child_ages__t")
+        children = f"TRY_CAST({quote_ident('children__t')} AS DOUBLE)"
         return [("child_ages",
-                 f"{ages} IS NOT NULL AND TRY_CAST(NULLIF(TRIM(children), '') AS HUGEINT) IS NOT NULL "
-                 f"AND len(string_split({ages}, ';')) <> TRY_CAST(NULLIF(TRIM(children), '') AS HUGEINT)",
+                 f"{ages} IS NOT NULL AND {children} IS NOT NULL AND len(string_split({ages}, ';')) <> {children}",
                  "child_ages must give one age per child")]
     return []

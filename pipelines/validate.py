@@ -1,25 +1,40 @@
 """Validate one extract: every row ends valid (typed) or quarantined with line, column and reason.
 
-Takes the text rows of :mod:`pipelines.reader` and returns data: the valid rows typed per the
-model (Arrow), the quarantine rows (Arrow) and a :class:`FileReport` whose counts reconcile
-(rows read = rows valid + rows quarantined). The checks are SQL derived from the pydantic
-models (:mod:`pipelines.rules_sql`), run in a private in-memory DuckDB. Personal data: the
+Streams the text batches of :mod:`pipelines.reader` into a private DuckDB database on disk
+(so memory stays bounded however large the file), checks them with SQL derived from the
+pydantic models (:mod:`pipelines.rules_sql`), and returns data: the valid rows typed per the
+model (Arrow, or written straight to Parquet), the quarantine rows (Arrow) and a
+:class:`FileReport` whose counts reconcile (rows read = rows valid + rows quarantined) and
+which counts the values accepted in a normalised form (``normalised``). Personal data: the
 pseudonymised rows pass through; reasons never quote a value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from pipelines.reader import LINE_COLUMN, ReadResult, UnreadableFile, read_extract
-from pipelines.rules_sql import cross_checks, quote_ident, quote_str, reason_sql, typed_sql
+from pipelines.reader import LINE_COLUMN, ExtractStream, UnreadableFile, open_extract
+from pipelines.rules_sql import (
+    cross_checks,
+    helper_columns,
+    normalisation_sql,
+    quote_ident,
+    quote_str,
+    reason_sql,
+    typed_expr,
+    typed_sql,
+)
 from schemas.columns import column_specs
 from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
+
+DUCKDB_MEMORY_LIMIT = "512MB"  # the checks spill to the private database's folder beyond this
 
 QUARANTINE_SCHEMA = pa.schema([
     ("lad_code", pa.string()), ("kind", pa.string()), ("file", pa.string()),
@@ -44,6 +59,8 @@ class FileReport:
     unknown_columns: list[str] = field(default_factory=list)
     missing_optional_columns: list[str] = field(default_factory=list)
     problems_by_reason: dict[str, int] = field(default_factory=dict)
+    # column -> kind of normalisation -> values accepted in that form, on valid rows
+    normalised: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def reconciles(self) -> bool:
@@ -57,11 +74,23 @@ class FileReport:
 
 @dataclass
 class Validated:
-    """Valid rows (typed, with META_COLUMNS first), quarantined rows and the report."""
+    """Valid rows (typed, with META_COLUMNS first), quarantined rows and the report.
 
-    valid: pa.Table
+    When the valid rows were written to Parquet (``valid_path``), :attr:`valid` reads them back.
+    """
+
+    valid_rows: pa.Table | None
     quarantine: pa.Table
     report: FileReport
+    valid_path: Path | None = None
+
+    @property
+    def valid(self) -> pa.Table:
+        """The valid rows as an Arrow table."""
+        if self.valid_rows is not None:
+            return self.valid_rows
+        assert self.valid_path is not None
+        return pq.read_table(self.valid_path)
 
 
 def typed_schema(kind: str) -> list[tuple[str, str]]:
@@ -77,9 +106,11 @@ def empty_valid(kind: str) -> pa.Table:
     return duckdb.connect().sql(f"SELECT {cols} LIMIT 0").to_arrow_table()
 
 
-def _quarantine_table(rows: list[tuple[int, str | None, str]], kind: str, file: str, lad: str) -> pa.Table:
-    return pa.Table.from_pylist(
-        [{"lad_code": lad, "kind": kind, "file": file, "line": ln, "column": col, "reason": why} for ln, col, why in rows],
+def _quarantine_whole(lines: pa.Array, reason: str, kind: str, file: str, lad: str) -> pa.Table:
+    n = len(lines)
+    return pa.Table.from_arrays(
+        [pa.repeat(pa.scalar(lad), n), pa.repeat(pa.scalar(kind), n), pa.repeat(pa.scalar(file), n),
+         lines.cast(pa.int64()), pa.nulls(n, pa.string()), pa.repeat(pa.scalar(reason), n)],
         schema=QUARANTINE_SCHEMA,
     )
 
@@ -99,17 +130,14 @@ def count_data_lines(path: Path) -> int:
     return max(count - 1, 0)
 
 
-def _reject_whole(read: ReadResult | None, report: FileReport, reason: str, kind: str,
-                  unread_lines: int = 0) -> Validated:
-    lines = read.table.column(LINE_COLUMN).to_pylist() if read is not None else list(range(2, unread_lines + 2))
-    rows = [(ln, None, reason) for ln in lines] + [(p.line, p.column, reason) for p in (read.problems if read else [])]
+def _reject_unreadable(report: FileReport, reason: str, kind: str, data_lines: int) -> Validated:
+    """A file that cannot be read at all: each of its data lines quarantined with the reason."""
     report.status, report.reason = "rejected", reason
-    report.rows_read = read.rows_read if read is not None else unread_lines
-    report.rows_quarantined = report.rows_read
-    report.blank_lines = read.blank_lines if read is not None else 0
-    if rows:
-        report.problems_by_reason = {reason: len(rows)}
-    return Validated(empty_valid(kind), _quarantine_table(rows, kind, report.file, report.lad_code), report)
+    report.rows_read = report.rows_quarantined = data_lines
+    if data_lines:
+        report.problems_by_reason = {reason: data_lines}
+    lines = pa.array(range(2, data_lines + 2), pa.int64())
+    return Validated(empty_valid(kind), _quarantine_whole(lines, reason, kind, report.file, report.lad_code), report)
 
 
 def check_header(header: list[str], kind: str) -> tuple[str | None, list[str], list[str]]:
@@ -128,75 +156,134 @@ def check_header(header: list[str], kind: str) -> tuple[str | None, list[str], l
     return None, unknown, absent
 
 
-def validate_rows(read: ReadResult, kind: str, as_of: dt.date, lad_code: str, extract_date: dt.date | None,
-                  source_file: str) -> Validated:
-    """Check every text row against the model's rules; return typed valid rows and quarantine."""
-    report = FileReport(kind=kind, file=source_file, lad_code=lad_code, blank_lines=read.blank_lines)
-    reject, unknown, absent = check_header(read.header, kind)
-    if reject:
-        return _reject_whole(read, report, reject, kind)
-    report.unknown_columns, report.missing_optional_columns = unknown, absent
+def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[str]) -> None:
+    """Stream the file's batches into table ``t`` (the given text columns and the line) and ``read_problems``."""
+    cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
+    con.execute(f"CREATE TABLE t ({cols}{', ' if cols else ''}{LINE_COLUMN} BIGINT)")
+    con.execute("CREATE TABLE read_problems (line BIGINT, col VARCHAR, reason VARCHAR)")
+    keep = [c for c in stream.header if c in set(columns)] + [LINE_COLUMN]
+    for chunk in stream.chunks():
+        batch = chunk.table.select(keep)  # noqa: F841 (read by DuckDB by name)
+        con.execute("INSERT INTO t BY NAME SELECT * FROM batch")
+        if chunk.problems:
+            problems = pa.table({  # noqa: F841 (read by DuckDB by name)
+                "line": pa.array([p.line for p in chunk.problems], pa.int64()),
+                "col": pa.array([p.column for p in chunk.problems], pa.string()),
+                "reason": pa.array([p.reason for p in chunk.problems], pa.string()),
+            })
+            con.execute("INSERT INTO read_problems SELECT * FROM problems")
+
+
+def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str]:
+    """(joins for the uniqueness checks, the list of {column, reason} of each row's problems)."""
     specs = column_specs(model_for(kind))
-    con = duckdb.connect()
-    try:
-        con.execute("SET preserve_insertion_order = true")
-        text = read.table.drop_columns(unknown) if unknown else read.table
-        con.register("text_rows", text)
-        fill = ", ".join(f"CAST(NULL AS VARCHAR) AS {quote_ident(c)}" for c in absent)
-        con.execute(f"CREATE TEMP TABLE t AS SELECT *{', ' + fill if fill else ''} FROM text_rows")
-        con.unregister("text_rows")
-        items = [f"{{'column': {quote_str(s.name)}, 'reason': {reason_sql(s, as_of)}}}" for s in specs]
-        for s in specs:
-            if s.unique:
-                ref = f"NULLIF(TRIM({quote_ident(s.name)}), '')"
-                items.append(
-                    f"{{'column': {quote_str(s.name)}, 'reason': CASE WHEN {ref} IS NOT NULL AND "
-                    f"COUNT(*) OVER (PARTITION BY {ref}) > 1 THEN '{s.name} appears on ' || COUNT(*) OVER (PARTITION BY {ref}) || "
-                    f"' rows of the file (first on line ' || MIN({LINE_COLUMN}) OVER (PARTITION BY {ref}) || ')' END}}")
-        field_problems = f"list_filter([{', '.join(items)}], lambda x: x.reason IS NOT NULL)"
-        cross = [f"{{'column': {quote_str(c)}, 'reason': CASE WHEN {cond} THEN {quote_str(r)} END}}"
-                 for c, cond, r in cross_checks(kind)]
-        problems = field_problems
-        if cross:
-            problems = (f"CASE WHEN len({field_problems}) > 0 THEN {field_problems} "
-                        f"ELSE list_filter([{', '.join(cross)}], lambda x: x.reason IS NOT NULL) END")
-        con.execute(f"CREATE TEMP TABLE checked AS SELECT *, {problems} AS problems FROM t")
-        date_sql = f"DATE '{extract_date.isoformat()}'" if extract_date else "CAST(NULL AS DATE)"
-        typed = ", ".join(typed_sql(s) for s in specs)
-        meta = {"lad_code": quote_str(lad_code), "extract_date": date_sql, "source_file": quote_str(source_file),
-                "line": LINE_COLUMN}
-        meta_sql = ", ".join(f"{meta[c]} AS {c}" for c, _ in typed_schema(kind) if c in meta and c not in
-                             {s.name for s in specs})
-        valid = con.sql(
-            f"SELECT {meta_sql}, {typed} FROM checked WHERE len(problems) = 0 ORDER BY {LINE_COLUMN}"
-        ).to_arrow_table()
-        bad = con.execute(
-            f"SELECT {LINE_COLUMN} AS line, p.column AS col, p.reason AS reason FROM "
-            f"(SELECT {LINE_COLUMN}, UNNEST(problems) AS p FROM checked WHERE len(problems) > 0) ORDER BY 1, 2"
-        ).fetchall()
-    finally:
-        con.close()
-    rows = [(p.line, p.column, p.reason) for p in read.problems] + [(int(ln), c, r) for ln, c, r in bad]
-    quarantine = _quarantine_table(sorted(rows, key=lambda r: (r[0], r[1] or "")), kind, source_file, lad_code)
-    report.rows_read = read.rows_read
-    report.rows_valid = valid.num_rows
-    report.rows_quarantined = read.rows_read - valid.num_rows
-    report.status = "ok" if not rows else "partial"
-    for _, _, reason in rows:
-        report.problems_by_reason[reason] = report.problems_by_reason.get(reason, 0) + 1
-    return Validated(valid, quarantine, report)
+    items = [f"{{'column': {quote_str(s.name)}, 'reason': {reason_sql(s, as_of)}}}" for s in specs]
+    joins = []
+    for i, s in enumerate(s for s in specs if s.unique):
+        key, d = typed_expr(s), f"_dup{i}"
+        joins.append(f"LEFT JOIN (SELECT {key} AS k, COUNT(*) AS n, MIN({LINE_COLUMN}) AS first FROM t "
+                     f"WHERE {key} IS NOT NULL GROUP BY ALL HAVING COUNT(*) > 1) {d} ON {d}.k = {key}")
+        items.append(f"{{'column': {quote_str(s.name)}, 'reason': CASE WHEN {d}.n IS NOT NULL THEN "
+                     f"'{s.name} appears on ' || {d}.n || ' rows of the file (first on line ' || {d}.first || ')' "
+                     "END}")
+    field_problems = f"list_filter([{', '.join(items)}], lambda x: x.reason IS NOT NULL)"
+    cross = [f"{{'column': {quote_str(c)}, 'reason': CASE WHEN {cond} THEN {quote_str(r)} END}}"
+             for c, cond, r in cross_checks(kind)]
+    if cross:
+        return " ".join(joins), (f"CASE WHEN len({field_problems}) > 0 THEN {field_problems} "
+                                 f"ELSE list_filter([{', '.join(cross)}], lambda x: x.reason IS NOT NULL) END")
+    return " ".join(joins), field_problems
+
+
+def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: str, extract_date: dt.date | None,
+           source_file: str, valid_out: Path | None) -> tuple[pa.Table | None, int, dict[str, dict[str, int]]]:
+    """Judge every row of ``t``; (valid rows or None when written to ``valid_out``, count, normalised)."""
+    specs = column_specs(model_for(kind))
+    joins, problems = _problems_sql(kind, as_of)
+    helpers = ", ".join(f"{expr} AS {quote_ident(name)}" for s in specs for name, expr in helper_columns(s))
+    con.execute(f"CREATE TABLE checked AS SELECT t.*, {problems} AS problems "
+                f"FROM (SELECT *, {helpers} FROM t) t {joins}")
+    con.execute(f"INSERT INTO read_problems SELECT {LINE_COLUMN}, p.column, p.reason FROM "
+                f"(SELECT {LINE_COLUMN}, UNNEST(problems) AS p FROM checked WHERE len(problems) > 0)")
+    date_sql = f"DATE '{extract_date.isoformat()}'" if extract_date else "CAST(NULL AS DATE)"
+    meta = {"lad_code": quote_str(lad_code), "extract_date": date_sql, "source_file": quote_str(source_file),
+            "line": LINE_COLUMN}
+    names = {s.name for s in specs}
+    meta_sql = ", ".join(f"{meta[c]} AS {c}" for c, _ in typed_schema(kind) if c in meta and c not in names)
+    select = f"SELECT {meta_sql}, {', '.join(typed_sql(s) for s in specs)} FROM checked WHERE len(problems) = 0"
+    counted = [(s.name, *n) for s in specs if (n := normalisation_sql(s))]
+    sums = ", ".join(f"COUNT(*) FILTER (WHERE {cond})" for _, cond, _ in counted)
+    row = con.sql(f"SELECT COUNT(*){', ' + sums if sums else ''} FROM checked WHERE len(problems) = 0").fetchall()[0]
+    normalised = {name: {how: int(n)} for (name, _, how), n in zip(counted, row[1:], strict=True) if n}
+    if valid_out is not None:
+        valid_out.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY ({select} ORDER BY {LINE_COLUMN}) TO {quote_str(str(valid_out))} (FORMAT parquet)")
+        return None, int(row[0]), normalised
+    valid = con.sql(f"{select} ORDER BY {LINE_COLUMN}").to_arrow_table()
+    return valid, valid.num_rows, normalised
+
+
+def validate_stream(stream: ExtractStream, kind: str, as_of: dt.date, lad_code: str = "",
+                    extract_date: dt.date | None = None, source_file: str = "",
+                    valid_out: Path | None = None) -> Validated:
+    """Check every row of an opened extract against the model's rules; typed valid rows and quarantine."""
+    report = FileReport(kind=kind, file=source_file, lad_code=lad_code)
+    reject, unknown, absent = check_header(stream.header, kind)
+    specs = column_specs(model_for(kind))
+    columns = [] if reject else [s.name for s in specs]
+    with tempfile.TemporaryDirectory(prefix="povertylink-validate-") as tmp:
+        con = duckdb.connect()
+        con.execute(f"SET temp_directory = {quote_str(tmp)}")
+        try:
+            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+            con.execute("SET preserve_insertion_order = true")
+            _load(con, stream, columns)
+            report.rows_read, report.blank_lines = stream.rows_read, stream.blank_lines
+            if reject:
+                con.execute(f"INSERT INTO read_problems SELECT {LINE_COLUMN}, NULL, NULL FROM t")
+                valid, report.rows_valid = empty_valid(kind), 0
+                report.status, report.reason = "rejected", reject
+            else:
+                report.unknown_columns, report.missing_optional_columns = unknown, absent
+                valid, report.rows_valid, report.normalised = _check(
+                    con, kind, as_of, lad_code, extract_date, source_file, valid_out)
+            reason = quote_str(reject) if reject else "reason"  # a rejected file: every row for the one reason
+            quarantine = con.sql(
+                f"SELECT {quote_str(lad_code)} AS lad_code, {quote_str(kind)} AS kind, "
+                f"{quote_str(source_file)} AS file, line, col AS column, {reason} AS reason FROM read_problems "
+                "ORDER BY line, col NULLS FIRST").to_arrow_table().cast(QUARANTINE_SCHEMA)
+            by_reason = con.sql(f"SELECT {reason}, COUNT(*) FROM read_problems GROUP BY ALL").fetchall()
+        finally:
+            con.close()
+    report.problems_by_reason = {str(r): int(n) for r, n in sorted(by_reason, key=lambda rn: (-rn[1], rn[0]))}
+    report.rows_quarantined = report.rows_read - report.rows_valid
+    if not reject:
+        report.status = "ok" if quarantine.num_rows == 0 else "partial"
+    if reject and valid_out is not None:
+        pq.write_table(valid, valid_out)
+        valid = None
+    return Validated(valid, quarantine, report, valid_out if valid is None else None)
 
 
 def validate_path(path: Path, kind: str, as_of: dt.date, lad_code: str = "", extract_date: dt.date | None = None,
-                  source_file: str | None = None) -> Validated:
-    """Read and validate one file; an unreadable file is quarantined whole, never raised."""
+                  source_file: str | None = None, valid_out: Path | None = None) -> Validated:
+    """Read and validate one file; an unreadable file is quarantined whole, never raised.
+
+    With ``valid_out`` the valid rows are written there as Parquet without ever being held in
+    memory whole (``Validated.valid`` then reads them back on demand).
+    """
     name = source_file or path.name
     try:
-        read = read_extract(path)
+        stream = open_extract(path)
     except UnreadableFile as err:
         report = FileReport(kind=kind, file=name, lad_code=lad_code)
-        return _reject_whole(None, report, str(err).removeprefix(f"{path}: "), kind, count_data_lines(path))
-    return validate_rows(read, kind, as_of, lad_code, extract_date, name)
+        validated = _reject_unreadable(report, str(err).removeprefix(f"{path}: "), kind, count_data_lines(path))
+        if valid_out is not None:
+            valid_out.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(validated.valid, valid_out)
+            validated.valid_rows, validated.valid_path = None, valid_out
+        return validated
+    return validate_stream(stream, kind, as_of, lad_code, extract_date, name, valid_out)
 
 
 @dataclass
@@ -216,7 +303,8 @@ class FileCheck:
         """A readable summary: counts, then up to ``limit`` problems with line and column."""
         r = self.validated.report
         lines = [f"{self.path}: {r.kind}: {r.rows_read} rows read, {r.rows_valid} valid, "
-                 f"{r.rows_quarantined} quarantined" + (f", {r.blank_lines} blank lines skipped" if r.blank_lines else "")]
+                 f"{r.rows_quarantined} quarantined"
+                 + (f", {r.blank_lines} blank lines skipped" if r.blank_lines else "")]
         if r.status == "rejected":
             lines.append(f"  whole file rejected: {r.reason}")
         if r.unknown_columns:

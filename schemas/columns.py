@@ -49,16 +49,64 @@ class Personal:
     raw: bool  # True: a raw name or NINO that must never reach the hub
 
 
+# What Python's str.strip() removes (str.isspace()); the SQL trims exactly these characters too.
+WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+WHITESPACE_RE2_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+# What pydantic's str_strip_whitespace removes from text (Unicode White_Space: the above less \x1c-\x1f).
+PYDANTIC_WHITESPACE = "".join(c for c in WHITESPACE if c not in "\x1c\x1d\x1e\x1f")
+_WS_RE = re.compile(f"[{re.escape(WHITESPACE)}]+")
+
+# Value formats (full-match, anchor-free, valid in both Python re and DuckDB's RE2). The SQL twin of each
+# normaliser below is in pipelines/rules_sql.py; tests/test_validate.py and tests/test_properties.py check
+# that both judge and normalise every value alike.
+INT_PATTERN = r"-?[0-9]+"
+MONEY_PATTERN = r"-?[0-9]+(\.[0-9]{1,2})?"
+# Unambiguous council-export money: a pound sign and/or thousands separators in groups of three.
+MONEY_EXPORT_PATTERN = r"(-|£|-£|£-)?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]{1,2})?"
+# Digits with a comma that is not a thousands separator ("1234,50", "1.234,50"): decimal comma or a slip?
+MONEY_COMMA_PATTERN = r"[-£]*[0-9.]*[0-9][0-9.]*,[0-9.,]*"
+ISO_DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+UK_DATE_PATTERN = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
+SHORT_ISO_DATE_PATTERN = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+TWO_DIGIT_YEAR_PATTERN = r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2}"
+AGES_PATTERN = r" *[0-9]+ *( *; *[0-9]+ *)*"
+
+# Reasons (never quoting a value), shared by pydantic and SQL.
+REASON_INT = "not a whole number"
+REASON_MONEY = "not an amount in pounds with up to two decimals"
+REASON_MONEY_COMMA = ("ambiguous amount: a comma that is not a thousands separator (decimal comma?); "
+                      "write pounds as 1234.50")
+REASON_MONEY_TOO_LARGE = "amount is too large"
+REASON_DATE = "not a valid date YYYY-MM-DD"
+REASON_US_DATE = "looks like a US month-first date (MM/DD/YYYY): write YYYY-MM-DD or day-first DD/MM/YYYY"
+REASON_SHORT_DATE = "ambiguous date: a one-digit month or day; write YYYY-MM-DD"
+REASON_TWO_DIGIT_YEAR = "ambiguous date: a two-digit year; write YYYY-MM-DD"
+REASON_POSTCODE = "not a UK postcode"
+REASON_BOOLEAN = "not a boolean (true/false, Y/N, 1/0)"
+REASON_AGES = "child_ages must be whole numbers separated by ';'"
+REASON_AGE_ABOVE = "a child age is above 19"
+
+# Kinds of normalisation recorded per column in each file's report.
+NORMALISED_MONEY = "pound_sign_or_thousands"
+NORMALISED_DATE = "uk_day_first_date"
+
+
+def _full(pattern: str, value: str) -> bool:
+    return re.fullmatch(pattern, value) is not None
+
+
 def normalise_postcode(value: str) -> str:
     """Upper-case, drop spaces, and put one space before the inward code (last 3 chars)."""
-    compact = re.sub(r"\s+", "", value).upper()
+    compact = _WS_RE.sub("", value).upper()
     return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
 
 
 def _postcode(value: str) -> str:
+    if not isinstance(value, str) or not _WS_RE.sub("", value).isascii():  # "ß".upper() is "SS"
+        raise ValueError(REASON_POSTCODE)
     normal = normalise_postcode(value)
     if not _POSTCODE_RE.match(normal):
-        raise ValueError("not a UK postcode")
+        raise ValueError(REASON_POSTCODE)
     return normal
 
 
@@ -69,26 +117,55 @@ def _boolean(value: Any) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise ValueError("not a boolean (true/false, Y/N, 1/0)")
+        raise ValueError(REASON_BOOLEAN)
     return value
 
 
 def _ages(value: Any) -> Any:
     if isinstance(value, str):
-        parts = [p.strip() for p in value.split(";")]
-        if not all(p.isdigit() for p in parts):
-            raise ValueError("child_ages must be whole numbers separated by ';'")
-        ages = [int(p) for p in parts]
+        text = value.strip()
+        if not _full(AGES_PATTERN, text):
+            raise ValueError(REASON_AGES)
+        ages = [int(p) for p in text.split(";")]
         if any(a > 19 for a in ages):
-            raise ValueError("a child age is above 19")
+            raise ValueError(REASON_AGE_ABOVE)
         return ages
     return value
 
 
-def _strict_date(value: Any) -> Any:
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        raise ValueError("not an ISO date YYYY-MM-DD")
-    return value
+def _iso_date(year: str, month: str, day: str) -> dt.date | None:
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def normalise_date(value: str) -> tuple[str, str | None]:
+    """(ISO text, kind of normalisation or None) of a date as text; ValueError(reason) when not a date.
+
+    Accepted: ``YYYY-MM-DD`` and UK day-first ``D/M/YYYY`` (``01/02/2024`` is 1 February 2024).
+    Refused with their own reason: US month-first dates that cannot be day-first (``12/31/2024``),
+    one-digit months or days in ISO order (``2024-2-1``) and two-digit years.
+    """
+    text = value.strip()
+    if _full(ISO_DATE_PATTERN, text):
+        if _iso_date(text[:4], text[5:7], text[8:]) is None:
+            raise ValueError(REASON_DATE)
+        return text, None
+    if _full(UK_DATE_PATTERN, text):
+        day, month, year = text.split("/")
+        if _iso_date(year, month, day) is not None:
+            return f"{year}-{int(month):02d}-{int(day):02d}", NORMALISED_DATE
+        raise ValueError(REASON_US_DATE if _iso_date(year, day, month) is not None else REASON_DATE)
+    if _full(SHORT_ISO_DATE_PATTERN, text):
+        raise ValueError(REASON_SHORT_DATE)
+    if _full(TWO_DIGIT_YEAR_PATTERN, text):
+        raise ValueError(REASON_TWO_DIGIT_YEAR)
+    raise ValueError(REASON_DATE)
+
+
+def _date(value: Any) -> Any:
+    return normalise_date(value)[0] if isinstance(value, str) else value
 
 
 def _not_after_as_of(value: dt.date, info: ValidationInfo) -> dt.date:
@@ -98,15 +175,31 @@ def _not_after_as_of(value: dt.date, info: ValidationInfo) -> dt.date:
     return value
 
 
-def _strict_money(value: Any) -> Any:
-    if isinstance(value, str) and not re.fullmatch(r"-?\d+(\.\d{1,2})?", value.strip()):
-        raise ValueError("not an amount in pounds with up to two decimals")
-    return value
+def normalise_money(value: str) -> tuple[str, str | None]:
+    """(plain decimal text, kind of normalisation or None) of an amount; ValueError(reason) when not one.
+
+    Accepted: ``1234.50`` and the council-export form with a pound sign and thousands separators
+    (``£1,234.50`` -> ``1234.50``). Refused with its own reason: a comma that is not a thousands
+    separator (``1234,50``: a decimal comma, or a slip?).
+    """
+    text = value.strip()
+    if _full(MONEY_PATTERN, text):
+        return text, None
+    if _full(MONEY_EXPORT_PATTERN, text):
+        return text.replace("£", "").replace(",", ""), NORMALISED_MONEY
+    raise ValueError(REASON_MONEY_COMMA if _full(MONEY_COMMA_PATTERN, text) else REASON_MONEY)
+
+
+def _money(value: Any) -> Any:
+    return normalise_money(value)[0] if isinstance(value, str) else value
 
 
 def _strict_int(value: Any) -> Any:
-    if isinstance(value, str) and not re.fullmatch(r"-?\d+", value.strip()):
-        raise ValueError("not a whole number")
+    if isinstance(value, str):
+        text = value.strip()
+        if not _full(INT_PATTERN, text):
+            raise ValueError(REASON_INT)
+        return int(text)
     return value
 
 
@@ -114,19 +207,20 @@ Text = Annotated[str, Kind("text"), Field(min_length=1)]
 Ref = Annotated[str, Kind("text"), Field(min_length=1), Unique()]
 Postcode = Annotated[str, Kind("postcode"), BeforeValidator(_postcode)]
 Money = Annotated[
-    Decimal, Kind("money", "pounds"), BeforeValidator(_strict_money), Field(ge=0, decimal_places=2, max_digits=18)
+    Decimal, Kind("money", "pounds"), BeforeValidator(_money), Field(ge=0, decimal_places=2, max_digits=18)
 ]
 Count = Annotated[int, Kind("integer"), BeforeValidator(_strict_int), Field(ge=0, le=99)]
 Adults = Annotated[int, Kind("integer"), BeforeValidator(_strict_int), Field(ge=1, le=99)]
 Uprn = Annotated[int, Kind("integer"), BeforeValidator(_strict_int), Field(ge=1, le=999_999_999_999)]
-BirthDate = Annotated[dt.date, Kind("date"), BeforeValidator(_strict_date), AfterValidator(_not_after_as_of),
+BirthDate = Annotated[dt.date, Kind("date"), BeforeValidator(_date), AfterValidator(_not_after_as_of),
                       NotFuture()]
-Date = Annotated[dt.date, Kind("date"), BeforeValidator(_strict_date)]
+Date = Annotated[dt.date, Kind("date"), BeforeValidator(_date)]
 Flag = Annotated[bool, Kind("boolean"), BeforeValidator(_boolean)]
 Ages = Annotated[list[int], Kind("ages"), BeforeValidator(_ages)]
 # Formats made by pipelines.pseudonymise (tests/test_validate.py checks they agree with it).
 PERSON_KEY_PATTERN = r"^[0-9a-f]{64}$"
-NAME_ENCODING_PATTERN = r"^v2\|[0-9a-f]{16}\|[0-9a-f]{16}(,[0-9a-f]{16}){4}\|[0-9a-f]{16}\|[0-9a-f]{16}\|[0-9a-f]{64}\|[0-9a-f]{64}$"
+NAME_ENCODING_PATTERN = (r"^v2\|[0-9a-f]{16}\|[0-9a-f]{16}(,[0-9a-f]{16}){4}\|[0-9a-f]{16}\|[0-9a-f]{16}"
+                         r"\|[0-9a-f]{64}\|[0-9a-f]{64}$")
 PersonKey = Annotated[str, Kind("text", "a keyed hash made by pseudonymise"), Personal(raw=False),
                       Field(pattern=PERSON_KEY_PATTERN)]
 NameEncoding = Annotated[str, Kind("text", "a name encoding made by pseudonymise"), Personal(raw=False),

@@ -32,7 +32,13 @@ RULE_CASES = [
     ("benefits", "claimant_name", "Ann Lee", "not in the format made by 'povertylink pseudonymise'"),
     ("benefits", "partner_name", "v1|aa", "not in the format made by 'povertylink pseudonymise'"),
     ("benefits", "claimant_birth_date", "", "required value is missing"),
-    ("benefits", "claimant_birth_date", "01/03/1950", "not a valid date YYYY-MM-DD"),
+    ("benefits", "claimant_birth_date", "12/31/1950", "looks like a US month-first date (MM/DD/YYYY): write YYYY-MM-DD "
+     "or day-first DD/MM/YYYY"),
+    ("benefits", "claimant_birth_date", "1950-3-1", "ambiguous date: a one-digit month or day; write YYYY-MM-DD"),
+    ("benefits", "claimant_birth_date", "01/03/50", "ambiguous date: a two-digit year; write YYYY-MM-DD"),
+    ("benefits", "claimant_birth_date", "31/02/1950", "not a valid date YYYY-MM-DD"),
+    ("benefits", "claimant_birth_date", "0000-01-01", "not a valid date YYYY-MM-DD"),
+    ("benefits", "claimant_birth_date", "21/11/2026", "is after the as-of date 2026-11-20"),
     ("benefits", "claimant_birth_date", "1950-02-30", "not a valid date YYYY-MM-DD"),
     ("benefits", "claimant_birth_date", "2026-11-21", "is after the as-of date 2026-11-20"),
     ("benefits", "partner_birth_date", "2027-01-01", "is after the as-of date 2026-11-20"),
@@ -49,7 +55,23 @@ RULE_CASES = [
     ("benefits", "rent_weekly", "12.345", "not an amount in pounds with up to two decimals"),
     ("benefits", "rent_weekly", "", "required value is missing"),
     ("benefits", "uc_monthly", "abc", "not an amount in pounds with up to two decimals"),
+    ("benefits", "uc_monthly", "1234,50", "ambiguous amount: a comma that is not a thousands separator (decimal "
+     "comma?); write pounds as 1234.50"),
+    ("benefits", "uc_monthly", "1.234,50", "ambiguous amount: a comma that is not a thousands separator (decimal "
+     "comma?); write pounds as 1234.50"),
+    ("benefits", "rent_weekly", "-£1,234.50", "must not be negative"),
+    ("benefits", "rent_weekly", "£1,23.50", "ambiguous amount: a comma that is not a thousands separator (decimal "
+     "comma?); write pounds as 1234.50"),
+    ("benefits", "other_income_weekly", "NaN", "not an amount in pounds with up to two decimals"),
+    ("benefits", "other_income_weekly", "inf", "not an amount in pounds with up to two decimals"),
+    ("benefits", "other_income_weekly", "null", "not an amount in pounds with up to two decimals"),
+    ("benefits", "adults", "\u0663", "not a whole number"),
+    ("benefits", "uprn", "1" * 40, "must be at most 999999999999"),
+    ("benefits", "postcode", "\u00df1 1AA", "not a UK postcode"),
+    ("benefits", "tenure", " council", "not one of: council, housing_association, private_rented, owner_occupier, "
+     "other"),
     ("benefits", "capital", "99999999999999999.00", "amount is too large"),
+    ("benefits", "capital", "£99,999,999,999,999,999.00", "amount is too large"),
     ("benefits", "severe_disability", "maybe", "not a boolean (true/false, Y/N, 1/0)"),
     ("benefits", "carer", "yes", "not a boolean (true/false, Y/N, 1/0)"),
     ("benefits", "claim_start_date", "2020-13-01", "not a valid date YYYY-MM-DD"),
@@ -60,8 +82,10 @@ RULE_CASES = [
     ("council_tax", "band", "I", "not one of: A, B, C, D, E, F, G, H"),
     ("council_tax", "annual_charge", "-10", "must not be negative"),
     ("council_tax", "single_person_discount", "X", "not a boolean (true/false, Y/N, 1/0)"),
-    ("council_tax", "exemption_class", "A", "not one of: B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W"),
-    ("council_tax", "ctr_annual", "1,300.00", "not an amount in pounds with up to two decimals"),
+    ("council_tax", "exemption_class", "A",
+     "not one of: B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W"),
+    ("council_tax", "ctr_annual", "1,300,00", "ambiguous amount: a comma that is not a thousands separator (decimal "
+     "comma?); write pounds as 1234.50"),
     ("council_tax", "arrears", "", "required value is missing"),
     ("council_tax", "recovery_stage", "bailiff", "not one of: none, reminder, final_notice, summons, liability_order, "
      "enforcement_agent, attachment"),
@@ -102,6 +126,33 @@ def test_valid_rows_are_typed_and_normalised(tmp_path):
     assert str(row["rent_weekly"]) == "95.50"
     assert row["claimant_birth_date"] == dt.date(1950, 3, 1)
     assert row["lad_code"] == "E07000105" and row["line"] == 2
+
+
+def test_council_export_money_and_uk_dates_are_accepted_and_counted(tmp_path):
+    rows = [benefits_row("R1", rent_weekly="£1,234.50", capital="1,200", claimant_birth_date="01/02/1950"),
+            benefits_row("R2", rent_weekly="£95", claimant_birth_date="1/2/1950", claim_start_date="6/1/2020"),
+            benefits_row("R3", rent_weekly="95.50"),
+            benefits_row("R4", rent_weekly="£1,234.50", uc_monthly="1234,50")]  # quarantined: not counted
+    result = _check(tmp_path, "benefits", rows)
+    valid = result.valid.to_pylist()
+    assert [str(r["rent_weekly"]) for r in valid] == ["1234.50", "95.00", "95.50"]
+    assert str(valid[0]["capital"]) == "1200.00"
+    assert [r["claimant_birth_date"] for r in valid] == [dt.date(1950, 2, 1)] * 2 + [dt.date(1950, 3, 1)]
+    assert valid[1]["claim_start_date"] == dt.date(2020, 1, 6)
+    assert result.report.normalised == {
+        "rent_weekly": {"pound_sign_or_thousands": 2}, "capital": {"pound_sign_or_thousands": 1},
+        "claimant_birth_date": {"uk_day_first_date": 2}, "claim_start_date": {"uk_day_first_date": 1}}
+    assert result.report.as_dict()["normalised"] == result.report.normalised  # goes to the manifest
+    assert [(p["line"], p["column"]) for p in result.quarantine.to_pylist()] == [(5, "uc_monthly")]
+
+
+def test_valid_rows_can_be_written_straight_to_parquet(tmp_path):
+    path = write_csv(tmp_path / "b.csv", [benefits_row("R1"), benefits_row("R2", adults="0")], header("benefits"))
+    out = tmp_path / "out" / "benefits.parquet"
+    result = validate_path(path, "benefits", AS_OF, "E07000105", valid_out=out)
+    assert out.is_file() and result.valid_path == out
+    assert result.valid.column("claim_ref").to_pylist() == ["R1"]
+    assert result.report.rows_valid == 1 and result.report.reconciles
 
 
 def test_child_ages_must_match_children(tmp_path):
@@ -226,7 +277,8 @@ def test_ragged_rows_quoted_newlines_and_blank_lines_keep_true_line_numbers(tmp_
     path.write_text("\n".join(lines) + "\n")
     result = validate_path(path, "benefits", AS_OF)
     problems = [(p["line"], p["column"], p["reason"]) for p in result.quarantine.to_pylist()]
-    assert problems == [(6, None, f"the row has 3 fields; the header has {len(cols)}"), (7, "adults", "must be at least 1")]
+    assert problems == [(6, None, f"the row has 3 fields; the header has {len(cols)}"),
+                        (7, "adults", "must be at least 1")]
     assert result.valid.column("line").to_pylist() == [2, 3]
     assert result.valid.column("address_line_2").to_pylist()[1] == "Block A\nRear"
     assert result.report.blank_lines == 1
@@ -237,8 +289,15 @@ def test_ragged_rows_quoted_newlines_and_blank_lines_keep_true_line_numbers(tmp_
 def test_sql_and_pydantic_agree_row_by_row(tmp_path, kind):
     """Every RULE_CASES value of this kind, plus edge values, judged the same by both."""
     edge = {"benefits": [("adults", "1"), ("children", "0"), ("capital", "0.5"), ("postcode", "sw1a1aa"),
-                         ("severe_disability", "TRUE"), ("carer", "0"), ("uprn", "999999999999")],
-            "council_tax": [("band", "H"), ("arrears", "0.00"), ("exemption_class", "W"), ("postcode", "EC1A 1BB")]}
+                         ("severe_disability", "TRUE"), ("carer", "0"), ("uprn", "999999999999"),
+                         ("rent_weekly", "£1,234.50"), ("capital", "1,234,567"), ("capital", "-£0"),
+                         ("capital", "00000000000000000001.00"), ("claimant_birth_date", "1/2/1950"),
+                         ("claimant_birth_date", "29/02/2024"), ("claimant_birth_date", "29/02/2023"),
+                         ("claim_start_date", "01/12/2020"), ("adults", "\u00a02 "), ("postcode", "ct1\u30001aa"),
+                         ("tenure", "council "), ("child_ages", "\t"), ("address_line_1", "\x1f")],
+            "council_tax": [("band", "H"), ("arrears", "0.00"), ("exemption_class", "W"), ("postcode", "EC1A 1BB"),
+                            ("annual_charge", "£1,750"), ("liability_start_date", "13/12/2019"),
+                            ("liable_name", "\x1c" + council_tax_row()["liable_name"])]}
     cases = [(c, v) for k, c, v, _ in RULE_CASES if k == kind] + edge[kind]
     rows = [_row(kind, f"R{i}", **{col: val}) for i, (col, val) in enumerate(cases) if col not in
             ("claim_ref", "account_ref")]
