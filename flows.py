@@ -14,6 +14,8 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -196,8 +198,34 @@ def _artifact(manifest: dict[str, Any]) -> None:
                              description=f"povertylink run {manifest.get('run_id')}")
 
 
+@contextmanager
+def _output_lock(output: Path) -> Iterator[None]:
+    """One run at a time per output folder (a nightly run and a rerun by hand must not meet).
+
+    Each run clears the staging folders it finds and promotes into the same ``current``: two at
+    once would delete each other's work. The lock is ``flock`` on ``<output>/.povertylink.lock``,
+    released by the kernel when the process ends, so a killed run never leaves it held.
+    """
+    import fcntl
+
+    output.mkdir(parents=True, exist_ok=True)
+    with (output / ".povertylink.lock").open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"--output {output}: another povertylink run is writing there; "
+                            "try again when it has finished") from None
+        yield
+
+
 def execute(request: RunRequest, reporter: Reporter | None = None) -> RunOutcome:
-    """The run itself (called inside a flow): plan, ingest, hub stages, publish."""
+    """The run itself (called inside a flow), holding the output folder's lock."""
+    with _output_lock(request.output_dir):
+        return _execute(request, reporter)
+
+
+def _execute(request: RunRequest, reporter: Reporter | None = None) -> RunOutcome:
+    """Plan, ingest, hub stages, publish."""
     reporter = reporter or QuietReporter()
     started = dt.datetime.now(dt.timezone.utc)
     clock = time.perf_counter()
@@ -281,6 +309,30 @@ def _task_runner(request: RunRequest) -> Any:
     return ThreadPoolTaskRunner(max_workers=2)
 
 
+@contextmanager
+def _api_for_workers(request: RunRequest) -> Iterator[None]:
+    """Give Dask workers a Prefect API they can reach when no server is configured.
+
+    With no ``PREFECT_API_URL`` Prefect runs an ephemeral API inside the flow's process only; each
+    Dask worker process would otherwise try to start its own (and time out, or record its task runs
+    in a database the flow never sees). So start the ephemeral server as a local HTTP server and
+    point this run's settings at it: Prefect hands its settings to every task it sends to a worker.
+    It listens on 127.0.0.1, so this serves a ``LocalCluster``; a cluster spanning machines needs a
+    real ``prefect server`` in PREFECT_API_URL (docs/OPERATIONS.md).
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if request.task_runner != "dask" or PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield
+
+
 def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOutcome:
     """Run the flow ad hoc (no Prefect server needed) and return its outcome."""
     check_request(request)
@@ -291,7 +343,8 @@ def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOu
         holder["outcome"] = execute(request, reporter)
 
     try:
-        adhoc()
+        with _api_for_workers(request):
+            adhoc()
     finally:
         if reporter is not None:
             reporter.close()
