@@ -181,7 +181,7 @@ def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str]:
     joins = []
     for i, s in enumerate(s for s in specs if s.unique):
         key, d = typed_expr(s), f"_dup{i}"
-        joins.append(f"LEFT JOIN (SELECT {key} AS k, COUNT(*) AS n, MIN({LINE_COLUMN}) AS first FROM t "
+        joins.append(f"LEFT JOIN (SELECT {key} AS k, COUNT(*) AS n, MIN({LINE_COLUMN}) AS first FROM th "
                      f"WHERE {key} IS NOT NULL GROUP BY ALL HAVING COUNT(*) > 1) {d} ON {d}.k = {key}")
         items.append(f"{{'column': {quote_str(s.name)}, 'reason': CASE WHEN {d}.n IS NOT NULL THEN "
                      f"'{s.name} appears on ' || {d}.n || ' rows of the file (first on line ' || {d}.first || ')' "
@@ -201,8 +201,9 @@ def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: 
     specs = column_specs(model_for(kind))
     joins, problems = _problems_sql(kind, as_of)
     helpers = ", ".join(f"{expr} AS {quote_ident(name)}" for s in specs for name, expr in helper_columns(s))
-    con.execute(f"CREATE TABLE checked AS SELECT t.*, {problems} AS problems "
-                f"FROM (SELECT *, {helpers} FROM t) t {joins}")
+    # the helper columns first, so that the uniqueness subqueries read them too (not the outer row's)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE th AS SELECT *, {helpers} FROM t")
+    con.execute(f"CREATE TABLE checked AS SELECT t.*, {problems} AS problems FROM th t {joins}")
     con.execute(f"INSERT INTO read_problems SELECT {LINE_COLUMN}, p.column, p.reason FROM "
                 f"(SELECT {LINE_COLUMN}, UNNEST(problems) AS p FROM checked WHERE len(problems) > 0)")
     date_sql = f"DATE '{extract_date.isoformat()}'" if extract_date else "CAST(NULL AS DATE)"

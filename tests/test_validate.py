@@ -321,3 +321,18 @@ def test_encoding_patterns_match_what_pseudonymise_makes():
     for fore, sur in [("Ann", "Lee"), ("David", "O'Brien-Smith"), ("Zoë", "Ng")]:
         assert re.fullmatch(NAME_ENCODING_PATTERN[1:-1], name_encoding(SAMPLE_KEY, fore, sur))
     assert re.fullmatch(PERSON_KEY_PATTERN[1:-1], nino_key(SAMPLE_KEY, "ab 12 34 56 c"))
+
+
+def test_unique_integer_and_postcode_keys_of_the_county_files(tmp_path):
+    epc = write_csv(tmp_path / "epc.csv", [{"uprn": "100", "current_energy_rating": "D"},
+                                           {"uprn": "101", "current_energy_rating": "C"},
+                                           {"uprn": "0100", "current_energy_rating": "E"}])
+    result = validate_path(epc, "epc", AS_OF)
+    assert [(p["line"], p["column"]) for p in result.quarantine.to_pylist()] == [(2, "uprn"), (4, "uprn")]
+    assert result.valid.column("uprn").to_pylist() == [101]
+    lookup = write_csv(tmp_path / "pc.csv", [
+        {"postcode": "CT1 1AA", "lsoa21cd": "E01000001", "ward_code": "E05000001", "lad_code": "E07000106"},
+        {"postcode": "CT1 1AB", "lsoa21cd": "E01000001", "ward_code": "E05000001", "lad_code": "E07000106"}])
+    result = validate_path(lookup, "postcode_lookup", AS_OF)
+    assert result.report.status == "ok" and result.valid.num_rows == 2
+    assert result.valid.column("lad_code").to_pylist() == ["E07000106", "E07000106"]
