@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class Reporter(Protocol):
@@ -83,7 +86,7 @@ class RichReporter:
         self.progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TextColumn("{task.fields[detail]}"), console=self.console,
                                  transient=False)
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
         self.progress.start()
 
     def stage(self, name: str, total: int = 1) -> None:

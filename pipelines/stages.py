@@ -72,7 +72,8 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, final_folder: Pa
         names.append(name)
 
     if _table_exists(con, "households"):
-        put("households.parquet", f"SELECT {_safe_columns(con, 'households')} FROM households ORDER BY lad_code, claim_ref")
+        columns = _safe_columns(con, "households")
+        put("households.parquet", f"SELECT {columns} FROM households ORDER BY lad_code, claim_ref")
         for lad in lad_codes:
             put(f"districts/{lad}/households.parquet",
                 f"SELECT {_safe_columns(con, 'households')} FROM households WHERE lad_code = {quote_str(lad)} "

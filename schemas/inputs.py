@@ -26,9 +26,9 @@ from schemas.columns import (
     RawIdentifier,
     Ref,
     Text,
+    Unique,
     Uprn,
 )
-from schemas.columns import Unique
 
 Tenure = Literal["council", "housing_association", "private_rented", "owner_occupier", "other"]
 Band = Literal["A", "B", "C", "D", "E", "F", "G", "H"]

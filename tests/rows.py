@@ -35,7 +35,8 @@ def council_tax_row(ref: str = "A1", **changes: str) -> dict[str, str]:
     """A valid pseudonymised council-tax row as text, with changes applied."""
     row = {
         "account_ref": ref, "uprn": "100062000001", "address_line_1": "2/10 High St", "address_line_2": "",
-        "town": "Ashford", "postcode": "TN23 1AA", "liable_key": "", "liable_name": name_encoding(SAMPLE_KEY, "Ann", "Lee"),
+        "town": "Ashford", "postcode": "TN23 1AA", "liable_key": "",
+        "liable_name": name_encoding(SAMPLE_KEY, "Ann", "Lee"),
         "liable_birth_date": "", "band": "B", "annual_charge": "1750.00", "single_person_discount": "true",
         "disabled_band_reduction": "false", "exemption_class": "", "ctr_annual": "1300.00", "arrears": "0",
         "recovery_stage": "none", "liability_start_date": "2019-05-01",

@@ -102,7 +102,8 @@ def test_every_valid_claim_is_one_household_in_its_own_district(first_run):
     out, _ = first_run
     con = duckdb.connect()
     base = out / "current"
-    rows = con.execute(f"SELECT lad_code, claim_ref FROM read_parquet('{base}/households.parquet') ORDER BY 1, 2").fetchall()
+    sql = f"SELECT lad_code, claim_ref FROM read_parquet('{base}/households.parquet') ORDER BY 1, 2"
+    rows = con.execute(sql).fetchall()
     assert rows == [("E07000105", "B1"), ("E07000105", "B3"), ("E07000106", "C1")]
     own = con.execute(f"SELECT DISTINCT lad_code FROM read_parquet('{base}/districts/E07000106/households.parquet')")
     assert own.fetchall() == [("E07000106",)]
