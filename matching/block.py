@@ -12,11 +12,13 @@ from matching.compare import FLAT_CONFLICT
 
 WITHIN_RULES: dict[str, str] = {
     "postcode": "c.postcode = a.postcode",
-    "sector_house_number": "c.pc_sector = a.pc_sector AND c.house_no = a.house_no",
     "uprn": "c.uprn = a.uprn",
     "street_house_number": "c.street = a.street AND c.house_no = a.house_no",
-    "claimant_surname_outward": "c.c_sn = a.l_sn AND c.pc_outward = a.pc_outward",
-    "partner_surname_outward": "c.p_sn = a.l_sn AND c.pc_outward = a.pc_outward",
+    "sector_house_number_line1": "c.pc_sector = a.pc_sector AND c.house_no = a.house_no AND c.line1 = a.line1",
+    "claimant_name_outward": "c.c_sn = a.l_sn AND c.c_fn = a.l_fn AND c.pc_outward = a.pc_outward",
+    "claimant_surname_house_outward": "c.c_sn = a.l_sn AND c.house_no = a.house_no AND c.pc_outward = a.pc_outward",
+    "partner_name_outward": "c.p_sn = a.l_sn AND c.p_fn = a.l_fn AND c.pc_outward = a.pc_outward",
+    "partner_surname_house_outward": "c.p_sn = a.l_sn AND c.house_no = a.house_no AND c.pc_outward = a.pc_outward",
 }
 
 PERSON_RULES: dict[str, str] = {

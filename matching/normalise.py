@@ -3,7 +3,7 @@
 ``_lk_claims`` (from ``benefits``) and ``_lk_accounts`` (from ``council_tax``) hold, per
 record: district, reference, UPRN, postcode and its parts, the address split into flat,
 house number(s) and street words, and for each person (claimant ``c``, partner ``p``,
-liable ``l``) the parts of the name encoding (keyed hashes and Bloom filters as four
+liable ``l``) the parts of the name encoding (keyed hashes as UBIGINTs, Bloom filters as four
 UBIGINTs each) and the date of birth. Personal data: only the pseudonymised encodings flow
 through here; no raw name or NINO exists in the hub's tables.
 """
@@ -35,11 +35,14 @@ def person_columns_sql(full: str, short: str, alias: str = "r") -> list[str]:
     def part(k: int) -> str:
         return f"nullif(split_part({name}, '|', {k}), '')"
 
+    def word(k: int) -> str:
+        return f"('0x' || {part(k)})::UBIGINT"
+
     cols = [
-        f"{part(2)} AS {short}_fn",
-        f"string_split({part(3)}, ',') AS {short}_fc",
-        f"{part(4)} AS {short}_sn",
-        f"{part(5)} AS {short}_sp",
+        f"{word(2)} AS {short}_fn",
+        f"list_transform(string_split({part(3)}, ','), lambda h: ('0x' || h)::UBIGINT) AS {short}_fc",
+        f"{word(4)} AS {short}_sn",
+        f"{word(5)} AS {short}_sp",
         f"{alias}.{full}_key AS {short}_key",
         f"{alias}.{full}_birth_date AS {short}_dob",
     ]
@@ -63,6 +66,13 @@ def persons_sql(where: str = "TRUE") -> str:
         FROM ({" UNION ALL ".join(selects)})"""
 
 
+def _clean(text: str) -> str:
+    """SQL normalising address text: lower case, '4/12' -> 'flat 4 12', punctuation to spaces, '12 a' -> '12a'."""
+    return (f"regexp_replace(regexp_replace(regexp_replace(lower({text}), "
+            f"'\\b([0-9]+[a-z]?)/([0-9]+[a-z]?)\\b', 'flat \\1 \\2', 'g'), "
+            f"'[^a-z0-9]+', ' ', 'g'), '\\b([0-9]+) ([a-z])\\b', '\\1\\2', 'g')")
+
+
 def prepare_side_sql(side: str, source: str, ref: str, where: str = "TRUE") -> str:
     """SQL creating the prepared table ``_lk_<side>`` from ``source`` (benefits or council_tax)."""
     flat_re = rf"\b(?:{FLAT_WORDS})\s*([0-9]+[a-z]?|[a-z])\b"
@@ -72,19 +82,21 @@ def prepare_side_sql(side: str, source: str, ref: str, where: str = "TRUE") -> s
     return f"""
 CREATE OR REPLACE TEMP TABLE _lk_{side} AS
 WITH a AS (
-    SELECT r.*, regexp_replace(regexp_replace(regexp_replace(lower(concat_ws(' ', r.address_line_1, r.address_line_2)),
-            '\\b([0-9]+[a-z]?)/([0-9]+[a-z]?)\\b', 'flat \\1 \\2', 'g'),
-            '[^a-z0-9]+', ' ', 'g'), '\\b([0-9]+) ([a-z])\\b', '\\1\\2', 'g') AS _addr
+    SELECT r.*, {_clean("concat_ws(' ', r.address_line_1, r.address_line_2)")} AS _addr,
+           {_clean("r.address_line_1")} AS _addr1
     FROM {source} r WHERE {where}
 ), b AS (
     SELECT a.*, nullif(regexp_extract(_addr, '{flat_re}', 1), '') AS _flat,
-           trim(regexp_replace(_addr, '{flat_re}', ' ', 'g')) AS _rest
+           trim(regexp_replace(_addr, '{flat_re}', ' ', 'g')) AS _rest,
+           trim(regexp_replace(_addr1, '{flat_re}', ' ', 'g')) AS _rest1
     FROM a
 ), c AS (
     SELECT b.*, regexp_extract_all(_rest, '{number_re}') AS _numbers,
            list_sort(list_distinct(list_filter(list_transform(
                string_split(trim(regexp_replace(_rest, '{number_re}', ' ', 'g')), ' '),
-               lambda t: coalesce({abbrev}[t], t)), lambda t: t <> ''))) AS _words
+               lambda t: coalesce({abbrev}[t], t)), lambda t: t <> ''))) AS _words,
+           list_filter(list_transform(string_split(trim(regexp_replace(_rest1, '{number_re}', ' ', 'g')), ' '),
+               lambda t: coalesce({abbrev}[t], t)), lambda t: t <> '') AS _words1
     FROM b
 )
 SELECT r.lad_code, r.{ref} AS ref, r.uprn, r.postcode,
@@ -92,6 +104,7 @@ SELECT r.lad_code, r.{ref} AS ref, r.uprn, r.postcode,
        split_part(r.postcode, ' ', 1) || ' ' || left(split_part(r.postcode, ' ', 2), 1) AS pc_sector,
        r._flat AS flat, nullif(r._numbers[1], '') AS house_no, r._numbers AS numbers,
        nullif(array_to_string(r._words, ' '), '') AS street, r._words AS words,
+       nullif(array_to_string(r._words1, ' '), '') AS line1,
        {", ".join(person_cols)}
 FROM c r
 """
