@@ -78,6 +78,7 @@ def _load(landing: Path) -> Any:
 
     con = duckdb.connect()
     con.execute("SET threads = 2")
+    con.execute("SET memory_limit = '3GB'")
     load_landing_csvs(con, landing)
     return con
 
@@ -147,7 +148,7 @@ def run_splink(landing: Path) -> dict[str, Any]:
         [block_on("lad_code", "postcode", "house_no")], recall=0.9)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "postcode"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "surname"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "house_no", "street"))
     predictions = linker.inference.predict(threshold_match_probability=0.5)
     table = predictions.physical_name
     con.execute(f"""CREATE OR REPLACE TEMP TABLE sp_pool AS
