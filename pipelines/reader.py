@@ -199,20 +199,13 @@ def _has_line_break(batch: pa.RecordBatch) -> bool:
 def _fast_chunks(path: Path, header: list[str], written: list[str], counts: _Counts,
                  batch_rows: int) -> Iterator[Chunk]:
     """pyarrow's streaming parser while every row is one plain line; then the exact path takes over."""
-    bad_rows = 0
-
-    def on_invalid(_row: object) -> str:
-        nonlocal bad_rows
-        bad_rows += 1
-        return "skip"
-
     line = 2
     try:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(use_threads=True, block_size=BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(
-                newlines_in_values=False, ignore_empty_lines=False, invalid_row_handler=on_invalid
+                newlines_in_values=False, ignore_empty_lines=False  # a ragged or blank row raises: exact path
             ),
             convert_options=pacsv.ConvertOptions(
                 check_utf8=True, strings_can_be_null=False, quoted_strings_can_be_null=False,
@@ -224,14 +217,14 @@ def _fast_chunks(path: Path, header: list[str], written: list[str], counts: _Cou
             reader = None
     except (pa.ArrowInvalid, UnicodeDecodeError):
         reader = None
-    while reader is not None:
+    while reader is not None:  # on the first batch with anything unusual, the exact path takes over
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except (pa.ArrowInvalid, UnicodeDecodeError):
             break
-        if bad_rows or _has_line_break(batch):
+        if _has_line_break(batch):
             break
         table = pa.Table.from_batches([batch]).rename_columns(header)
         table = table.append_column(LINE_COLUMN, pa.array(range(line, line + batch.num_rows), pa.int64()))
