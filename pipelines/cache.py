@@ -81,14 +81,16 @@ def link_tree(source: Path, target: Path) -> None:
 
 
 def prune(output: Path, keep_days: int = KEEP_DAYS) -> int:
-    """Remove cache entries not used for ``keep_days``; returns how many were removed."""
+    """Remove cache entries not used for ``keep_days``, and every half-built entry (``<key>.building-*``,
+    left by an attempt that failed or was killed: a run calls this holding the output folder's
+    lock, so no other run is building); returns how many were removed."""
     root = output / CACHE_DIR
     if not root.is_dir():
         return 0
     limit = time.time() - keep_days * 86400
     removed = 0
     for folder in root.iterdir():
-        if folder.is_dir() and folder.stat().st_mtime < limit:
+        if folder.is_dir() and (".building-" in folder.name or folder.stat().st_mtime < limit):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed

@@ -42,7 +42,12 @@ def current_dir(output: Path) -> Path | None:
 
 
 def clean_stale_staging(output: Path, keep: str | None = None) -> list[str]:
-    """Remove staging folders left by killed runs; returns their names."""
+    """Remove what killed runs left behind; returns the names removed.
+
+    That is: staging folders; then dangling links in ``runs/`` (:func:`write_views_database`'s
+    temporary link to a staging folder); ``.current.<run_id>.tmp`` links of :func:`promote`.
+    Only called by the run holding the output folder's lock.
+    """
     removed = []
     runs = output / RUNS
     if runs.is_dir():
@@ -50,6 +55,14 @@ def clean_stale_staging(output: Path, keep: str | None = None) -> list[str]:
             if folder.name.startswith(STAGING_PREFIX) and folder.name != f"{STAGING_PREFIX}{keep}":
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder.name)
+        for link in runs.iterdir():
+            if link.is_symlink() and not link.exists():
+                link.unlink()
+                removed.append(link.name)
+    for link in output.glob(f".{CURRENT}.*.tmp"):
+        if link.is_symlink():
+            link.unlink()
+            removed.append(link.name)
     return removed
 
 
