@@ -20,6 +20,9 @@ for _name, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "GX_ANALYTICS_ENABLED": "false",
+    # Prefect's temporary API (no server) must start within this; its default of 20 s is too short
+    # on a busy machine, where a run would otherwise die before it starts.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }.items():
     os.environ.setdefault(_name, _value)
 
@@ -152,8 +155,13 @@ def run(
     except UserError as err:
         fail(str(err))
         return
-    if not quiet or outcome.exit_code:
-        typer.echo(outcome.summary())
+    except Exception as err:  # noqa: BLE001 - e.g. Prefect could not start: one line, not a traceback
+        if verbose:
+            raise
+        first = str(err).splitlines()[0] if str(err) else ""
+        fail(f"the run stopped: {type(err).__name__}: {first} (rerun with --verbose for details)", 4)
+        return
+    typer.echo(outcome.summary())  # --quiet drops the progress, never the summary
     if outcome.exit_code:
         first = outcome.errors[0] if outcome.errors else "see the summary above"
         typer.echo(f"povertylink: error: {first}", err=True)
