@@ -9,8 +9,10 @@ expectation is a warning in the manifest, not a quarantine: no row is at fault o
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +40,10 @@ class SuiteResult:
         return {"table": self.table, "success": self.success, "evaluated": self.evaluated, "failures": self.failures}
 
 
-def expectation_specs(kind: str, previous_rows: int | None) -> list[tuple[str, dict[str, Any]]]:
+MIN_ROWS, MAX_ROWS = "min_rows", "max_rows"  # suite parameters: the row-count band from the previous extract
+
+
+def expectation_specs(kind: str) -> list[tuple[str, dict[str, Any]]]:
     """(GX expectation class name, keyword arguments) for a validated table of this kind."""
     specs: list[ColumnSpec] = column_specs(model_for(kind))
     out: list[tuple[str, dict[str, Any]]] = []
@@ -53,35 +58,50 @@ def expectation_specs(kind: str, previous_rows: int | None) -> list[tuple[str, d
             out.append(("ExpectColumnValuesToBeBetween", {"column": s.name, "min_value": s.ge, "max_value": s.le}))
         if s.name in MAX_NULL_SHARE:
             out.append(("ExpectColumnValuesToNotBeNull", {"column": s.name, "mostly": 1 - MAX_NULL_SHARE[s.name]}))
-    if previous_rows:
-        low = int(previous_rows * (1 - ROW_COUNT_TOLERANCE))
-        high = int(previous_rows * (1 + ROW_COUNT_TOLERANCE)) + 1
-        out.append(("ExpectTableRowCountToBeBetween", {"min_value": low, "max_value": high}))
+    out.append(("ExpectTableRowCountToBeBetween", {"min_value": {"$PARAMETER": MIN_ROWS},
+                                                   "max_value": {"$PARAMETER": MAX_ROWS}}))
     return out
 
 
-def run_suite(table: pa.Table, kind: str, name: str, previous_rows: int | None = None) -> SuiteResult:
-    """Run the kind's suite over a validated Arrow table (converted to pandas for GX)."""
+def row_count_band(previous_rows: int | None) -> dict[str, int]:
+    """The accepted row count: within ROW_COUNT_TOLERANCE of the previous extract (any count without one)."""
+    if not previous_rows:
+        return {MIN_ROWS: 0, MAX_ROWS: 2**62}
+    return {MIN_ROWS: int(previous_rows * (1 - ROW_COUNT_TOLERANCE)),
+            MAX_ROWS: int(previous_rows * (1 + ROW_COUNT_TOLERANCE)) + 1}
+
+
+_GX_LOCK = threading.RLock()
+
+
+@functools.cache
+def _definition(kind: str) -> Any:
+    """One ephemeral GX context, data source and validation definition per kind, built once per process."""
     import great_expectations as gx
 
-    for name in ("great_expectations", "great_expectations.data_context.types.base"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    for logger in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(logger).setLevel(logging.ERROR)
     context = gx.get_context(mode="ephemeral")
     try:
         context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     except Exception:  # noqa: BLE001 - progress bars are cosmetic
         pass
+    batch = context.data_sources.add_pandas(f"{kind}_source").add_dataframe_asset(kind) \
+        .add_batch_definition_whole_dataframe("all")
+    expectations = [getattr(gx.expectations, cls_name)(**kwargs) for cls_name, kwargs in expectation_specs(kind)]
+    suite = context.suites.add(gx.ExpectationSuite(name=f"{kind}_suite", expectations=expectations))
+    return context.validation_definitions.add(gx.ValidationDefinition(name=kind, data=batch, suite=suite))
+
+
+def run_suite(table: pa.Table, kind: str, name: str, previous_rows: int | None = None) -> SuiteResult:
+    """Run the kind's suite over a validated Arrow table (converted to pandas for GX)."""
     columns = [s.name for s in column_specs(model_for(kind))]
     subset = table.select(columns)
     floats = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f for f in subset.schema])
     frame = subset.cast(floats).to_pandas()
-    source = context.data_sources.add_pandas(f"{name}_source")
-    batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
-    suite = context.suites.add(gx.ExpectationSuite(name=f"{name}_suite"))
-    for cls_name, kwargs in expectation_specs(kind, previous_rows):
-        suite.add_expectation(getattr(gx.expectations, cls_name)(**kwargs))
-    definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-    result = definition.run(batch_parameters={"dataframe": frame})
+    with _GX_LOCK:  # GX contexts are not thread-safe; districts validate on two threads
+        result = _definition(kind).run(batch_parameters={"dataframe": frame},
+                                       expectation_parameters=row_count_band(previous_rows))
     failures = []
     for r in result.results:
         if not r.success:

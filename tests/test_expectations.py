@@ -1,0 +1,42 @@
+"""The Great Expectations suites: derived from the models, run on real validated tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pipelines.expectations import expectation_specs, row_count_band, run_suite
+from pipelines.validate import validate_path
+from tests.rows import benefits_row, council_tax_row, header, write_csv
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+def test_suite_is_derived_from_the_model():
+    specs = expectation_specs("council_tax")
+    assert ("ExpectColumnValuesToBeUnique", {"column": "account_ref"}) in specs
+    assert ("ExpectColumnValuesToBeInSet", {"column": "band", "value_set": list("ABCDEFGH")}) in specs
+    assert ("ExpectColumnValuesToBeBetween", {"column": "arrears", "min_value": 0.0, "max_value": None}) in specs
+    assert specs[-1][0] == "ExpectTableRowCountToBeBetween"
+
+
+def test_row_count_band_is_twenty_percent_of_the_previous_extract():
+    assert row_count_band(1000) == {"min_rows": 800, "max_rows": 1201}
+    assert row_count_band(None)["min_rows"] == 0
+
+
+def test_valid_table_passes_and_a_sudden_drop_in_rows_fails(tmp_path):
+    rows = [council_tax_row(f"A{i}", uprn=str(100 + i)) for i in range(20)]
+    valid = validate_path(write_csv(tmp_path / "ct.csv", rows, header("council_tax")), "council_tax", AS_OF).valid
+    ok = run_suite(valid, "council_tax", "ct", previous_rows=21)
+    assert ok.success and ok.evaluated == len(expectation_specs("council_tax"))
+    dropped = run_suite(valid, "council_tax", "ct", previous_rows=100)
+    assert not dropped.success
+    assert dropped.failures == [{"expectation": "expect_table_row_count_to_be_between", "column": None,
+                                 "observed": 20}]
+
+
+def test_identifier_null_rate_is_checked(tmp_path):
+    rows = [benefits_row(f"B{i}", uprn="") for i in range(10)]
+    valid = validate_path(write_csv(tmp_path / "b.csv", rows, header("benefits")), "benefits", AS_OF).valid
+    result = run_suite(valid, "benefits", "b")
+    assert [f["column"] for f in result.failures] == ["uprn"]
