@@ -228,6 +228,20 @@ NameEncoding = Annotated[str, Kind("text", "a name encoding made by pseudonymise
 RawIdentifier = Annotated[str, Kind("text"), Personal(raw=True), Field(min_length=1)]
 
 
+# The DuckDB (and so Parquet) type of each column kind: BI-safe types only.
+KIND_DUCKDB = {
+    "text": "VARCHAR",
+    "postcode": "VARCHAR",
+    "choice": "VARCHAR",
+    "ages": "VARCHAR",
+    "money": "DECIMAL(18,2)",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+}
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """One input column as the vectorised checks and the data dictionary see it."""
@@ -248,16 +262,7 @@ class ColumnSpec:
     @property
     def duckdb_type(self) -> str:
         """The DuckDB type a valid value of this column is stored as."""
-        return {
-            "text": "VARCHAR",
-            "postcode": "VARCHAR",
-            "choice": "VARCHAR",
-            "ages": "VARCHAR",
-            "money": "DECIMAL(18,2)",
-            "integer": "BIGINT",
-            "date": "DATE",
-            "boolean": "BOOLEAN",
-        }[self.kind]
+        return KIND_DUCKDB[self.kind]
 
 
 def _unwrap_optional(annotation: Any) -> Any:

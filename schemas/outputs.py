@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
-from schemas.columns import Kind
+from schemas.columns import KIND_DUCKDB, Kind
 
 OutText = Annotated[str, Kind("text")]
 OutInt = Annotated[int, Kind("integer")]
@@ -24,17 +24,6 @@ OutNumber = Annotated[float, Kind("number")]
 OutDate = Annotated[dt.date, Kind("date")]
 OutFlag = Annotated[bool, Kind("boolean")]
 
-KIND_DUCKDB = {
-    "text": "VARCHAR",
-    "postcode": "VARCHAR",
-    "choice": "VARCHAR",
-    "ages": "VARCHAR",
-    "money": "DECIMAL(18,2)",
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "date": "DATE",
-    "boolean": "BOOLEAN",
-}
 
 Status = Literal["in_crisis", "at_risk", "struggling", "coping", "comfortable"]
 STATUSES: tuple[str, ...] = get_args(Status)
