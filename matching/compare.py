@@ -31,17 +31,27 @@ def dice_sql(x: str, y: str, field: str) -> str:
 
 
 def person_name_level_sql(x: str, y: str) -> str:
-    """Name agreement level of persons x and y (qualified prefixes such as ``c.c`` and ``a.l``)."""
+    """Name agreement level of persons x and y (qualified prefixes such as ``c.c`` and ``a.l``).
+
+    Levels: 5 same forename and surname; 4 same surname and a nickname forename; 3 same surname
+    and a similar forename (Dice >= 0.55), or same/nickname forename and same surname Metaphone or
+    similar surname (Dice >= 0.6); 2 same surname or Metaphone or surname Dice >= 0.75; 1 same or
+    nickname forename; 0 otherwise; -1 a name missing. Written as nested CASEs so that the costly
+    nickname test (``list_has_any``) runs at most once for most pairs.
+    """
     fn_eq, sn_eq, sp_eq = f"{x}_fn = {y}_fn", f"{x}_sn = {y}_sn", f"{x}_sp = {y}_sp"
     nick = f"list_has_any({x}_fc, {y}_fc)"
     fd, sd = dice_sql(x, y, "fb"), dice_sql(x, y, "sb")
     return f"""CASE
         WHEN {x}_fn IS NULL OR {y}_fn IS NULL THEN -1
         WHEN {fn_eq} AND {sn_eq} THEN 5
-        WHEN {sn_eq} AND {nick} THEN 4
-        WHEN ({sn_eq} AND {fd} >= 0.55) OR (({fn_eq} OR {nick}) AND ({sp_eq} OR {sd} >= 0.6)) THEN 3
+        WHEN {fn_eq} OR {nick} THEN CASE
+            WHEN {sn_eq} AND {nick} THEN 4
+            WHEN ({sn_eq} AND {fd} >= 0.55) OR {sp_eq} OR {sd} >= 0.6 THEN 3
+            WHEN {sn_eq} OR {sd} >= 0.75 THEN 2
+            ELSE 1 END
+        WHEN {sn_eq} AND {fd} >= 0.55 THEN 3
         WHEN {sn_eq} OR {sp_eq} OR {sd} >= 0.75 THEN 2
-        WHEN {fn_eq} OR {nick} THEN 1
         ELSE 0 END"""
 
 

@@ -6,19 +6,19 @@ that both carry a NINO key and disagree on it are different people. Pairs where 
 has no key are linked probabilistically on the name encodings and date of birth
 (Fellegi-Sunter, EM without labels on those pairs only, and a name agreement of at least
 level 3, so that a drifting EM can never link on a birth date alone). Linked records are
-clustered (union-find); claims that share a person cluster form
-one county household. Personal data: keyed hashes and encodings only.
+clustered (connected components in SQL, :mod:`matching.cluster`); claims that share a person
+cluster form one county household. Personal data: keyed hashes and encodings only.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Sequence
 
 import duckdb
 
 from matching.block import person_candidates_sql
+from matching.cluster import connected_components
 from matching.compare import dob_level_sql, person_name_level_sql
 from matching.estimate import FSModel, probability_sql
 from matching.normalise import persons_sql
@@ -27,28 +27,6 @@ from matching.within import estimate_model
 
 PERSON_LEVELS = ["key_level", "name_level", "dob_level"]
 MIN_NAME_LEVEL = 3  # a probabilistic person link needs at least a typo-level name agreement
-
-
-class UnionFind:
-    """Disjoint sets over hashable items; the root of a set is its smallest member."""
-
-    def __init__(self) -> None:
-        self.parent: dict[object, object] = {}
-
-    def find(self, item: object) -> object:
-        """The set's root, with path halving."""
-        self.parent.setdefault(item, item)
-        while self.parent[item] != item:
-            self.parent[item] = self.parent[self.parent[item]]
-            item = self.parent[item]
-        return item
-
-    def union(self, a: object, b: object) -> None:
-        """Join the sets of a and b; the smaller root (by sort order) wins."""
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            low, high = sorted((ra, rb), key=repr)
-            self.parent[high] = low
 
 
 def person_vectors_sql() -> str:
@@ -89,63 +67,57 @@ def link_across_districts(
         WHERE v.key_level = 1
            OR (v.key_level = -1 AND v.name_level >= {MIN_NAME_LEVEL}
                AND {probability_sql(weight)} >= {settings.person_threshold})""")
-    edges = con.execute("SELECT pid_x, pid_y, method, match_probability FROM _lk_person_edges").fetchall()
-    persons = con.execute("SELECT pid, lad_code, claim_ref, role FROM _lk_persons").fetchall()
-    _write_clusters(con, edges, persons)
+    write_clusters(con)
     return model
 
 
 def cluster_key(members: list[tuple[str, str]]) -> str:
-    """Deterministic key of a set of (lad_code, claim_ref): hash of the smallest member."""
+    """Deterministic key of a set of (lad_code, claim_ref): hash of the smallest member (as :func:`cluster_key_sql`)."""
     lad, ref = min(members)
     return hashlib.sha256(f"{lad}\x1f{ref}".encode()).hexdigest()[:16]
 
 
-def _write_clusters(
-    con: duckdb.DuckDBPyConnection, edges: list[tuple[int, int, str, float]],
-    persons: list[tuple[int, str, str, str]],
-) -> None:
-    info = {pid: (lad, ref, role) for pid, lad, ref, role in persons}
-    people = UnionFind()
-    best: dict[int, tuple[str, float]] = {}
-    for x, y, method, prob in edges:
-        people.union(x, y)
-        for pid in (x, y):
-            old = best.get(pid)
-            rank = (method == "nino", prob)
-            if old is None or rank > (old[0] == "nino", old[1]):
-                best[pid] = (method, prob)
-    groups: dict[object, list[int]] = defaultdict(list)
-    for pid in best:
-        groups[people.find(pid)].append(pid)
-    claims = UnionFind()
-    person_rows = []
-    for pids in groups.values():
-        members = sorted({info[p][:2] for p in pids})
-        if len({lad for lad, _ in members}) < 2:
-            continue
-        first = min(info[p] for p in pids)
-        key = "P-" + cluster_key([(first[0], f"{first[1]}\x1f{first[2]}")])[:12]
-        for other in members[1:]:
-            claims.union(members[0], other)
-        person_rows += [(key, *info[p], *best[p]) for p in sorted(pids)]
-    con.execute("""CREATE OR REPLACE TABLE person_links (person_cluster VARCHAR, lad_code VARCHAR,
-        claim_ref VARCHAR, role VARCHAR, method VARCHAR, match_probability DOUBLE)""")
-    if person_rows:
-        insert_rows(con, "person_links", person_rows)
-    all_claims = con.execute("SELECT lad_code, claim_ref FROM benefits ORDER BY ALL").fetchall()
-    members_of: dict[object, list[tuple[str, str]]] = defaultdict(list)
-    for lad, ref in all_claims:
-        members_of[claims.find((lad, ref))].append((lad, ref))
-    rows = []
-    for members in members_of.values():
-        key = cluster_key(members)
-        lads = sorted({lad for lad, _ in members})
-        rows += [(lad, ref, key, ",".join(x for x in lads if x != lad)) for lad, ref in members]
-    con.execute("""CREATE OR REPLACE TEMP TABLE _lk_claim_clusters (lad_code VARCHAR, claim_ref VARCHAR,
-        cluster VARCHAR, other_districts VARCHAR)""")
-    if rows:
-        insert_rows(con, "_lk_claim_clusters", rows)
+def cluster_key_sql(*parts: str) -> str:
+    """SQL of the 16 hex digits of SHA-256 of the parts joined by U+001F (the same as :func:`cluster_key`)."""
+    return f"left(sha256(concat_ws(chr(31), {', '.join(parts)})), 16)"
+
+
+def write_clusters(con: duckdb.DuckDBPyConnection) -> None:
+    """From ``_lk_person_edges`` and ``_lk_persons``: ``person_links`` and ``_lk_claim_clusters`` (all in SQL).
+
+    Person clusters are the connected components of the person edges; claims that share a person
+    cluster are one claim cluster (components of the edges mapped to claims). A claim's node id is
+    the smallest ``pid`` of its persons; ``pid`` follows (lad_code, claim_ref, role), so the smallest
+    label of a component is also its smallest member, whose hash names the cluster.
+    """
+    connected_components(con, "SELECT pid_x AS a, pid_y AS b FROM _lk_person_edges", "_lk_person_cc")
+    con.execute(f"""CREATE OR REPLACE TABLE person_links AS
+        WITH ends AS (SELECT pid_x AS pid, method, match_probability FROM _lk_person_edges
+                      UNION ALL SELECT pid_y, method, match_probability FROM _lk_person_edges),
+        best AS (SELECT pid, CASE WHEN bool_or(method = 'nino') THEN 'nino' ELSE 'probabilistic' END AS method,
+                        coalesce(max(match_probability) FILTER (WHERE method = 'nino'), max(match_probability))
+                          AS match_probability
+                 FROM ends GROUP BY pid)
+        SELECT 'P-' || left({cluster_key_sql("f.lad_code", "f.claim_ref", "f.role")}, 12) AS person_cluster,
+               p.lad_code, p.claim_ref, p.role, b.method, b.match_probability::DOUBLE AS match_probability
+        FROM _lk_person_cc c JOIN best b ON b.pid = c.node JOIN _lk_persons p ON p.pid = c.node
+             JOIN _lk_persons f ON f.pid = c.label
+        ORDER BY person_cluster, c.node""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _lk_claim_node AS
+        SELECT pid, min(pid) OVER (PARTITION BY lad_code, claim_ref) AS cid FROM _lk_persons""")
+    connected_components(con, """SELECT x.cid AS a, y.cid AS b FROM _lk_person_edges e
+        JOIN _lk_claim_node x ON x.pid = e.pid_x JOIN _lk_claim_node y ON y.pid = e.pid_y""", "_lk_claim_cc")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _lk_claim_clusters AS
+        WITH m AS (
+            SELECT p.lad_code, p.claim_ref, f.lad_code AS first_lad, f.claim_ref AS first_ref,
+                   list_sort(list_distinct(list(p.lad_code) OVER (PARTITION BY c.label))) AS lads
+            FROM _lk_claim_cc c JOIN _lk_persons p ON p.pid = c.node JOIN _lk_persons f ON f.pid = c.label)
+        SELECT b.lad_code, b.claim_ref,
+               {cluster_key_sql("coalesce(m.first_lad, b.lad_code)", "coalesce(m.first_ref, b.claim_ref)")}
+                 AS cluster,
+               coalesce(array_to_string(list_filter(m.lads, lambda x: x <> b.lad_code), ','), '') AS other_districts
+        FROM benefits b LEFT JOIN m ON m.lad_code = b.lad_code AND m.claim_ref = b.claim_ref
+        ORDER BY b.lad_code, b.claim_ref""")
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[tuple[object, ...]]) -> None:
