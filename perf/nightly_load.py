@@ -262,15 +262,15 @@ def main(argv: list[str] | None = None) -> int:
 def print_table(rows: list[dict[str, object]]) -> None:
     """The per-night figures as a fixed-width table."""
     print()
-    print(f"  {'night':<6}{'as-of':<12}{'wall s':>8}{'peak MB':>9}{'tree MB':>9}{'claims':>9}{'changed':>9}"
-          f"{'+/-':>9}{'bench rows':>11}{'runs':>6}{'ids stable (unchanged claims)':>32}")
+    print(f"  {'night':<6}{'as-of':<12}{'wall s':>8}{'peak MB':>9}{'tree MB':>9}{'claims':>9}{'changed':>12}"
+          f"{'+/-':>11}{'bench rows':>11}{'runs':>6}{'ids stable (unchanged claims)':>32}")
     for r in rows:
         changed = f"{r['amounts_changed']}+{r['addresses_changed']}" if r["night"] != 1 else "-"
         churn = f"+{r['claims_started']}/-{r['claims_ended']}" if r["night"] != 1 else "-"
         share = r["ids_stable_share"]
         stable = f"{r['ids_stable']:,}/{r['unchanged_claims']:,} = {share:.2%}" if share is not None else "-"
         print(f"  {r['night']:<6}{r['as_of']:<12}{r['wall_s']:>8.1f}{r['peak_main_mb']:>9}{r['peak_tree_mb']:>9}"
-              f"{r['claims']:>9,}{changed:>9}{churn:>9}{r['benchmark_rows']:>11}{r['runs_kept']:>6}{stable:>32}")
+              f"{r['claims']:>9,}{changed:>12}{churn:>11}{r['benchmark_rows']:>11}{r['runs_kept']:>6}{stable:>32}")
     print("  changed = amount + address changes; +/- = claims started/ended; peak MB = the CLI process, "
           "tree MB = with Prefect's temporary server")
     for r in rows[1:]:
