@@ -32,7 +32,8 @@ def connected_components(
             UNION ALL SELECT a, a FROM e UNION ALL SELECT b, b FROM e)""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT node, min(nb) AS label FROM _lk_cc_adj GROUP BY node")
     rounds = 0
-    for rounds in range(1, max_rounds + 1):
+    while rounds < max_rounds:
+        rounds += 1
         # one step of propagation (each node takes its neighbours' smallest label), then pointer jumping
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _lk_cc_next AS
             WITH p AS (SELECT a.node, min(l.label) AS label FROM _lk_cc_adj a JOIN {out} l ON l.node = a.nb

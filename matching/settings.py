@@ -7,6 +7,8 @@ model itself. No personal data.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from matching.estimate import FSModel
@@ -31,6 +33,9 @@ class LinkSettings(BaseModel):
         description="fewer candidate pairs than this: use the starting model")
     em_max_iterations: int = Field(default=200, ge=1,
         description="EM iteration limit")
+    estimator: Literal["em", "ecm"] = Field(default="em",
+        description="m/u estimator: the project's EM (default, chosen by measurement: matching/README.md) "
+                    "or recordlinkage's ECM")
     histogram_bin_width: float = Field(default=2.0, gt=0,
         description="width of the match-weight histogram bins (log2 odds)")
 

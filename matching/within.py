@@ -16,7 +16,7 @@ import numpy as np
 from matching.assign import assign_one_to_one
 from matching.block import within_candidates_sql
 from matching.compare import ADDRESS_LEVEL, within_comparisons
-from matching.estimate import FSModel, estimate_em, probability_sql
+from matching.estimate import FSModel, estimate_ecm, estimate_em, probability_sql
 from matching.normalise import prepare_sql
 from matching.quality import update_review_queue
 from matching.settings import LinkSettings, within_start_model
@@ -73,10 +73,12 @@ def patterns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> 
 def estimate_model(
     con: duckdb.DuckDBPyConnection, table: str, start: FSModel, settings: LinkSettings
 ) -> FSModel:
-    """EM on the table's patterns, or the starting model when there are too few pairs."""
+    """EM (or ECM, ``settings.estimator``) on the table's patterns; the starting model when there are too few pairs."""
     pats, counts = patterns(con, table, start.comparisons)
     if counts.sum() < max(settings.min_pairs_for_em, 1):
         return FSModel(m=start.m, u=start.u, prior=start.prior, source="prior", pairs=int(counts.sum()))
+    if settings.estimator == "ecm":
+        return estimate_ecm(pats, counts, start, max_iter=settings.em_max_iterations)
     return estimate_em(pats, counts, start, max_iter=settings.em_max_iterations)
 
 

@@ -6,7 +6,10 @@ own process (so peak memory is its own): wall time of the link stage (ours: ever
 ``link_households`` does; Splink: train + predict + one-to-one), peak RSS, and precision,
 recall and F1 of claim -> account links against ``_truth/links.csv``, and of cross-district
 person pairs against ``_truth/persons.csv``. ``bench(...)`` returns the figures as a dict for
-``perf/harness.py``. Synthetic data only: no real person.
+``perf/harness.py``. ``--estimator em|ecm|both`` runs our linker with our EM and/or recordlinkage's
+ECM on the same vectors (also reported: pairs above the threshold before one-to-one);
+``--linkers ours`` skips Splink; ``--growth 1,3,6`` adds our linker on the first N districts;
+CPU seconds (all threads) are reported next to wall seconds. Synthetic data only: no real person.
 """
 
 from __future__ import annotations
@@ -83,23 +86,45 @@ def _load(landing: Path) -> Any:
     return con
 
 
-def run_ours(landing: Path) -> dict[str, Any]:
-    """Run ``link_households`` on the landing folder; predicted links and person pairs, time, memory."""
-    from matching.pipeline import link_households
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_ours(landing: Path, estimator: str = "em", first_districts: int = 0) -> dict[str, Any]:
+    """Run ``link_households`` on the landing folder; predicted links and person pairs, time, memory.
+
+    ``first_districts`` > 0 keeps only that many districts (in code order) of the loaded sample.
+    """
+    from matching.pipeline import LinkSettings, link_households
 
     con = _load(landing)
-    start = time.perf_counter()
-    report = link_households(con, None)
-    seconds = time.perf_counter() - start
+    if first_districts:
+        for table in ("benefits", "council_tax"):
+            con.execute(f"""DELETE FROM {table} WHERE lad_code NOT IN (
+                SELECT DISTINCT lad_code FROM benefits ORDER BY lad_code LIMIT {first_districts})""")
+    start, cpu = time.perf_counter(), _cpu()
+    report = link_households(con, None, LinkSettings(estimator=estimator))
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     links = {(a, b, c) for a, b, c in con.execute("SELECT lad_code, claim_ref, account_ref FROM links").fetchall()}
     clusters: dict[str, list[Person]] = defaultdict(list)
     rows = con.execute("SELECT person_cluster, lad_code, claim_ref, role FROM person_links").fetchall()
     for key, lad, ref, role in rows:
         clusters[key].append((lad, ref, role))
     by_lad = {d["lad_code"]: d["link_rate"] for d in report.districts}
-    return {"seconds": round(seconds, 2), "peak_mb": _peak_mb(), "links": links,
+    threshold = report.settings.threshold
+    above = {(a, b, c) for a, b, c in con.execute(
+        f"SELECT lad_code, claim_ref, account_ref FROM _lk_scored WHERE match_probability >= {threshold}").fetchall()}
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_mb": _peak_mb(), "links": links,
             "person_pairs": _cross_pairs(clusters.values()), "link_rate": by_lad,
-            "stage_seconds": report.seconds, "model_source": report.within_model.get("source")}
+            "stage_seconds": report.seconds, "model_source": report.within_model.get("source"),
+            "candidate_pairs": report.candidate_pairs, "above_threshold": above,
+            "districts_linked": sorted(by_lad)}
+
+
+def run_ours_ecm(landing: Path) -> dict[str, Any]:
+    """Our linker with recordlinkage's ECM as the m/u estimator (same vectors, thresholds, assignment)."""
+    return run_ours(landing, estimator="ecm")
 
 
 def _splink_frame(con: Any, side: str) -> str:
@@ -124,7 +149,7 @@ def run_splink(landing: Path) -> dict[str, Any]:
         con.execute(sql)
     con.execute(f"CREATE TABLE sp_claims AS {_splink_frame(con, 'claims')}")
     con.execute(f"CREATE TABLE sp_accounts AS {_splink_frame(con, 'accounts')}")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     db_api = DuckDBAPI(con)
     frames = [db_api.register("sp_claims"), db_api.register("sp_accounts")]
     settings = SettingsCreator(
@@ -158,19 +183,23 @@ def run_splink(landing: Path) -> dict[str, Any]:
         WHERE match_probability >= 0.9 AND split_part(unique_id_l, '|', 1) = split_part(unique_id_r, '|', 1)""")
     con.execute("CREATE OR REPLACE TEMP TABLE sp_links AS SELECT * FROM sp_pool LIMIT 0")
     assign_one_to_one(con, "sp_pool", "sp_links")
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     links = {(a, b, c) for a, b, c in con.execute("SELECT lad_code, claim_ref, account_ref FROM sp_links").fetchall()}
-    return {"seconds": round(seconds, 2), "peak_mb": _peak_mb(), "links": links, "person_pairs": None}
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_mb": _peak_mb(), "links": links,
+            "person_pairs": None}
 
 
 def _child(name: str, landing: str, queue: Any) -> None:
     try:
+        if name.startswith("ours@"):  # ours on the first N districts: growth
+            queue.put(run_ours(Path(landing), first_districts=int(name.split("@")[1])))
+            return
         queue.put(RUNNERS[name](Path(landing)))
     except Exception as err:  # noqa: BLE001 - a failing peer is reported, not fatal
         queue.put({"error": f"{type(err).__name__}: {err}"})
 
 
-RUNNERS = {"ours": run_ours, "splink": run_splink}
+RUNNERS = {"ours": run_ours, "ours-ecm": run_ours_ecm, "splink": run_splink}
 
 
 def run_isolated(name: str, landing: Path) -> dict[str, Any]:
@@ -196,10 +225,19 @@ def bench(districts: int, households: int, seed: int = 2026, linkers: tuple[str,
         if "error" in raw:
             out["linkers"][name] = raw
             continue
-        row = {"seconds": raw["seconds"], "peak_mb": raw["peak_mb"], "claim_account": scores(raw["links"], truth)}
+        lads = set(raw.get("districts_linked") or [])
+        if lads:
+            truth_n = {t for t in truth if t[0] in lads}
+            people_n = {p for p in people if all(x[0] in lads for x in p)}
+        else:
+            truth_n, people_n = truth, people
+        row = {"seconds": raw["seconds"], "cpu_seconds": raw.get("cpu_seconds"), "peak_mb": raw["peak_mb"],
+               "claim_account": scores(raw["links"], truth_n)}
+        if raw.get("above_threshold") is not None:
+            row["estimator_pairs_above_threshold"] = scores(raw["above_threshold"], truth_n)
         if raw.get("person_pairs") is not None:
-            row["cross_district_persons"] = scores(raw["person_pairs"], people)
-        for extra in ("stage_seconds", "model_source"):
+            row["cross_district_persons"] = scores(raw["person_pairs"], people_n)
+        for extra in ("stage_seconds", "model_source", "candidate_pairs"):
             if extra in raw:
                 row[extra] = raw[extra]
         out["linkers"][name] = row
@@ -209,7 +247,7 @@ def bench(districts: int, households: int, seed: int = 2026, linkers: tuple[str,
 def _table(result: dict[str, Any]) -> str:
     head = f"{result['districts']} districts x {result['households']} dwellings (seed {result['seed']})"
     lines = [f"linkage bench: {head}",
-             f"{'linker':8} {'P':>8} {'R':>8} {'F1':>8} {'persons F1':>11} {'wall s':>8} {'peak MB':>8}"]
+             f"{'linker':8} {'P':>8} {'R':>8} {'F1':>8} {'persons F1':>11} {'wall s':>8} {'CPU s':>8} {'peak MB':>8}"]
     for name, row in result["linkers"].items():
         if "error" in row:
             lines.append(f"{name:8} ERROR {row['error']}")
@@ -217,7 +255,14 @@ def _table(result: dict[str, Any]) -> str:
         ca, pp = row["claim_account"], row.get("cross_district_persons")
         persons = f"{pp['f1']:.4f}" if pp else "n/a"
         lines.append(f"{name:8} {ca['precision']:8.4f} {ca['recall']:8.4f} {ca['f1']:8.4f} "
-                     f"{persons:>11} {row['seconds']:8.2f} {row['peak_mb']:8.0f}")
+                     f"{persons:>11} {row['seconds']:8.2f} {row.get('cpu_seconds') or 0:8.2f} {row['peak_mb']:8.0f}")
+        if row.get("estimator_pairs_above_threshold"):
+            est = row["estimator_pairs_above_threshold"]
+            lines.append(f"{'':8}   pairs >= threshold before one-to-one: P {est['precision']:.4f} "
+                         f"R {est['recall']:.4f} F1 {est['f1']:.4f} (of {row.get('candidate_pairs')} candidates)")
+        if row.get("stage_seconds"):
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stage_seconds"].items() if k != "total")
+            lines.append(f"{'':8}   stages (wall s): {stages}; model {row.get('model_source')}")
     return "\n".join(lines)
 
 
@@ -227,10 +272,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--districts", type=int, default=3)
     parser.add_argument("--households", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--linkers", default="ours,splink")
+    parser.add_argument("--linkers", default="ours,splink",
+                        help="comma-separated: ours (our EM), ours-ecm (recordlinkage's ECM), splink")
+    parser.add_argument("--estimator", choices=["em", "ecm", "both"],
+                        help="shortcut for our linker: em = ours, ecm = ours-ecm, both = ours and ours-ecm (then "
+                             "Splink only if listed in --linkers)")
+    parser.add_argument("--growth", default="",
+                        help="also run ours on the first N districts of the sample, e.g. 1,3,6 (growth table)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = bench(args.districts, args.households, args.seed, tuple(args.linkers.split(",")))
+    linkers = args.linkers.split(",")
+    if args.estimator:
+        ours = {"em": ["ours"], "ecm": ["ours-ecm"], "both": ["ours", "ours-ecm"]}[args.estimator]
+        linkers = ours + [name for name in linkers if not name.startswith("ours")]
+    linkers += [f"ours@{n}" for n in args.growth.split(",") if n]
+    result = bench(args.districts, args.households, args.seed, tuple(linkers))
     print(_table(result))
     if args.json:
         print(json.dumps(result, indent=2, default=str))
