@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: setup run test lint perf sample clean chromium
+.PHONY: setup run test lint perf sample clean chromium audit faults nightly-load
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH" >&2; exit 1; }
@@ -42,3 +42,13 @@ sample: setup
 
 clean:
 	rm -rf out .pytest_cache
+
+audit: setup
+	$(BIN)/python -m pip install --quiet "pip-audit>=2.7"
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
+
+faults: setup
+	$(BIN)/python -m pytest -q tests/test_faults.py
+
+nightly-load: setup
+	$(BIN)/python -m perf.nightly_load

@@ -59,7 +59,8 @@ def sample(
     districts: Annotated[int, typer.Option(help="how many Kent districts (1-12)")] = 3,
     households: Annotated[int, typer.Option(help="dwellings (council-tax accounts) per district")] = 2000,
     seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same files")] = 2026,
-    raw: Annotated[bool, typer.Option("--raw", help="write raw names and NINOs instead of the pseudonymised form")] = False,
+    raw: Annotated[bool, typer.Option(
+        "--raw", help="write raw names and NINOs instead of the pseudonymised form")] = False,
 ) -> None:
     """Write a synthetic landing folder (no real person) and its ground truth in OUT/_truth/."""
     from pipelines.synthetic import generate
@@ -135,6 +136,8 @@ def run(
     if not verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
         logging.getLogger("prefect").setLevel(logging.CRITICAL)
+        for name in ("EventsWorker", "APILogWorker"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     from flows import RunRequest, run_pipeline
     from pipelines.progress import make_reporter
 
