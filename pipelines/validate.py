@@ -34,7 +34,7 @@ from pipelines.rules_sql import (
 from schemas.columns import column_specs
 from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
 
-DUCKDB_MEMORY_LIMIT = "512MB"  # the checks spill to the private database's folder beyond this
+DUCKDB_MEMORY_LIMIT = "128MB"  # the checks spill to the private database's folder beyond this
 
 QUARANTINE_SCHEMA = pa.schema([
     ("lad_code", pa.string()), ("kind", pa.string()), ("file", pa.string()),
@@ -149,6 +149,11 @@ def check_header(header: list[str], kind: str) -> tuple[str | None, list[str], l
         return (f"raw identifiers present ({', '.join(raw_present)}): run 'povertylink pseudonymise' "
                 "at the district first; nothing from this file is used", [], [])
     missing = [s.name for s in specs if s.required and s.name not in header]
+    if missing and len(header) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+            if sep in header[0]:
+                return (f"the header is one column holding {name}: the file is separated by {name}, not commas; "
+                        "save it as CSV (comma delimited)", [], [])
     if missing:
         return f"missing required column(s): {', '.join(missing)}", [], []
     unknown = [h for h in header if h not in known]
@@ -156,8 +161,16 @@ def check_header(header: list[str], kind: str) -> tuple[str | None, list[str], l
     return None, unknown, absent
 
 
-def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[str]) -> None:
-    """Stream the file's batches into table ``t`` (the given text columns and the line) and ``read_problems``."""
+CHECK_ROWS = 50_000  # rows judged at a time: bounds the memory of the checks
+
+
+def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[str]) -> list[tuple[int, int]]:
+    """Stream the file's batches into table ``t`` (the given text columns and the line) and ``read_problems``.
+
+    Returns line ranges (first, last) of about CHECK_ROWS rows each, covering every row of ``t``.
+    """
+    ranges: list[tuple[int, int]] = []
+    rows_in_last = 0
     cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
     con.execute(f"CREATE TABLE t ({cols}{', ' if cols else ''}{LINE_COLUMN} BIGINT)")
     con.execute("CREATE TABLE read_problems (line BIGINT, col VARCHAR, reason VARCHAR)")
@@ -165,6 +178,14 @@ def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[s
     for chunk in stream.chunks():
         batch = chunk.table.select(keep)  # noqa: F841 (read by DuckDB by name)
         con.execute("INSERT INTO t BY NAME SELECT * FROM batch")
+        if batch.num_rows:
+            lines = batch.column(LINE_COLUMN)
+            first, last = lines[0].as_py(), lines[-1].as_py()
+            if ranges and rows_in_last + batch.num_rows <= CHECK_ROWS:
+                ranges[-1], rows_in_last = (ranges[-1][0], last), rows_in_last + batch.num_rows
+            else:
+                ranges.append((first, last))
+                rows_in_last = batch.num_rows
         if chunk.problems:
             problems = pa.table({  # noqa: F841 (read by DuckDB by name)
                 "line": pa.array([p.line for p in chunk.problems], pa.int64()),
@@ -172,6 +193,7 @@ def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[s
                 "reason": pa.array([p.reason for p in chunk.problems], pa.string()),
             })
             con.execute("INSERT INTO read_problems SELECT * FROM problems")
+    return ranges
 
 
 def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str]:
@@ -181,8 +203,7 @@ def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str]:
     joins = []
     for i, s in enumerate(s for s in specs if s.unique):
         key, d = typed_expr(s), f"_dup{i}"
-        joins.append(f"LEFT JOIN (SELECT {key} AS k, COUNT(*) AS n, MIN({LINE_COLUMN}) AS first FROM th "
-                     f"WHERE {key} IS NOT NULL GROUP BY ALL HAVING COUNT(*) > 1) {d} ON {d}.k = {key}")
+        joins.append(f"LEFT JOIN {d} ON {d}.k = {key}")
         items.append(f"{{'column': {quote_str(s.name)}, 'reason': CASE WHEN {d}.n IS NOT NULL THEN "
                      f"'{s.name} appears on ' || {d}.n || ' rows of the file (first on line ' || {d}.first || ')' "
                      "END}")
@@ -196,31 +217,41 @@ def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str]:
 
 
 def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: str, extract_date: dt.date | None,
-           source_file: str, valid_out: Path | None) -> tuple[pa.Table | None, int, dict[str, dict[str, int]]]:
+           source_file: str, valid_out: Path | None,
+           ranges: list[tuple[int, int]]) -> tuple[pa.Table | None, int, dict[str, dict[str, int]]]:
     """Judge every row of ``t``; (valid rows or None when written to ``valid_out``, count, normalised)."""
     specs = column_specs(model_for(kind))
     joins, problems = _problems_sql(kind, as_of)
     helpers = ", ".join(f"{expr} AS {quote_ident(name)}" for s in specs for name, expr in helper_columns(s))
-    # the helper columns first, so that the uniqueness subqueries read them too (not the outer row's)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE th AS SELECT *, {helpers} FROM t")
-    con.execute(f"CREATE TABLE checked AS SELECT t.*, {problems} AS problems FROM th t {joins}")
-    con.execute(f"INSERT INTO read_problems SELECT {LINE_COLUMN}, p.column, p.reason FROM "
-                f"(SELECT {LINE_COLUMN}, UNNEST(problems) AS p FROM checked WHERE len(problems) > 0)")
+    for i, spec in enumerate(s for s in specs if s.unique):  # duplicates across the whole file, first
+        own = ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in helper_columns(spec))
+        con.execute(f"CREATE TABLE _dup{i} AS SELECT k, COUNT(*) AS n, MIN({LINE_COLUMN}) AS first FROM "
+                    f"(SELECT {typed_expr(spec)} AS k, {LINE_COLUMN} FROM (SELECT *, {own} FROM t)) "
+                    "WHERE k IS NOT NULL GROUP BY k HAVING COUNT(*) > 1")
     date_sql = f"DATE '{extract_date.isoformat()}'" if extract_date else "CAST(NULL AS DATE)"
     meta = {"lad_code": quote_str(lad_code), "extract_date": date_sql, "source_file": quote_str(source_file),
             "line": LINE_COLUMN}
     names = {s.name for s in specs}
     meta_sql = ", ".join(f"{meta[c]} AS {c}" for c, _ in typed_schema(kind) if c in meta and c not in names)
-    select = f"SELECT {meta_sql}, {', '.join(typed_sql(s) for s in specs)} FROM checked WHERE len(problems) = 0"
+    select = f"SELECT {meta_sql}, {', '.join(typed_sql(s) for s in specs)} FROM c WHERE len(problems) = 0"
     counted = [(s.name, *n) for s in specs if (n := normalisation_sql(s))]
     sums = ", ".join(f"COUNT(*) FILTER (WHERE {cond})" for _, cond, _ in counted)
-    row = con.sql(f"SELECT COUNT(*){', ' + sums if sums else ''} FROM checked WHERE len(problems) = 0").fetchall()[0]
-    normalised = {name: {how: int(n)} for (name, _, how), n in zip(counted, row[1:], strict=True) if n}
+    totals = [0] * (len(counted) + 1)
+    for i, (first, last) in enumerate(ranges or [(0, -1)]):  # a range at a time: memory stays bounded
+        con.execute(f"CREATE OR REPLACE TEMP TABLE c AS SELECT t.*, {problems} AS problems FROM "
+                    f"(SELECT *, {helpers} FROM t WHERE {LINE_COLUMN} BETWEEN {first} AND {last}) t {joins}")
+        con.execute(f"INSERT INTO read_problems SELECT {LINE_COLUMN}, p.column, p.reason FROM "
+                    f"(SELECT {LINE_COLUMN}, UNNEST(problems) AS p FROM c WHERE len(problems) > 0)")
+        con.execute(f"{'INSERT INTO valid' if i else 'CREATE TABLE valid AS'} {select} ORDER BY {LINE_COLUMN}")
+        row = con.sql(f"SELECT COUNT(*){', ' + sums if sums else ''} FROM c WHERE len(problems) = 0").fetchall()[0]
+        totals = [a + int(b) for a, b in zip(totals, row, strict=True)]
+    con.execute("DROP TABLE c")
+    normalised = {name: {how: n} for (name, _, how), n in zip(counted, totals[1:], strict=True) if n}
     if valid_out is not None:
         valid_out.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY ({select} ORDER BY {LINE_COLUMN}) TO {quote_str(str(valid_out))} (FORMAT parquet)")
-        return None, int(row[0]), normalised
-    valid = con.sql(f"{select} ORDER BY {LINE_COLUMN}").to_arrow_table()
+        con.execute(f"COPY valid TO {quote_str(str(valid_out))} (FORMAT parquet)")
+        return None, totals[0], normalised
+    valid = con.sql("SELECT * FROM valid").to_arrow_table()
     return valid, valid.num_rows, normalised
 
 
@@ -233,12 +264,12 @@ def validate_stream(stream: ExtractStream, kind: str, as_of: dt.date, lad_code: 
     specs = column_specs(model_for(kind))
     columns = [] if reject else [s.name for s in specs]
     with tempfile.TemporaryDirectory(prefix="povertylink-validate-") as tmp:
-        con = duckdb.connect()
-        con.execute(f"SET temp_directory = {quote_str(tmp)}")
+        # on disk, so that tables larger than the memory limit are evicted rather than held
+        con = duckdb.connect(str(Path(tmp) / "validate.duckdb"))
         try:
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-            con.execute("SET preserve_insertion_order = true")
-            _load(con, stream, columns)
+            con.execute("SET preserve_insertion_order = true")  # valid rows go in line order: no sort needed
+            ranges = _load(con, stream, columns)
             report.rows_read, report.blank_lines = stream.rows_read, stream.blank_lines
             if reject:
                 con.execute(f"INSERT INTO read_problems SELECT {LINE_COLUMN}, NULL, NULL FROM t")
@@ -247,7 +278,7 @@ def validate_stream(stream: ExtractStream, kind: str, as_of: dt.date, lad_code: 
             else:
                 report.unknown_columns, report.missing_optional_columns = unknown, absent
                 valid, report.rows_valid, report.normalised = _check(
-                    con, kind, as_of, lad_code, extract_date, source_file, valid_out)
+                    con, kind, as_of, lad_code, extract_date, source_file, valid_out, ranges)
             reason = quote_str(reject) if reject else "reason"  # a rejected file: every row for the one reason
             quarantine = con.sql(
                 f"SELECT {quote_str(lad_code)} AS lad_code, {quote_str(kind)} AS kind, "
