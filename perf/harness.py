@@ -22,13 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from pipelines.ingest import ingest_district, ingest_reference, plan_landing  # noqa: E402
+from pipelines.ingest import DISTRICT_WORKERS, ingest_district, ingest_reference, plan_landing  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
 from pipelines.publish import new_run_id, promote, staging_dir  # noqa: E402
 from pipelines.stages import run_hub  # noqa: E402
@@ -64,8 +65,12 @@ def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: t
     run_id = new_run_id(dt.datetime.now(dt.timezone.utc), as_of)
     stage = staging_dir(output, run_id)
     stage.mkdir(parents=True)
-    timer.run("ingest", lambda: [ingest_district(p, as_of, stage) for p in plans] + [ingest_reference(landing, as_of,
-                                                                                                        stage)])
+    def ingest() -> None:  # districts on DISTRICT_WORKERS threads, as the flow's task runner runs them
+        with ThreadPoolExecutor(DISTRICT_WORKERS) as pool:
+            list(pool.map(lambda p: ingest_district(p, as_of, stage), plans))
+        ingest_reference(landing, as_of, stage)
+
+    timer.run("ingest", ingest)
     previous = (output / "current").resolve() if (output / "current").exists() else None
     run_hub(stage, (output / "runs" / run_id).resolve(), [p.lad_code for p in plans], as_of, run_id, RunConfig(),
             previous, timer, {"run_id": run_id, "as_of": as_of.isoformat()})

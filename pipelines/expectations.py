@@ -95,13 +95,16 @@ def _definition(kind: str) -> Any:
 
 def run_suite(table: pa.Table, kind: str, name: str, previous_rows: int | None = None) -> SuiteResult:
     """Run the kind's suite over a validated Arrow table (converted to pandas for GX)."""
-    columns = [s.name for s in column_specs(model_for(kind))]
+    specs = expectation_specs(kind)
+    checked = {str(kwargs["column"]) for _, kwargs in specs if "column" in kwargs}
+    columns = [s.name for s in column_specs(model_for(kind)) if s.name in checked]  # only what the suite reads
     subset = table.select(columns)
     floats = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f for f in subset.schema])
     frame = subset.cast(floats).to_pandas()
     with _GX_LOCK:  # GX contexts are not thread-safe; districts validate on two threads
         result = _definition(kind).run(batch_parameters={"dataframe": frame},
-                                       expectation_parameters=row_count_band(previous_rows))
+                                       expectation_parameters=row_count_band(previous_rows),
+                                       result_format="BASIC")  # counts, not value lists: a quarter of the time
     failures = []
     for r in result.results:
         if not r.success:

@@ -27,6 +27,7 @@ from schemas.inputs import EXTRACT_KINDS
 EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
 LAD_RE = re.compile(r"^[ENSW]\d{8}$")
 COUNTY_FILES = {"epc": "epc.csv", "postcode_lookup": "postcode_lookup.csv"}
+DISTRICT_WORKERS = 2  # districts ingested at once on one machine: one per core (DuckDB runs each file on one)
 REFERENCE_LAD = "county"  # quarantine rows of the optional county-wide files
 
 

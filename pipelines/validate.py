@@ -23,18 +23,18 @@ import pyarrow.parquet as pq
 from pipelines.reader import LINE_COLUMN, ExtractStream, UnreadableFile, open_extract
 from pipelines.rules_sql import (
     cross_checks,
-    helper_columns,
     normalisation_sql,
     quote_ident,
     quote_str,
     reason_sql,
     typed_expr,
     typed_sql,
+    with_helpers_sql,
 )
 from schemas.columns import column_specs
 from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
 
-DUCKDB_MEMORY_LIMIT = "128MB"  # the checks spill to the private database's folder beyond this
+DUCKDB_MEMORY_LIMIT = "128MB"  # the checks spill to a private temporary folder beyond this
 
 QUARANTINE_SCHEMA = pa.schema([
     ("lad_code", pa.string()), ("kind", pa.string()), ("file", pa.string()),
@@ -219,39 +219,40 @@ def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str]:
 def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: str, extract_date: dt.date | None,
            source_file: str, valid_out: Path | None,
            ranges: list[tuple[int, int]]) -> tuple[pa.Table | None, int, dict[str, dict[str, int]]]:
-    """Judge every row of ``t``; (valid rows or None when written to ``valid_out``, count, normalised)."""
+    """Judge every row of ``t``; (valid rows or None when written to ``valid_out``, count, normalised).
+
+    One pass a range builds ``c``: each row's typed values, its list of problems and a flag per
+    counted normalisation. The text columns and helpers are never stored, only read.
+    """
     specs = column_specs(model_for(kind))
     joins, problems = _problems_sql(kind, as_of)
-    helpers = ", ".join(f"{expr} AS {quote_ident(name)}" for s in specs for name, expr in helper_columns(s))
     for i, spec in enumerate(s for s in specs if s.unique):  # duplicates across the whole file, first
-        own = ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in helper_columns(spec))
         con.execute(f"CREATE TABLE _dup{i} AS SELECT k, COUNT(*) AS n, MIN({LINE_COLUMN}) AS first FROM "
-                    f"(SELECT {typed_expr(spec)} AS k, {LINE_COLUMN} FROM (SELECT *, {own} FROM t)) "
+                    f"(SELECT {typed_expr(spec)} AS k, {LINE_COLUMN} FROM {with_helpers_sql([spec], 't')}) "
                     "WHERE k IS NOT NULL GROUP BY k HAVING COUNT(*) > 1")
     date_sql = f"DATE '{extract_date.isoformat()}'" if extract_date else "CAST(NULL AS DATE)"
     meta = {"lad_code": quote_str(lad_code), "extract_date": date_sql, "source_file": quote_str(source_file),
             "line": LINE_COLUMN}
     names = {s.name for s in specs}
-    meta_sql = ", ".join(f"{meta[c]} AS {c}" for c, _ in typed_schema(kind) if c in meta and c not in names)
-    select = f"SELECT {meta_sql}, {', '.join(typed_sql(s) for s in specs)} FROM c WHERE len(problems) = 0"
+    columns = [c for c, _ in typed_schema(kind)]
+    meta_sql = ", ".join(f"{meta[c]} AS {c}" for c in columns if c in meta and c not in names)
     counted = [(s.name, *n) for s in specs if (n := normalisation_sql(s))]
-    sums = ", ".join(f"COUNT(*) FILTER (WHERE {cond})" for _, cond, _ in counted)
-    totals = [0] * (len(counted) + 1)
+    flags = "".join(f", COALESCE({cond}, FALSE) AS _norm{j}" for j, (_, cond, _) in enumerate(counted))
     for i, (first, last) in enumerate(ranges or [(0, -1)]):  # a range at a time: memory stays bounded
-        con.execute(f"CREATE OR REPLACE TEMP TABLE c AS SELECT t.*, {problems} AS problems FROM "
-                    f"(SELECT *, {helpers} FROM t WHERE {LINE_COLUMN} BETWEEN {first} AND {last}) t {joins}")
-        con.execute(f"INSERT INTO read_problems SELECT {LINE_COLUMN}, p.column, p.reason FROM "
-                    f"(SELECT {LINE_COLUMN}, UNNEST(problems) AS p FROM c WHERE len(problems) > 0)")
-        con.execute(f"{'INSERT INTO valid' if i else 'CREATE TABLE valid AS'} {select} ORDER BY {LINE_COLUMN}")
-        row = con.sql(f"SELECT COUNT(*){', ' + sums if sums else ''} FROM c WHERE len(problems) = 0").fetchall()[0]
-        totals = [a + int(b) for a, b in zip(totals, row, strict=True)]
-    con.execute("DROP TABLE c")
+        con.execute(f"{'INSERT INTO c' if i else 'CREATE TEMP TABLE c AS'} SELECT {meta_sql}, "
+                    f"{', '.join(typed_sql(s) for s in specs)}{flags}, {problems} AS _problems FROM "
+                    f"{with_helpers_sql(specs, f't WHERE {LINE_COLUMN} BETWEEN {first} AND {last}')} t {joins}")
+    con.execute("INSERT INTO read_problems SELECT line, p.column, p.reason FROM "
+                "(SELECT line, UNNEST(_problems) AS p FROM c WHERE len(_problems) > 0)")
+    sums = "".join(f", COUNT(*) FILTER (WHERE _norm{j})" for j in range(len(counted)))
+    totals = [int(n) for n in con.sql(f"SELECT COUNT(*){sums} FROM c WHERE len(_problems) = 0").fetchall()[0]]
     normalised = {name: {how: n} for (name, _, how), n in zip(counted, totals[1:], strict=True) if n}
+    valid_sql = f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM c WHERE len(_problems) = 0 ORDER BY line"
     if valid_out is not None:
         valid_out.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY valid TO {quote_str(str(valid_out))} (FORMAT parquet)")
+        con.execute(f"COPY ({valid_sql}) TO {quote_str(str(valid_out))} (FORMAT parquet)")
         return None, totals[0], normalised
-    valid = con.sql("SELECT * FROM valid").to_arrow_table()
+    valid = con.sql(valid_sql).to_arrow_table()
     return valid, valid.num_rows, normalised
 
 
@@ -264,9 +265,11 @@ def validate_stream(stream: ExtractStream, kind: str, as_of: dt.date, lad_code: 
     specs = column_specs(model_for(kind))
     columns = [] if reject else [s.name for s in specs]
     with tempfile.TemporaryDirectory(prefix="povertylink-validate-") as tmp:
-        # on disk, so that tables larger than the memory limit are evicted rather than held
-        con = duckdb.connect(str(Path(tmp) / "validate.duckdb"))
+        # in memory up to the limit; beyond it DuckDB spills to the private temporary folder
+        con = duckdb.connect(":memory:")
         try:
+            con.execute(f"SET temp_directory = {quote_str(tmp)}")
+            con.execute("SET threads = 1")
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
             con.execute("SET preserve_insertion_order = true")  # valid rows go in line order: no sort needed
             ranges = _load(con, stream, columns)
