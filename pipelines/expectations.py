@@ -93,12 +93,15 @@ def _definition(kind: str) -> Any:
     return context.validation_definitions.add(gx.ValidationDefinition(name=kind, data=batch, suite=suite))
 
 
+def suite_columns(kind: str) -> list[str]:
+    """The columns the kind's suite reads, in model order (the rest need not be loaded)."""
+    checked = {str(kwargs["column"]) for _, kwargs in expectation_specs(kind) if "column" in kwargs}
+    return [s.name for s in column_specs(model_for(kind)) if s.name in checked]
+
+
 def run_suite(table: pa.Table, kind: str, name: str, previous_rows: int | None = None) -> SuiteResult:
-    """Run the kind's suite over a validated Arrow table (converted to pandas for GX)."""
-    specs = expectation_specs(kind)
-    checked = {str(kwargs["column"]) for _, kwargs in specs if "column" in kwargs}
-    columns = [s.name for s in column_specs(model_for(kind)) if s.name in checked]  # only what the suite reads
-    subset = table.select(columns)
+    """Run the kind's suite over a validated Arrow table (its suite columns, converted to pandas for GX)."""
+    subset = table.select(suite_columns(kind))
     floats = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f for f in subset.schema])
     frame = subset.cast(floats).to_pandas()
     with _GX_LOCK:  # GX contexts are not thread-safe; districts validate on two threads

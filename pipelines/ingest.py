@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.errors import UserError
-from pipelines.expectations import run_suite
+from pipelines.expectations import run_suite, suite_columns
 from pipelines.validate import QUARANTINE_SCHEMA, Validated, count_data_lines, empty_valid, validate_path
 from schemas.inputs import EXTRACT_KINDS
 
@@ -107,9 +107,10 @@ def plan_landing(landing: Path, as_of: dt.date, districts: tuple[str, ...] = ())
     return [plan_district(folder, as_of) for folder in chosen]
 
 
-def _validate_stable(path: Path, kind: str, as_of: dt.date, lad: str, day: dt.date | None) -> tuple[Validated, str]:
+def _validate_stable(path: Path, kind: str, as_of: dt.date, lad: str, day: dt.date | None,
+                     valid_out: Path | None = None) -> tuple[Validated, str]:
     before = sha256_file(path)
-    validated = validate_path(path, kind, as_of, lad, day, path.name)
+    validated = validate_path(path, kind, as_of, lad, day, path.name, valid_out)
     after = sha256_file(path)
     if before != after:
         raise LandingChanged(f"{path}: the file changed while it was being read; try again when it is complete")
@@ -124,19 +125,21 @@ def ingest_district(plan: DistrictPlan, as_of: dt.date, stage: Path, check_table
     quarantine: list[pa.Table] = []
     written = set()
     for extract in plan.extracts:
-        validated, digest = _validate_stable(extract.path, extract.kind, as_of, plan.lad_code, extract.extract_date)
-        pq.write_table(validated.valid, out / f"{extract.kind}.parquet")
+        # valid rows go straight to Parquet: a district's file is never held in memory whole
+        validated, digest = _validate_stable(extract.path, extract.kind, as_of, plan.lad_code, extract.extract_date,
+                                             out / f"{extract.kind}.parquet")
         written.add(extract.kind)
         quarantine.append(validated.quarantine)
         entry = validated.report.as_dict() | {
             "path": str(extract.path), "sha256": digest,
             "extract_date": extract.extract_date.isoformat() if extract.extract_date else None,
         }
-        if check_tables and validated.valid.num_rows:
+        if check_tables and validated.report.rows_valid:
             previous = plan.previous.get(extract.kind)
             previous_rows = count_data_lines(previous) if previous else None
+            checked = pq.read_table(out / f"{extract.kind}.parquet", columns=suite_columns(extract.kind))
             entry["expectations"] = run_suite(
-                validated.valid, extract.kind, f"{plan.lad_code}_{extract.kind}", previous_rows
+                checked, extract.kind, f"{plan.lad_code}_{extract.kind}", previous_rows
             ).as_dict()
         files.append(entry)
     for kind in EXTRACT_KINDS:
