@@ -3,7 +3,9 @@
 Tasks are thin shells around the stage functions in ``pipelines/``; they pass paths and small
 JSON-able values, never frames or connections. The same flow runs with no Prefect server
 (ad hoc: ``povertylink run``), served against a self-hosted one (``povertylink serve``), and
-with its district tasks on a Dask cluster (``--task-runner dask --dask-address tcp://...``).
+with its district tasks on a Dask cluster (``--task-runner dask --dask-address tcp://...``). On
+Dask, the linkage's pair work is partitioned by district too (:mod:`matching.partition`): the
+workers write per-district comparison vectors and the hub fits, scores and clusters their union.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +47,7 @@ EXIT_USAGE = 2
 EXIT_DISTRICT_FAILED = 3
 EXIT_STAGE_FAILED = 4
 FROM_STAGES = ("ingest", *HUB_STAGES)
+PARTITIONS = "_partitions"  # in the run's staging folder; deleted when the hub stages end
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,62 @@ def ingest_district_task(plan: DistrictPlan, as_of: dt.date, output: str) -> dic
 def ingest_reference_task(landing: str, as_of: dt.date, stage: str) -> dict[str, Any]:
     """Validate the optional county files (EPC ratings, postcode lookup)."""
     return ingest_reference(Path(landing), as_of, Path(stage))
+
+
+def _worker() -> str:
+    """Where a task ran: the Dask worker's address, or host:pid outside Dask."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@task(name="link-within-vectors", retries=2, retry_delay_seconds=[2, 10])
+def within_vectors_task(stage: str, lad_code: str, root: str, lad_codes: list[str]) -> dict[str, Any]:
+    """One district's claim-account comparison vectors and person records, as Parquet under ``root``."""
+    from matching.partition import Partitions, within_vectors
+
+    parts, started = Partitions(Path(root), tuple(lad_codes)), time.perf_counter()
+    pairs = within_vectors(Path(stage), lad_code, parts.path("within", lad_code), parts.path("persons", lad_code))
+    return {"lad_code": lad_code, "kind": "within", "pairs": pairs, "worker": _worker(),
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+@task(name="link-person-vectors", retries=2, retry_delay_seconds=[2, 10])
+def person_vectors_task(stage: str, lad_code: str, root: str, lad_codes: list[str]) -> dict[str, Any]:
+    """The cross-district person pairs whose x side is in one district, as Parquet under ``root``."""
+    from matching.partition import Partitions, person_vectors
+
+    parts, started = Partitions(Path(root), tuple(lad_codes)), time.perf_counter()
+    pairs = person_vectors(Path(stage), lad_codes, lad_code, parts.path("person_vectors", lad_code), parts)
+    return {"lad_code": lad_code, "kind": "person_vectors", "pairs": pairs, "worker": _worker(),
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _partition(stage: Path, lad_codes: list[str], reporter: Reporter) -> dict[str, Any]:
+    """Linkage partitions as tasks: every district's within vectors, then every district's person pairs.
+
+    The person tasks need every district's person records, so they start when the first wave is done.
+    """
+    root, codes = stage / PARTITIONS, sorted(lad_codes)
+    reporter.stage("link partitions", max(2 * len(codes), 1))
+    tasks: list[dict[str, Any]] = []
+    for shell in (within_vectors_task, person_vectors_task):
+        futures = [(lad, shell.submit(str(stage), lad, str(root), codes)) for lad in codes]
+        failure: Exception | None = None
+        for lad, future in futures:  # wait for every task of the wave, even after a failure
+            try:
+                tasks.append(future.result())
+            except Exception as err:  # noqa: BLE001 - re-raised once the wave has ended
+                failure = failure or err
+                continue
+            reporter.advance("link partitions", f"{lad} {tasks[-1]['kind']}")
+        if failure is not None:
+            raise RuntimeError(f"linkage partition failed after retries: {failure}") from failure
+    reporter.done("link partitions")
+    return {"folder": PARTITIONS, "tasks": tasks, "workers": sorted({t["worker"] for t in tasks})}
 
 
 def _versions() -> dict[str, str]:
@@ -265,15 +325,22 @@ def _execute(request: RunRequest, reporter: Reporter | None = None) -> RunOutcom
     if errors:
         return failed(EXIT_DISTRICT_FAILED)
     hub_from = "link" if request.from_stage == "ingest" else request.from_stage
-    reporter.stage("link, score, benchmark, publish", 1)
+    partitioned = request.task_runner == "dask" and hub_from == "link" and bool(lad_codes)
     try:
+        tasks = timer.run("partition", lambda: _partition(stage, lad_codes, reporter)) if partitioned else None
+        reporter.stage("link, score, benchmark, publish", 1)
         manifest.update(run_hub(stage, final, lad_codes, request.as_of, run_id, config, previous, timer,
-                                manifest | {"previous_manifest": previous_manifest}, hub_from))
+                                manifest | {"previous_manifest": previous_manifest}, hub_from,
+                                stage / PARTITIONS if partitioned else None))
+        if tasks is not None:
+            manifest["linkage"]["partitions"] |= tasks
     except UserError:
         raise
     except Exception as err:  # noqa: BLE001 - a failed stage publishes nothing
         errors.append(f"{type(err).__name__}: {err}")
         return failed(EXIT_STAGE_FAILED)
+    finally:
+        shutil.rmtree(stage / PARTITIONS, ignore_errors=True)  # person records: never published
     manifest["status"] = "complete"
     manifest["timings"] = timer.stages | {"total": {"wall_s": round(time.perf_counter() - clock, 3)}}
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()

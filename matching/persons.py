@@ -17,23 +17,29 @@ from collections.abc import Sequence
 
 import duckdb
 
-from matching.block import person_candidates_sql
+from matching.block import PERSON_RULES, person_candidates_sql
 from matching.cluster import connected_components
 from matching.compare import dob_level_sql, person_name_level_sql
 from matching.estimate import FSModel, probability_sql
 from matching.normalise import persons_sql
 from matching.settings import LinkSettings, person_start_model
-from matching.within import estimate_model
+from matching.within import estimate_model, sql_str
 
 PERSON_LEVELS = ["key_level", "name_level", "dob_level"]
 MIN_NAME_LEVEL = 3  # a probabilistic person link needs at least a typo-level name agreement
 
 
-def person_vectors_sql() -> str:
-    """SQL creating ``_lk_person_vectors``: comparison levels of cross-district person pairs."""
+def person_vectors_sql(x_lad: str | None = None) -> str:
+    """SQL creating ``_lk_person_vectors``: comparison levels of cross-district person pairs.
+
+    With ``x_lad``, only the pairs whose x side is in that district (x.lad_code < y.lad_code always
+    holds), i.e. one partition: the union over every district is the unpartitioned table.
+    """
+    rules = None if x_lad is None else {
+        name: f"({cond}) AND x.lad_code = {sql_str(x_lad)}" for name, cond in PERSON_RULES.items()}
     return f"""
         CREATE OR REPLACE TEMP TABLE _lk_person_vectors AS
-        WITH k AS ({person_candidates_sql()})
+        WITH k AS ({person_candidates_sql(rules)})
         SELECT k.pid_x, k.pid_y,
                (CASE WHEN x.p_key IS NULL OR y.p_key IS NULL THEN -1
                      WHEN x.p_key = y.p_key THEN 1 ELSE 0 END)::INTEGER AS key_level,
@@ -43,17 +49,21 @@ def person_vectors_sql() -> str:
 
 
 def link_across_districts(
-    con: duckdb.DuckDBPyConnection, model: FSModel | None = None, settings: LinkSettings | None = None
+    con: duckdb.DuckDBPyConnection, model: FSModel | None = None, settings: LinkSettings | None = None,
+    vectors_loaded: bool = False,
 ) -> FSModel:
     """Find the same people across districts; create ``person_links`` and ``_lk_claim_clusters``.
 
     ``person_links(person_cluster, lad_code, claim_ref, role, method, match_probability)``: one
     row per person record whose cluster spans two or more districts. ``_lk_claim_clusters
-    (lad_code, claim_ref, cluster, other_districts)``: one row per valid claim.
+    (lad_code, claim_ref, cluster, other_districts)``: one row per valid claim. ``vectors_loaded``:
+    ``_lk_persons`` and ``_lk_person_vectors`` are already on the connection (from the partition
+    files of :mod:`matching.partition`); otherwise they are built here from ``_lk_claims``.
     """
     settings = settings or LinkSettings()
-    con.execute(persons_sql())
-    con.execute(person_vectors_sql())
+    if not vectors_loaded:
+        con.execute(persons_sql())
+        con.execute(person_vectors_sql())
     con.execute("CREATE OR REPLACE TEMP VIEW _lk_person_open AS SELECT * FROM _lk_person_vectors WHERE key_level = -1")
     if model is None:
         model = estimate_model(con, "_lk_person_open", person_start_model(), settings)

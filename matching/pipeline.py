@@ -4,8 +4,10 @@
 ``review_queue`` on the connection and returns a :class:`LinkReport` for the manifest.
 The per-district pieces (:func:`matching.within.link_district`,
 :func:`matching.persons.link_across_districts`, :func:`matching.ids.assign_household_ids`)
-can be run as separate tasks on the same connection. Personal data: pseudonymised
-encodings in, references and levels out.
+can be run as separate tasks on the same connection. With ``partitions`` the comparison
+vectors are not built here but loaded from the per-district Parquet partitions of
+:mod:`matching.partition` (built on Dask workers); everything global stays here. Personal data:
+pseudonymised encodings in, references and levels out.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import duckdb
 
 from matching.estimate import FSModel
 from matching.ids import assign_household_ids
+from matching.partition import Partitions, load_partitions
 from matching.persons import link_across_districts
 from matching.quality import link_rates, table_exists, weight_histogram
 from matching.settings import LinkSettings
 from matching.within import create_links_table, link_district
 
-__all__ = ["LinkReport", "LinkSettings", "link_households", "link_district", "link_across_districts",
-           "assign_household_ids"]
+__all__ = ["LinkReport", "LinkSettings", "Partitions", "link_households", "link_district",
+           "link_across_districts", "assign_household_ids"]
 
 
 @dataclass
@@ -44,6 +47,7 @@ class LinkReport:
     within_model: dict[str, Any] = field(default_factory=dict)
     person_model: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    partitions: dict[str, Any] = field(default_factory=dict)
 
     def as_manifest(self) -> dict[str, Any]:
         """JSON-able summary: rates by district and method, histograms, review count, models, timings."""
@@ -58,6 +62,7 @@ class LinkReport:
             "household_ids": self.ids,
             "models": {"within_district": self.within_model, "cross_district_persons": self.person_model},
             "seconds": self.seconds,
+            "partitions": self.partitions,
         }
 
 
@@ -67,19 +72,28 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 def link_households(
-    con: duckdb.DuckDBPyConnection, previous_dir: Path | None, settings: LinkSettings | None = None
+    con: duckdb.DuckDBPyConnection, previous_dir: Path | None, settings: LinkSettings | None = None,
+    partitions: Partitions | None = None,
 ) -> LinkReport:
     """Run the whole linkage stage on ``benefits`` and ``council_tax``; ids carried from ``previous_dir``.
 
     ``previous_dir`` is the previous good run's output folder (its ``households.parquet``), or None.
+    ``partitions``: load the comparison vectors from these per-district files instead of building
+    them (same results: EM, scoring, assignment, clustering and ids run here on their union).
     """
     settings = settings or LinkSettings()
     report = LinkReport(settings=settings)
     t0 = time.perf_counter()
     create_links_table(con)
-    within: FSModel = link_district(con, None, settings=settings)
+    loaded = partitions is not None
+    if partitions is not None:
+        report.partitions = {"source": "partitions"} | load_partitions(con, partitions)
+    else:
+        report.partitions = {"source": "hub"}
+    tl = time.perf_counter()
+    within: FSModel = link_district(con, None, settings=settings, vectors_loaded=loaded)
     t1 = time.perf_counter()
-    persons: FSModel = link_across_districts(con, settings=settings)
+    persons: FSModel = link_across_districts(con, settings=settings, vectors_loaded=loaded)
     t2 = time.perf_counter()
     report.ids = assign_household_ids(con, previous_dir)
     t3 = time.perf_counter()
@@ -97,6 +111,7 @@ def link_households(
         "claims_in_other_districts": _count(con, "SELECT count(*) FROM household_keys WHERE other_districts <> ''"),
     }
     report.within_model, report.person_model = within.as_dict(), persons.as_dict()
-    report.seconds = {"within_districts": round(t1 - t0, 3), "across_districts": round(t2 - t1, 3),
+    report.seconds = {"load_partitions": round(tl - t0, 3), "within_districts": round(t1 - tl, 3),
+                      "across_districts": round(t2 - t1, 3),
                       "household_ids": round(t3 - t2, 3), "total": round(time.perf_counter() - t0, 3)}
     return report

@@ -30,11 +30,16 @@ UPRN_CONSISTENT = ("v.uprn_level = 1 AND v.flat_level >= 1 AND v.house_number_le
                    "AND v.postcode_level >= 2")
 
 
+def sql_str(value: str) -> str:
+    """A DuckDB string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def district_filter(lad_codes: list[str] | None, column: str = "lad_code") -> str:
     """SQL condition restricting ``column`` to the given districts (all when None)."""
     if lad_codes is None:
         return "TRUE"
-    quoted = ", ".join("'" + code.replace("'", "''") + "'" for code in lad_codes)
+    quoted = ", ".join(sql_str(code) for code in lad_codes)
     return f"{column} IN ({quoted})" if quoted else "FALSE"
 
 
@@ -43,19 +48,24 @@ def create_links_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS links ({', '.join(f'{n} {t}' for n, t in LINK_COLUMNS)})")
 
 
-def build_vectors(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = None) -> int:
-    """Prepare both sides, block and compare; creates ``_lk_vectors``; returns its pair count."""
-    for sql in prepare_sql(district_filter(lad_codes, "r.lad_code")):
-        con.execute(sql)
+def vectors_sql() -> str:
+    """SQL creating ``_lk_vectors`` (one row per candidate pair, its comparison levels) from the prepared sides."""
     levels = ",\n       ".join(f"({c.sql})::INTEGER AS {c.name}" for c in within_comparisons())
-    con.execute(f"""
+    return f"""
         CREATE OR REPLACE TEMP TABLE _lk_vectors AS
         WITH k AS ({within_candidates_sql()}), v AS (
         SELECT k.lad_code, k.claim_ref, k.account_ref,
                {levels}
         FROM k JOIN _lk_claims c ON c.lad_code = k.lad_code AND c.ref = k.claim_ref
                JOIN _lk_accounts a ON a.lad_code = k.lad_code AND a.ref = k.account_ref)
-        SELECT v.*, ({ADDRESS_LEVEL.sql})::INTEGER AS {ADDRESS_LEVEL.name} FROM v""")
+        SELECT v.*, ({ADDRESS_LEVEL.sql})::INTEGER AS {ADDRESS_LEVEL.name} FROM v"""
+
+
+def build_vectors(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = None) -> int:
+    """Prepare both sides, block and compare; creates ``_lk_vectors``; returns its pair count."""
+    for sql in prepare_sql(district_filter(lad_codes, "r.lad_code")):
+        con.execute(sql)
+    con.execute(vectors_sql())
     row = next(iter(con.execute("SELECT count(*) FROM _lk_vectors").fetchall()), None)
     return int(row[0]) if row else 0
 
@@ -109,17 +119,20 @@ def score_and_assign(
 
 def link_district(
     con: duckdb.DuckDBPyConnection, lad_code: str | list[str] | None,
-    model: FSModel | None = None, settings: LinkSettings | None = None,
+    model: FSModel | None = None, settings: LinkSettings | None = None, vectors_loaded: bool = False,
 ) -> FSModel:
     """Link one district's claims to its accounts (or several; None: all) into ``links``; return the model.
 
     Without ``model`` the model is estimated on these districts' candidate pairs.
+    ``vectors_loaded``: ``_lk_vectors`` is already on the connection (loaded from the partition
+    files of :mod:`matching.partition`), so preparation, blocking and comparison are skipped.
     Also replaces these districts' rows of ``review_queue``. Leaves ``_lk_scored`` (every candidate
     pair with its weight and probability).
     """
     settings = settings or LinkSettings()
     codes = [lad_code] if isinstance(lad_code, str) else lad_code
-    build_vectors(con, codes)
+    if not vectors_loaded:
+        build_vectors(con, codes)
     if model is None:
         model = estimate_model(con, "_lk_vectors", within_start_model(), settings)
     score_and_assign(con, model, settings, codes)

@@ -35,12 +35,18 @@ def _safe_columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return ", ".join(f'"{c}"' for c in cols)
 
 
-def link_stage(con: duckdb.DuckDBPyConnection, previous_dir: Path | None, config: RunConfig) -> dict[str, Any]:
-    """Link claims to accounts and people across districts; returns the manifest's linkage section."""
-    from matching.pipeline import LinkSettings, link_households
+def link_stage(con: duckdb.DuckDBPyConnection, previous_dir: Path | None, config: RunConfig,
+               partitions: Path | None = None, lad_codes: list[str] | None = None) -> dict[str, Any]:
+    """Link claims to accounts and people across districts; returns the manifest's linkage section.
+
+    ``partitions``: a folder of per-district comparison vectors (:mod:`matching.partition`, built by
+    the flow's worker tasks) for ``lad_codes``; the hub then only loads them instead of building them.
+    """
+    from matching.pipeline import LinkSettings, Partitions, link_households
 
     settings = LinkSettings(**config.linkage)
-    return link_households(con, previous_dir, settings).as_manifest()
+    parts = Partitions(partitions, tuple(lad_codes or ())) if partitions is not None else None
+    return link_households(con, previous_dir, settings, parts).as_manifest()
 
 
 def score_stage(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str, config: RunConfig) -> dict[str, Any]:
@@ -118,11 +124,12 @@ def restore_stage(con: duckdb.DuckDBPyConnection, stage: str, previous_dir: Path
 
 def run_hub(stage: Path, final: Path, lad_codes: list[str], as_of: dt.date, run_id: str, config: RunConfig,
             previous_dir: Path | None, timer: StageTimer, manifest: dict[str, Any],
-            from_stage: str = "link") -> dict[str, Any]:
+            from_stage: str = "link", partitions: Path | None = None) -> dict[str, Any]:
     """Every hub stage on a fresh database in the staging folder; returns manifest sections.
 
     Stages before ``from_stage`` are not recomputed: their tables and manifest sections come from
-    the previous good run (``previous_dir``), as ``--from-stage`` asks.
+    the previous good run (``previous_dir``), as ``--from-stage`` asks. ``partitions``: the link
+    stage loads its comparison vectors from this folder (see :func:`link_stage`).
     """
     database = stage / "_work.duckdb"
     con = connect(database)
@@ -137,7 +144,8 @@ def run_hub(stage: Path, final: Path, lad_codes: list[str], as_of: dt.date, run_
                 timer.run(name, lambda name=name: restore_stage(con, name, previous_dir))  # type: ignore[misc]
                 sections[section] = (previous_manifest.get(section) or {}) | {"reused_from": previous_dir.name}
         if first <= 0:
-            sections["linkage"] = timer.run("link", lambda: link_stage(con, previous_dir, config))
+            sections["linkage"] = timer.run("link", lambda: link_stage(con, previous_dir, config, partitions,
+                                                                       lad_codes))
         if first <= 1:
             sections["scoring"] = timer.run("score", lambda: score_stage(con, as_of, run_id, config))
         sections["benchmarks"] = timer.run("benchmark", lambda: benchmark_stage(con, run_id, as_of, previous_dir))

@@ -366,7 +366,7 @@ def test_rich_progress_on_a_terminal(run_from_score):
 
 
 # ---------------------------------------------------------------------------------------------
-# 2. Dask: the district tasks on a local cluster give the same outputs
+# 2. Dask: the district tasks and the linkage partitions on a local cluster give the same outputs
 
 
 @pytest.mark.slow
@@ -376,6 +376,7 @@ def test_dask_runner_gives_the_same_outputs(landing, run_first, tmp_path):
     out = tmp_path / "dask-out"
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
+        workers = set(cluster.scheduler_info["workers"])
         result = povertylink("run", "--input", str(landing), "--output", str(out), "--as-of", AS_OF, "--quiet",
                              "--task-runner", "dask", "--dask-address", cluster.scheduler_address)
     finally:
@@ -384,6 +385,17 @@ def test_dask_runner_gives_the_same_outputs(landing, run_first, tmp_path):
     run = published(out, result)
     assert run.manifest["task_runner"] == "dask"
     assert [d.get("cache") for d in run.manifest["districts"]] == ["miss", "miss"]  # computed on the workers
+    # the linkage's pair work ran as partition tasks on the cluster's workers; the hub loaded their union
+    parts = run.manifest["linkage"]["partitions"]
+    assert parts["source"] == "partitions" and parts["districts"] == [ASH, CANT]
+    assert sorted((t["kind"], t["lad_code"]) for t in parts["tasks"]) == \
+        [("person_vectors", ASH), ("person_vectors", CANT), ("within", ASH), ("within", CANT)]
+    assert parts["workers"] and set(parts["workers"]) <= workers, (parts["workers"], workers)
+    assert {t["lad_code"]: t["pairs"] for t in parts["tasks"] if t["kind"] == "within"} == parts["within_pairs"]
+    assert sum(parts["within_pairs"].values()) == run.manifest["linkage"]["candidate_pairs"] > 0
+    assert parts["person_pairs"][CANT] == 0  # pairs are (x, y) with x's district < y's
+    assert run_first.manifest["linkage"]["partitions"] == {"source": "hub"}  # the default runner: one DuckDB
+    assert not (run.folder / "_partitions").exists()  # person records never published
     for name in ("households.parquet", "links.parquet", "district_benchmarks.parquet", "area_needs.parquet",
                  "quarantine.parquet"):
         assert rows(run.folder / name) == rows(run_first.folder / name), name
