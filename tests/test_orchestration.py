@@ -377,12 +377,21 @@ def test_dask_runner_gives_the_same_outputs(landing, run_first, tmp_path):
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
         workers = set(cluster.scheduler_info["workers"])
-        result = povertylink("run", "--input", str(landing), "--output", str(out), "--as-of", AS_OF, "--quiet",
-                             "--task-runner", "dask", "--dask-address", cluster.scheduler_address)
+        dask = ("--task-runner", "dask", "--dask-address", cluster.scheduler_address)
+        result = povertylink("run", "--input", str(landing), "--output", str(out), "--as-of", AS_OF, "--quiet", *dask)
+        assert result.returncode == 0, result.stderr
+        run = published(out, result)
+        # a rerun of the linkage on Dask: ingest reused, the partitions rebuilt from the reused extracts
+        rerun = povertylink("run", "--input", str(landing), "--output", str(out), "--as-of", AS_OF, "--quiet",
+                            "--from-stage", "link", *dask)
     finally:
         cluster.close(timeout=30)
-    assert result.returncode == 0, result.stderr
-    run = published(out, result)
+    assert rerun.returncode == 0, rerun.stderr
+    again = published(out, rerun)
+    assert all(d["reused_from"] == run.run_id for d in again.manifest["districts"])
+    assert len(again.manifest["linkage"]["partitions"]["tasks"]) == 4
+    for name in ("households.parquet", "links.parquet"):
+        assert rows(again.folder / name) == rows(run.folder / name), name
     assert run.manifest["task_runner"] == "dask"
     assert [d.get("cache") for d in run.manifest["districts"]] == ["miss", "miss"]  # computed on the workers
     # the linkage's pair work ran as partition tasks on the cluster's workers; the hub loaded their union
