@@ -207,6 +207,11 @@ def _previous_manifest(previous: Path | None) -> dict[str, Any]:
     return dict(json.loads((previous / "manifest.json").read_text(encoding="utf-8")))
 
 
+def _linkage_unchanged(link_key: str, previous_manifest: dict[str, Any]) -> bool:
+    """True when the last good run linked exactly these inputs (see :func:`pipelines.cache.link_key`)."""
+    return previous_manifest.get("status") == "complete" and previous_manifest.get("link_key") == link_key
+
+
 def _reuse_district(lad: str, previous: Path, stage: Path, previous_manifest: dict[str, Any]) -> dict[str, Any]:
     source = previous / "validated" / lad
     if not source.is_dir():
@@ -325,6 +330,9 @@ def _execute(request: RunRequest, reporter: Reporter | None = None) -> RunOutcom
     if errors:
         return failed(EXIT_DISTRICT_FAILED)
     hub_from = "link" if request.from_stage == "ingest" else request.from_stage
+    manifest["link_key"] = cache.link_key(districts, config.linkage)
+    if hub_from == "link" and _linkage_unchanged(manifest["link_key"], previous_manifest):
+        hub_from = "score"  # same extracts, code and settings as the last good run: its links are this run's
     partitioned = request.task_runner == "dask" and hub_from == "link" and bool(lad_codes)
     try:
         tasks = timer.run("partition", lambda: _partition(stage, lad_codes, reporter)) if partitioned else None

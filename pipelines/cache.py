@@ -27,11 +27,19 @@ _VERSIONED = ["schemas", "pipelines/reader.py", "pipelines/rules_sql.py", "pipel
               "pipelines/ingest.py", "pipelines/expectations.py"]
 
 
+_LINK_VERSIONED = ["schemas", "matching"]
+
+
 @functools.cache
 def code_version() -> str:
     """Hash of the source that decides what a valid row is (schemas and validation code)."""
+    return _source_hash(tuple(_VERSIONED))
+
+
+@functools.cache
+def _source_hash(entries: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
-    for entry in _VERSIONED:
+    for entry in entries:
         path = _PACKAGE_ROOT / entry
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for file in files:
@@ -46,6 +54,17 @@ def district_key(plan: DistrictPlan, as_of: dt.date) -> str:
              "files": sorted((e.kind, e.path.name, sha256_file(e.path)) for e in plan.extracts),
              "previous": sorted((k, p.name) for k, p in plan.previous.items())}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def link_key(districts: list[dict[str, Any]], linkage_settings: dict[str, Any]) -> str:
+    """The key of a run's linkage inputs: every district's extract hashes, the validation and
+    matching code, and the linkage settings. Two runs with the same key link the same households
+    the same way (ids carried from the run before), so the later can reuse the earlier's links."""
+    parts = {"validation": code_version(), "matching": _source_hash(tuple(_LINK_VERSIONED)),
+             "settings": linkage_settings,
+             "districts": sorted((d["lad_code"], sorted((f.get("kind"), f.get("sha256")) for f in d.get("files", [])))
+                                 for d in districts)}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def cache_folder(output: Path, key: str) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,11 +110,24 @@ def plan_landing(landing: Path, as_of: dt.date, districts: tuple[str, ...] = ())
 
 def _validate_stable(path: Path, kind: str, as_of: dt.date, lad: str, day: dt.date | None,
                      valid_out: Path | None = None) -> tuple[Validated, str]:
+    """Validate a file whose hash is the same before and after reading; LandingChanged otherwise.
+
+    With ``valid_out`` the valid rows are written beside it first and moved into place only once
+    the file is known not to have changed: a half-read file never reaches the stage.
+    """
     before = sha256_file(path)
-    validated = validate_path(path, kind, as_of, lad, day, path.name, valid_out)
-    after = sha256_file(path)
-    if before != after:
-        raise LandingChanged(f"{path}: the file changed while it was being read; try again when it is complete")
+    part = valid_out.with_name(f".{valid_out.name}.part") if valid_out is not None else None
+    try:
+        validated = validate_path(path, kind, as_of, lad, day, path.name, part)
+        if sha256_file(path) != before:
+            raise LandingChanged(f"{path}: the file changed while it was being read; try again when it is complete")
+    except BaseException:
+        if part is not None:
+            part.unlink(missing_ok=True)
+        raise
+    if part is not None and valid_out is not None:
+        os.replace(part, valid_out)
+        validated.valid_path = valid_out
     return validated, before
 
 

@@ -151,7 +151,7 @@ def run_first(landing, out) -> Run:
 
 @pytest.fixture(scope="module")
 def run_again(run_first, landing, out) -> Run:
-    """The same inputs again, --quiet: every district a cache hit; outputs identical."""
+    """The same inputs again, --quiet: every district a cache hit, the linkage reused; outputs identical."""
     result = povertylink("run", "--input", str(landing), "--output", str(out), "--as-of", AS_OF, "--quiet")
     assert result.returncode == 0, result.stderr
     return published(out, result)
@@ -219,6 +219,38 @@ def test_same_inputs_give_identical_outputs(run_first, run_again, name):
     assert first == again
     if name == "quarantine.parquet":
         assert [(r["lad_code"], r["column"]) for r in first if r["lad_code"] != "county"] == [(CANT, "adults")]
+
+
+def test_unchanged_inputs_reuse_the_last_runs_linkage(run_first, run_again):
+    assert run_first.manifest["link_key"] == run_again.manifest["link_key"]
+    assert "reused_from" not in run_first.manifest["linkage"]
+    assert run_again.manifest["linkage"]["reused_from"] == run_first.run_id
+    assert "reused_from" not in run_again.manifest["scoring"]  # scoring is always recomputed
+
+
+def test_linkage_recomputed_from_scratch_gives_identical_outputs(landing, run_first, tmp_path):
+    """Determinism of the linkage itself: a fresh output folder has nothing to reuse."""
+    result = povertylink("run", "--input", str(landing), "--output", str(tmp_path), "--as-of", AS_OF, "--quiet")
+    assert result.returncode == 0, result.stderr
+    fresh = published(tmp_path, result)
+    assert "reused_from" not in fresh.manifest["linkage"]
+    assert fresh.manifest["link_key"] == run_first.manifest["link_key"]
+    for name in ("households.parquet", "links.parquet", "area_needs.parquet", "district_benchmarks.parquet"):
+        assert rows(fresh.folder / name) == rows(run_first.folder / name), name
+
+
+def test_link_key_changes_with_any_extract_or_setting():
+    from pipelines.cache import link_key
+
+    files = [{"kind": "benefits", "sha256": "a"}, {"kind": "council_tax", "sha256": "b"}]
+    districts = [{"lad_code": ASH, "files": files},
+                 {"lad_code": CANT, "files": [{"kind": "benefits", "sha256": "c"}]}]
+    key = link_key(districts, {})
+    assert link_key(list(reversed(districts)), {}) == key
+    changed = [districts[0], {"lad_code": CANT, "files": [{"kind": "benefits", "sha256": "d"}]}]
+    assert link_key(changed, {}) != key
+    assert link_key(districts[:1], {}) != key
+    assert link_key(districts, {"threshold": 0.9}) != key
 
 
 def test_household_ids_are_stable_between_runs(run_first, run_again):
