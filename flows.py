@@ -17,7 +17,7 @@ import platform
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib import metadata
@@ -81,27 +81,34 @@ class RunOutcome:
         return format_run_summary(self.manifest, self.published, self.errors)
 
 
-@task(name="ingest-district", retries=2, retry_delay_seconds=[2, 10])
-def ingest_district_task(plan: DistrictPlan, as_of: dt.date, output: str) -> dict[str, Any]:
-    """Validate one district's extracts into the content-addressed cache (reused when unchanged)."""
-    key = cache.district_key(plan, as_of)
-    folder = cache.cache_folder(Path(output), key)
+def _cached(output: Path, key: str, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """The manifest section of a content-addressed cache entry, built into it first when missing."""
+    folder = cache.cache_folder(output, key)
     entry = cache.read_entry(folder)
     if entry is not None:
         os.utime(folder)
         return entry | {"cache": "hit", "cache_key": key}
     building = folder.with_name(f"{folder.name}.building-{os.getpid()}-{time.monotonic_ns()}")
-    section = ingest_district(plan, as_of, building)
+    section = build(building)
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(building, folder)
     cache.write_entry(folder, section)
     return section | {"cache": "miss", "cache_key": key}
 
 
+@task(name="ingest-district", retries=2, retry_delay_seconds=[2, 10])
+def ingest_district_task(plan: DistrictPlan, as_of: dt.date, output: str) -> dict[str, Any]:
+    """Validate one district's extracts into the content-addressed cache (reused when unchanged)."""
+    return _cached(Path(output), cache.district_key(plan, as_of), lambda into: ingest_district(plan, as_of, into))
+
+
 @task(name="ingest-reference", retries=2, retry_delay_seconds=[2, 10])
-def ingest_reference_task(landing: str, as_of: dt.date, stage: str) -> dict[str, Any]:
-    """Validate the optional county files (EPC ratings, postcode lookup)."""
-    return ingest_reference(Path(landing), as_of, Path(stage))
+def ingest_reference_task(landing: str, as_of: dt.date, stage: str, output: str) -> dict[str, Any]:
+    """Validate the optional county files (EPC ratings, postcode lookup), through the same cache."""
+    key = cache.reference_key(Path(landing), as_of)
+    section = _cached(Path(output), key, lambda into: ingest_reference(Path(landing), as_of, into))
+    cache.link_tree(cache.cache_folder(Path(output), key), Path(stage))
+    return section
 
 
 def _worker() -> str:
@@ -316,7 +323,7 @@ def _execute(request: RunRequest, reporter: Reporter | None = None) -> RunOutcom
     errors: list[str] = []
     districts = timer.run("ingest", lambda: _ingest(request, plans, stage, previous, previous_manifest, reporter,
                                                     errors))
-    manifest["reference"] = ingest_reference_task(str(request.input_dir), request.as_of, str(stage))
+    manifest["reference"] = ingest_reference_task(str(request.input_dir), request.as_of, str(stage), str(output))
     manifest["districts"] = districts
     manifest["reconciliation"] = _reconciliation(districts + [manifest["reference"]])
     lad_codes = [d["lad_code"] for d in districts]

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.ingest import DistrictPlan, sha256_file
+from pipelines.ingest import COUNTY_FILES, DistrictPlan, sha256_file
 
 CACHE_DIR = ".cache/ingest"
 KEEP_DAYS = 14
@@ -54,6 +54,14 @@ def district_key(plan: DistrictPlan, as_of: dt.date) -> str:
              "files": sorted((e.kind, e.path.name, sha256_file(e.path)) for e in plan.extracts),
              "previous": sorted((k, p.name) for k, p in plan.previous.items())}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def reference_key(landing: Path, as_of: dt.date) -> str:
+    """The cache key of the county files' ingest: their hashes (absent ones too), the as-of date, the code."""
+    files = {kind: sha256_file(landing / name) if (landing / name).is_file() else None
+             for kind, name in sorted(COUNTY_FILES.items())}
+    parts = {"reference": files, "as_of": as_of.isoformat(), "code": code_version()}
+    return "reference-" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def link_key(districts: list[dict[str, Any]], linkage_settings: dict[str, Any]) -> str:

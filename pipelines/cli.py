@@ -7,8 +7,10 @@ into an exit status. Errors a user can fix end with one line on stderr, never a 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -38,6 +40,23 @@ def fail(message: str, code: int = 2) -> None:
     """Print a one-line reason on stderr and exit."""
     typer.echo(f"povertylink: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _release_frames(err: BaseException | None) -> None:
+    """Drop an error's tracebacks (and those of the errors it chains to), with their frames' locals.
+
+    A failed stage's frames hold its DuckDB objects (as locals and through closures); released
+    here, they are freed now rather than reported as leaks when the interpreter exits after our
+    one-line error. Prefect keeps the error itself in the flow run's state, so the traceback
+    objects are detached as well as cleared.
+    """
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        traceback.clear_frames(err.__traceback__)
+        err.__traceback__ = None
+        err = err.__cause__ or err.__context__
+    gc.collect()
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[dt.date]:
@@ -161,6 +180,7 @@ def run(
     except Exception as err:  # noqa: BLE001 - e.g. Prefect could not start: one line, not a traceback
         if verbose:
             raise
+        _release_frames(err)
         first = str(err).splitlines()[0] if str(err) else ""
         fail(f"the run stopped: {type(err).__name__}: {first} (rerun with --verbose for details)", 4)
         return

@@ -19,10 +19,15 @@ HUB_TABLES = ("benefits", "council_tax", "quarantine")
 REFERENCE_TABLES = ("epc", "postcode_lookup")
 
 
-def connect(database: Path, memory_limit: str = "6GB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """Open (or create) the run's database file with sensible limits for a 2-core, 24 GB machine."""
-    database.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(database))
+def connect(spill: Path, memory_limit: str = "6GB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the run's working database: in memory up to ``memory_limit``, spilling to the private
+    folder ``spill`` beyond it (sensible limits for a 2-core, 24 GB machine).
+
+    In memory rather than a file: nothing is checkpointed to disk that is thrown away at the end.
+    """
+    spill.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET temp_directory = {quote_str(str(spill))}")
     con.execute(f"SET memory_limit = {quote_str(memory_limit)}")
     con.execute("SET preserve_insertion_order = false")
     if threads:

@@ -10,6 +10,8 @@ output carries a name encoding or a NINO key (see :data:`PUBLISHED_EXCLUDE`).
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -131,29 +133,28 @@ def run_hub(stage: Path, final: Path, lad_codes: list[str], as_of: dt.date, run_
     the previous good run (``previous_dir``), as ``--from-stage`` asks. ``partitions``: the link
     stage loads its comparison vectors from this folder (see :func:`link_stage`).
     """
-    database = stage / "_work.duckdb"
-    con = connect(database)
+    spill = stage / "_work"  # DuckDB's spill folder (private, in the staging folder; removed at the end)
+    con = connect(spill)  # stages get it through partial, not closures: a failure's traceback frees it
     sections: dict[str, Any] = {}
     first = HUB_STAGES.index(from_stage)
     previous_manifest = manifest.get("previous_manifest") or {}
     try:
-        sections["hub_rows"] = timer.run("load", lambda: load_hub(con, stage, lad_codes))
+        sections["hub_rows"] = timer.run("load", partial(load_hub, con, stage, lad_codes))
         for name, section in (("link", "linkage"), ("score", "scoring")):
             if HUB_STAGES.index(name) < first:
                 assert previous_dir is not None
-                timer.run(name, lambda name=name: restore_stage(con, name, previous_dir))  # type: ignore[misc]
+                timer.run(name, partial(restore_stage, con, name, previous_dir))
                 sections[section] = (previous_manifest.get(section) or {}) | {"reused_from": previous_dir.name}
         if first <= 0:
-            sections["linkage"] = timer.run("link", lambda: link_stage(con, previous_dir, config, partitions,
-                                                                       lad_codes))
+            link = partial(link_stage, con, previous_dir, config, partitions, lad_codes)
+            sections["linkage"] = timer.run("link", link)
         if first <= 1:
-            sections["scoring"] = timer.run("score", lambda: score_stage(con, as_of, run_id, config))
-        sections["benchmarks"] = timer.run("benchmark", lambda: benchmark_stage(con, run_id, as_of, previous_dir))
-        sections["published_rows"] = timer.run("write", lambda: write_outputs(con, stage, final, lad_codes))
+            sections["scoring"] = timer.run("score", partial(score_stage, con, as_of, run_id, config))
+        sections["benchmarks"] = timer.run("benchmark", partial(benchmark_stage, con, run_id, as_of, previous_dir))
+        sections["published_rows"] = timer.run("write", partial(write_outputs, con, stage, final, lad_codes))
         doc_manifest = {k: v for k, v in manifest.items() if k != "previous_manifest"} | sections
-        timer.run("report", lambda: write_documents(con, stage, doc_manifest | {"timings": timer.stages}))
+        timer.run("report", partial(write_documents, con, stage, doc_manifest | {"timings": timer.stages}))
     finally:
         con.close()
-        database.unlink(missing_ok=True)
-        Path(str(database) + ".wal").unlink(missing_ok=True)
+        shutil.rmtree(spill, ignore_errors=True)
     return sections
