@@ -32,7 +32,7 @@ from prefect import flow, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
 
-from pipelines import cache  # noqa: E402
+from pipelines import cache, suite_process  # noqa: E402
 from pipelines.errors import UserError  # noqa: E402
 from pipelines.ingest import DISTRICT_WORKERS, DistrictPlan, ingest_district, ingest_reference, plan_landing  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
@@ -256,6 +256,7 @@ def _ingest(request: RunRequest, plans: list[DistrictPlan], stage: Path, previou
         sections.append(section)
         rows = sum(f["rows_read"] for f in section["files"])
         reporter.advance("ingest", f"{plan.lad_code} {rows:,} rows ({section['cache']} cache)")
+    suite_process.shutdown()  # its memory back before the hub stages; the next run starts it again
     reporter.done("ingest")
     return sorted(sections, key=lambda d: d["lad_code"])
 
@@ -415,9 +416,19 @@ def _api_for_workers(request: RunRequest) -> Iterator[None]:
         yield
 
 
+def _validates(request: RunRequest) -> bool:
+    """True when this run will validate an extract in this process: a district it ingests is not cached."""
+    if request.from_stage != "ingest" or request.task_runner == "dask":
+        return False
+    plans = plan_landing(request.input_dir, request.as_of, request.districts)
+    return not all(cache.is_cached(request.output_dir, plan, request.as_of) for plan in plans)
+
+
 def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOutcome:
     """Run the flow ad hoc (no Prefect server needed) and return its outcome."""
     check_request(request)
+    if _validates(request):
+        suite_process.warm_up()  # GX's import in its own process, while Prefect starts
     holder: dict[str, RunOutcome] = {}
 
     @flow(name="povertylink-run", log_prints=False, validate_parameters=False, task_runner=_task_runner(request))

@@ -56,6 +56,11 @@ def district_key(plan: DistrictPlan, as_of: dt.date) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def is_cached(output: Path, plan: DistrictPlan, as_of: dt.date) -> bool:
+    """True when the district's ingest for these extracts is already in the output's cache."""
+    return read_entry(cache_folder(output, district_key(plan, as_of))) is not None
+
+
 def reference_key(landing: Path, as_of: dt.date) -> str:
     """The cache key of the county files' ingest: their hashes (absent ones too), the as-of date, the code."""
     files = {kind: sha256_file(landing / name) if (landing / name).is_file() else None

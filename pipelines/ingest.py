@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.errors import UserError
-from pipelines.expectations import run_suite, suite_columns
+from pipelines.suite_process import submit_table
 from pipelines.validate import QUARANTINE_SCHEMA, Validated, count_data_lines, empty_valid, validate_path
 from schemas.inputs import EXTRACT_KINDS
 
@@ -138,6 +138,7 @@ def ingest_district(plan: DistrictPlan, as_of: dt.date, stage: Path, check_table
     files: list[dict[str, Any]] = []
     quarantine: list[pa.Table] = []
     written = set()
+    suites = []  # (file entry, the call that waits for its suite): the next file is validated meanwhile
     for extract in plan.extracts:
         # valid rows go straight to Parquet: a district's file is never held in memory whole
         validated, digest = _validate_stable(extract.path, extract.kind, as_of, plan.lad_code, extract.extract_date,
@@ -151,11 +152,11 @@ def ingest_district(plan: DistrictPlan, as_of: dt.date, stage: Path, check_table
         if check_tables and validated.report.rows_valid:
             previous = plan.previous.get(extract.kind)
             previous_rows = count_data_lines(previous) if previous else None
-            checked = pq.read_table(out / f"{extract.kind}.parquet", columns=suite_columns(extract.kind))
-            entry["expectations"] = run_suite(
-                checked, extract.kind, f"{plan.lad_code}_{extract.kind}", previous_rows
-            ).as_dict()
+            suites.append((entry, submit_table(out / f"{extract.kind}.parquet", extract.kind,
+                                               f"{plan.lad_code}_{extract.kind}", previous_rows)))
         files.append(entry)
+    for entry, suite in suites:
+        entry["expectations"] = suite().as_dict()
     for kind in EXTRACT_KINDS:
         if kind not in written:
             pq.write_table(empty_valid(kind), out / f"{kind}.parquet")

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -193,7 +194,18 @@ def _count(counts: _Counts, chunk: Chunk) -> Chunk:
 
 
 def _has_line_break(batch: pa.RecordBatch) -> bool:
-    return any(pc.any(pc.match_substring_regex(col, "[\r\n]")).as_py() for col in batch.columns)
+    """True when a value may hold CR or LF: looks at each text column's bytes at once (a tenth of the
+    time of a regex per value); bytes outside the values can only raise a false alarm, which sends
+    the file down the exact path, never a line break missed."""
+    for column in batch.columns:
+        data = column.buffers()[2] if pa.types.is_string(column.type) else None
+        if data is not None and data.size:
+            values = np.frombuffer(data, dtype=np.uint8)
+            if np.any((values == 0x0A) | (values == 0x0D)):
+                return True
+        elif data is None and pc.any(pc.match_substring_regex(column.cast(pa.string()), "[\r\n]")).as_py():
+            return True
+    return False
 
 
 def _fast_chunks(path: Path, header: list[str], written: list[str], counts: _Counts,

@@ -66,12 +66,14 @@ def re2_class(chars: str) -> str:
 def strip_sql(expr: str, chars: str) -> str:
     """``expr`` with leading and trailing ``chars`` removed.
 
-    TRIM with a large character set costs about 1 us a value; an anchored regex finds the few
-    values that need it at a tenth of that, so only those are trimmed.
+    TRIM with a large character set costs about 1 us a value; anchored regexes find the few
+    values that need it at a tenth of that, so only those are trimmed. Two regexes, one per
+    edge: RE2 answers each anchored one without reading the value, where the alternation
+    ``^c|c$`` scans it all (a 270-character name encoding: 0.9 us against 0.1 us).
     """
     cls = re2_class(chars)
-    edge = quote_str(f"^{cls}|{cls}$")
-    return f"CASE WHEN regexp_matches({expr}, {edge}) THEN TRIM({expr}, {quote_str(chars)}) ELSE {expr} END"
+    edges = f"regexp_matches({expr}, {quote_str('^' + cls)}) OR regexp_matches({expr}, {quote_str(cls + '$')})"
+    return f"CASE WHEN {edges} THEN TRIM({expr}, {quote_str(chars)}) ELSE {expr} END"
 
 
 def _trimmed(name: str) -> str:
