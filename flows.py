@@ -421,7 +421,10 @@ def _validates(request: RunRequest) -> bool:
     if request.from_stage != "ingest" or request.task_runner == "dask":
         return False
     plans = plan_landing(request.input_dir, request.as_of, request.districts)
-    return not all(cache.is_cached(request.output_dir, plan, request.as_of) for plan in plans)
+    try:
+        return not all(cache.is_cached(request.output_dir, plan, request.as_of) for plan in plans)
+    except OSError:  # an extract that cannot be read: its ingest task reports it (after retries)
+        return True
 
 
 def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOutcome:

@@ -134,6 +134,22 @@ def prefect_server(home: Path, port: int = 4299) -> Iterator[dict[str, str]]:
         server.wait(timeout=30)
 
 
+def dask_end_to_end(landing: Path, output: Path) -> float:
+    """Wall seconds of ``povertylink run`` on a local Dask cluster of two worker processes (started
+    beforehand, not timed); prints the figure with the workers' peak memory."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        wall = end_to_end(landing, output, ["--task-runner", "dask", "--dask-address", cluster.scheduler_address])
+        peaks = client.run(lambda: __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss)
+    manifest = json.loads((output / "current" / "manifest.json").read_text(encoding="utf-8"))
+    stages = ", ".join(f"{name} {m['wall_s']:.1f} s" for name, m in manifest["timings"].items() if "wall_s" in m)
+    print(f"  povertylink run --task-runner dask (LocalCluster, 2 workers x 1 thread): {wall:.1f} s wall; "
+          f"workers' peak {max(peaks.values()) / 1024:.0f} MB; {stages}")
+    return wall
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry: generate or reuse data, run and print the stage table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -146,6 +162,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server", action="store_true",
                         help="run the end-to-end and rerun timings against a self-hosted Prefect server on loopback "
                              "(as the nightly service does) instead of Prefect's temporary one")
+    parser.add_argument("--dask", action="store_true",
+                        help="also time `povertylink run --task-runner dask` on a LocalCluster of two worker "
+                             "processes (one thread each) on this machine, fresh output folder")
     parser.add_argument("--peer", action="store_true", help="also run the linkage bench against Splink")
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
     args = parser.parse_args(argv)
@@ -168,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"  povertylink run --district {lad} (unchanged, cache warm): {again:.1f} s wall, "
                           f"{again / wall:.2f} of the full run (target < 0.33)")
                     figures["rerun_one_district_s"] = round(again, 2)
+        if args.dask:
+            figures["dask_end_to_end_s"] = round(dask_end_to_end(landing, Path(tmp) / "dask"), 2)
     if args.peer:
         from perf.linkage_bench import main as bench_main
 
