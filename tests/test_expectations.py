@@ -40,3 +40,45 @@ def test_identifier_null_rate_is_checked(tmp_path):
     valid = validate_path(write_csv(tmp_path / "b.csv", rows, header("benefits")), "benefits", AS_OF).valid
     result = run_suite(valid, "benefits", "b")
     assert [f["column"] for f in result.failures] == ["uprn"]
+
+
+def test_suites_in_the_worker_process_give_the_same_results(tmp_path, monkeypatch):
+    """The ingest hands each validated table to a GX worker process; the results are those of the
+    same suite run in this process, a failure's counts included, and the worker's CPU is counted."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    from pipelines import suite_process
+
+    rows = [council_tax_row(f"A{i}", uprn=str(100 + i)) for i in range(20)]
+    table = tmp_path / "ct.parquet"
+    validate_path(write_csv(tmp_path / "ct.csv", rows, header("council_tax")), "council_tax", AS_OF,
+                  valid_out=table)
+    monkeypatch.delenv(suite_process.IN_PROCESS_ENV, raising=False)
+    suite_process.shutdown()
+    try:
+        before = suite_process.usage.cpu_s
+        in_worker = [suite_process.submit_table(table, "council_tax", "ct", previous) for previous in (21, 100)]
+        results = [pending() for pending in in_worker]
+        worker = suite_process._pool
+        assert worker is not None and all(pid != os.getpid() for pid in worker._processes)
+    finally:
+        suite_process.shutdown()
+    assert suite_process.usage.cpu_s > before
+    here = [run_suite(pq.read_table(table), "council_tax", "ct", previous) for previous in (21, 100)]
+    assert [r.as_dict() for r in results] == [r.as_dict() for r in here]
+    assert results[0].success and not results[1].success
+
+
+def test_suites_run_in_the_calling_process_when_asked(tmp_path, monkeypatch):
+    from pipelines import suite_process
+
+    rows = [benefits_row(f"B{i}") for i in range(5)]
+    table = tmp_path / "b.parquet"
+    validate_path(write_csv(tmp_path / "b.csv", rows, header("benefits")), "benefits", AS_OF, valid_out=table)
+    monkeypatch.setenv(suite_process.IN_PROCESS_ENV, "1")
+    suite_process.shutdown()
+    result = suite_process.submit_table(table, "benefits", "b")()
+    assert suite_process._pool is None
+    assert result.evaluated == len(expectation_specs("benefits"))
