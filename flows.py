@@ -34,7 +34,7 @@ from prefect.context import FlowRunContext  # noqa: E402
 
 from pipelines import cache, suite_process  # noqa: E402
 from pipelines.errors import UserError  # noqa: E402
-from pipelines.ingest import DISTRICT_WORKERS, DistrictPlan, ingest_district, ingest_reference, plan_landing  # noqa: E402
+from pipelines.ingest import DISTRICT_THREADS, DistrictPlan, ingest_district, ingest_reference, plan_landing  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
 from pipelines.progress import QuietReporter, Reporter  # noqa: E402
 from pipelines.publish import clean_stale_staging, current_dir, new_run_id, promote, staging_dir, write_json  # noqa: E402
@@ -389,7 +389,7 @@ def _task_runner(request: RunRequest) -> Any:
         return DaskTaskRunner(address=request.dask_address)
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    return ThreadPoolTaskRunner(max_workers=DISTRICT_WORKERS)
+    return ThreadPoolTaskRunner(max_workers=DISTRICT_THREADS)
 
 
 @contextmanager

@@ -33,7 +33,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from pipelines import suite_process  # noqa: E402
-from pipelines.ingest import DISTRICT_WORKERS, ingest_district, ingest_reference, plan_landing  # noqa: E402
+from pipelines.ingest import DISTRICT_THREADS, ingest_district, ingest_reference, plan_landing  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
 from pipelines.publish import new_run_id, promote, staging_dir  # noqa: E402
 from pipelines.stages import run_hub  # noqa: E402
@@ -69,9 +69,9 @@ def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: t
     run_id = new_run_id(dt.datetime.now(dt.timezone.utc), as_of)
     stage = staging_dir(output, run_id)
     stage.mkdir(parents=True)
-    def ingest() -> None:  # districts on DISTRICT_WORKERS threads, as the flow's task runner runs them
+    def ingest() -> None:  # districts on DISTRICT_THREADS threads, as the flow's task runner runs them
         suite_process.warm_up()  # as `run` does, but inside the stage's time (no Prefect start-up to hide it)
-        with ThreadPoolExecutor(DISTRICT_WORKERS) as pool:
+        with ThreadPoolExecutor(DISTRICT_THREADS) as pool:
             list(pool.map(lambda p: ingest_district(p, as_of, stage), plans))
         suite_process.shutdown()
         ingest_reference(landing, as_of, stage)

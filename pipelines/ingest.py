@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,10 @@ from schemas.inputs import EXTRACT_KINDS
 EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
 LAD_RE = re.compile(r"^[ENSW]\d{8}$")
 COUNTY_FILES = {"epc": "epc.csv", "postcode_lookup": "postcode_lookup.csv"}
-DISTRICT_WORKERS = 2  # districts ingested at once on one machine: one per core (DuckDB runs each file on one)
+DISTRICT_WORKERS = 2  # districts validated at once on one machine: one per core (DuckDB runs each file on one)
+# districts in flight: while one waits for its GX suites (in their own process), another is validated
+DISTRICT_THREADS = 3 * DISTRICT_WORKERS
+_VALIDATING = threading.BoundedSemaphore(DISTRICT_WORKERS)  # DuckDB validation slots of this process
 REFERENCE_LAD = "county"  # quarantine rows of the optional county-wide files
 
 
@@ -139,22 +143,23 @@ def ingest_district(plan: DistrictPlan, as_of: dt.date, stage: Path, check_table
     quarantine: list[pa.Table] = []
     written = set()
     suites = []  # (file entry, the call that waits for its suite): the next file is validated meanwhile
-    for extract in plan.extracts:
-        # valid rows go straight to Parquet: a district's file is never held in memory whole
-        validated, digest = _validate_stable(extract.path, extract.kind, as_of, plan.lad_code, extract.extract_date,
-                                             out / f"{extract.kind}.parquet")
-        written.add(extract.kind)
-        quarantine.append(validated.quarantine)
-        entry = validated.report.as_dict() | {
-            "path": str(extract.path), "sha256": digest,
-            "extract_date": extract.extract_date.isoformat() if extract.extract_date else None,
-        }
-        if check_tables and validated.report.rows_valid:
-            previous = plan.previous.get(extract.kind)
-            previous_rows = count_data_lines(previous) if previous else None
-            suites.append((entry, submit_table(out / f"{extract.kind}.parquet", extract.kind,
-                                               f"{plan.lad_code}_{extract.kind}", previous_rows)))
-        files.append(entry)
+    with _VALIDATING:  # the slot is given back before waiting for the suites: another district goes on
+        for extract in plan.extracts:
+            # valid rows go straight to Parquet: a district's file is never held in memory whole
+            validated, digest = _validate_stable(extract.path, extract.kind, as_of, plan.lad_code,
+                                                 extract.extract_date, out / f"{extract.kind}.parquet")
+            written.add(extract.kind)
+            quarantine.append(validated.quarantine)
+            entry = validated.report.as_dict() | {
+                "path": str(extract.path), "sha256": digest,
+                "extract_date": extract.extract_date.isoformat() if extract.extract_date else None,
+            }
+            if check_tables and validated.report.rows_valid:
+                previous = plan.previous.get(extract.kind)
+                previous_rows = count_data_lines(previous) if previous else None
+                suites.append((entry, submit_table(out / f"{extract.kind}.parquet", extract.kind,
+                                                   f"{plan.lad_code}_{extract.kind}", previous_rows)))
+            files.append(entry)
     for entry, suite in suites:
         entry["expectations"] = suite().as_dict()
     for kind in EXTRACT_KINDS:

@@ -161,23 +161,38 @@ def check_header(header: list[str], kind: str) -> tuple[str | None, list[str], l
     return None, unknown, absent
 
 
-CHECK_ROWS = 50_000  # rows judged at a time: bounds the memory of the checks
+CHECK_ROWS = 50_000  # rows judged at a time in a file streamed into DuckDB: bounds the memory of the checks
+
+
+HOLD_BYTES = 48 << 20  # a file up to this size is judged straight from its Arrow batches, in one pass
 
 
 def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[str]) -> list[tuple[int, int]]:
-    """Stream the file's batches into table ``t`` (the given text columns and the line) and ``read_problems``.
+    """Stream the file's batches into ``t`` (the given text columns and the line) and ``read_problems``.
 
-    Returns line ranges (first, last) of about CHECK_ROWS rows each, covering every row of ``t``.
+    A file of up to HOLD_BYTES stays in Arrow and ``t`` is a view of it (no copy); a larger one
+    is streamed into a DuckDB table ``t``, which spills to disk beyond the memory limit.
+    Returns the line ranges (first, last) to judge a pass each, covering every row of ``t``: one
+    for a file held in Arrow, about CHECK_ROWS rows each for a streamed one.
     """
     ranges: list[tuple[int, int]] = []
     rows_in_last = 0
-    cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
-    con.execute(f"CREATE TABLE t ({cols}{', ' if cols else ''}{LINE_COLUMN} BIGINT)")
     con.execute("CREATE TABLE read_problems (line BIGINT, col VARCHAR, reason VARCHAR)")
     keep = [c for c in stream.header if c in set(columns)] + [LINE_COLUMN]
+    try:
+        small = stream.path.stat().st_size <= HOLD_BYTES
+    except OSError:
+        small = False
+    held: list[pa.Table] | None = [] if small else None  # None: the rows go into the DuckDB table
+    if held is None:
+        cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
+        con.execute(f"CREATE TABLE t ({cols}{', ' if cols else ''}{LINE_COLUMN} BIGINT)")
     for chunk in stream.chunks():
-        batch = chunk.table.select(keep)  # noqa: F841 (read by DuckDB by name)
-        con.execute("INSERT INTO t BY NAME SELECT * FROM batch")
+        batch = chunk.table.select(keep)
+        if held is not None:
+            held.append(batch)
+        else:
+            con.execute("INSERT INTO t BY NAME SELECT * FROM batch")
         if batch.num_rows:
             lines = batch.column(LINE_COLUMN)
             first, last = lines[0].as_py(), lines[-1].as_py()
@@ -193,11 +208,21 @@ def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[s
                 "reason": pa.array([p.reason for p in chunk.problems], pa.string()),
             })
             con.execute("INSERT INTO read_problems SELECT * FROM problems")
+    if held is not None:
+        whole = pa.concat_tables(held) if held else pa.table({c: pa.array([], pa.string()) for c in keep[:-1]}
+                                                              | {LINE_COLUMN: pa.array([], pa.int64())})
+        for c in columns:  # optional columns the file does not have: missing on every row
+            if c not in whole.column_names:
+                whole = whole.append_column(c, pa.nulls(whole.num_rows, pa.string()))
+        con.register("t", whole)
+        return [(ranges[0][0], ranges[-1][1])] if ranges else []  # held in memory anyway: judged in one pass
     return ranges
 
 
-def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str]:
-    """(joins for the uniqueness checks, the list of {column, reason} of each row's problems)."""
+def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str, str | None]:
+    """(joins for the uniqueness checks, the list of {column, reason} of each row's field problems,
+    the list of its cross-column problems or None): the cross-column rules count only for a row
+    whose fields are all good."""
     specs = column_specs(model_for(kind))
     items = [f"{{'column': {quote_str(s.name)}, 'reason': {reason_sql(s, as_of)}}}" for s in specs]
     joins = []
@@ -210,10 +235,8 @@ def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str]:
     field_problems = f"list_filter([{', '.join(items)}], lambda x: x.reason IS NOT NULL)"
     cross = [f"{{'column': {quote_str(c)}, 'reason': CASE WHEN {cond} THEN {quote_str(r)} END}}"
              for c, cond, r in cross_checks(kind)]
-    if cross:
-        return " ".join(joins), (f"CASE WHEN len({field_problems}) > 0 THEN {field_problems} "
-                                 f"ELSE list_filter([{', '.join(cross)}], lambda x: x.reason IS NOT NULL) END")
-    return " ".join(joins), field_problems
+    cross_problems = f"list_filter([{', '.join(cross)}], lambda x: x.reason IS NOT NULL)" if cross else None
+    return " ".join(joins), field_problems, cross_problems
 
 
 def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: str, extract_date: dt.date | None,
@@ -225,7 +248,7 @@ def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: 
     counted normalisation. The text columns and helpers are never stored, only read.
     """
     specs = column_specs(model_for(kind))
-    joins, problems = _problems_sql(kind, as_of)
+    joins, field_problems, cross_problems = _problems_sql(kind, as_of)
     for i, spec in enumerate(s for s in specs if s.unique):  # duplicates across the whole file, first
         con.execute(f"CREATE TABLE _dup{i} AS SELECT k, COUNT(*) AS n, MIN({LINE_COLUMN}) AS first FROM "
                     f"(SELECT {typed_expr(spec)} AS k, {LINE_COLUMN} FROM {with_helpers_sql([spec], 't')}) "
@@ -238,10 +261,15 @@ def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: 
     meta_sql = ", ".join(f"{meta[c]} AS {c}" for c in columns if c in meta and c not in names)
     counted = [(s.name, *n) for s in specs if (n := normalisation_sql(s))]
     flags = "".join(f", COALESCE({cond}, FALSE) AS _norm{j}" for j, (_, cond, _) in enumerate(counted))
+    # each list is built once: a row's field problems, then its cross-column ones only where there are none
+    lists, outer = f"{field_problems} AS _problems", "*"
+    if cross_problems is not None:
+        lists = f"{field_problems} AS _fields, {cross_problems} AS _cross"
+        outer = "* EXCLUDE (_fields, _cross), CASE WHEN len(_fields) > 0 THEN _fields ELSE _cross END AS _problems"
     for i, (first, last) in enumerate(ranges or [(0, -1)]):  # a range at a time: memory stays bounded
-        con.execute(f"{'INSERT INTO c' if i else 'CREATE TEMP TABLE c AS'} SELECT {meta_sql}, "
-                    f"{', '.join(typed_sql(s) for s in specs)}{flags}, {problems} AS _problems FROM "
-                    f"{with_helpers_sql(specs, f't WHERE {LINE_COLUMN} BETWEEN {first} AND {last}')} t {joins}")
+        rows = with_helpers_sql(specs, f"t WHERE {LINE_COLUMN} BETWEEN {first} AND {last}")
+        con.execute(f"{'INSERT INTO c' if i else 'CREATE TEMP TABLE c AS'} SELECT {outer} FROM (SELECT {meta_sql}, "
+                    f"{', '.join(typed_sql(s) for s in specs)}{flags}, {lists} FROM {rows} t {joins})")
     con.execute("INSERT INTO read_problems SELECT line, p.column, p.reason FROM "
                 "(SELECT line, UNNEST(_problems) AS p FROM c WHERE len(_problems) > 0)")
     sums = "".join(f", COUNT(*) FILTER (WHERE _norm{j})" for j in range(len(counted)))
@@ -250,7 +278,7 @@ def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: 
     valid_sql = f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM c WHERE len(_problems) = 0 ORDER BY line"
     if valid_out is not None:
         valid_out.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY ({valid_sql}) TO {quote_str(str(valid_out))} (FORMAT parquet)")
+        con.execute(f"COPY ({valid_sql}) TO {quote_str(str(valid_out))} (FORMAT parquet, COMPRESSION zstd)")
         return None, totals[0], normalised
     valid = con.sql(valid_sql).to_arrow_table()
     return valid, valid.num_rows, normalised

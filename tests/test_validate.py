@@ -354,3 +354,37 @@ def test_line_break_check_reads_every_value(values, expected):
     assert _has_line_break(batch) is expected
     tail = batch.slice(1)  # bytes outside a slice may raise a false alarm, never hide a break inside it
     assert _has_line_break(tail) or not any("\n" in v or "\r" in v for v in values[1:])
+
+
+EDGE_VALUES = ["", " ", "a", " a ", "\u3000a\u00a0", "a\u0085", "\x1ca\x1f", "é", "aé", "é ", "\u2028é\u202f",
+               "\ta\tb\t", "a" * 300 + " ", "!~", "\x7f", "\x84a"]
+
+
+@pytest.mark.parametrize("chars", ["WHITESPACE", "PYDANTIC_WHITESPACE"])
+def test_strip_sql_trims_as_python_does(chars):
+    """The first/last code point shortcut of strip_sql gives exactly str.strip(chars), edge cases included."""
+    import duckdb
+
+    import schemas.columns as columns
+    from pipelines.rules_sql import strip_sql
+
+    strip = getattr(columns, chars)
+    con = duckdb.connect()
+    got = con.execute(f"SELECT {strip_sql('v', strip)} FROM unnest(?) AS u(v)", [EDGE_VALUES]).fetchall()
+    assert [g for (g,) in got] == [v.strip(strip) for v in EDGE_VALUES]
+
+
+def test_small_and_large_files_are_checked_alike(tmp_path, monkeypatch):
+    """A file held in Arrow (up to HOLD_BYTES) and one streamed into DuckDB give the same outcome."""
+    import pipelines.validate as validate
+
+    rows = [benefits_row(f"C{i}") for i in range(40)]
+    rows[7]["adults"] = "0"
+    rows[9]["claim_ref"] = "C8"
+    path = write_csv(tmp_path / "benefits_2026-11-01.csv", rows)
+    held = validate_path(path, "benefits", AS_OF)
+    monkeypatch.setattr(validate, "HOLD_BYTES", 0)
+    monkeypatch.setattr(validate, "CHECK_ROWS", 12)
+    streamed = validate_path(path, "benefits", AS_OF)
+    assert held.valid.equals(streamed.valid) and held.quarantine.equals(streamed.quarantine)
+    assert held.report.as_dict() == streamed.report.as_dict() and held.report.rows_quarantined == 3
