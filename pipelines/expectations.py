@@ -107,7 +107,7 @@ def run_suite(table: pa.Table, kind: str, name: str, previous_rows: int | None =
     floats = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f for f in subset.schema])
     frame = subset.cast(floats).to_pandas()
     parameters = row_count_band(previous_rows)
-    with _GX_LOCK:  # GX contexts are not thread-safe; districts validate on two threads
+    with _GX_LOCK:  # GX contexts are not thread-safe; districts run on several threads
         # pass or fail first (a fifth cheaper); the counts of what failed only when something did
         result = _definition(kind).run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters,
                                        result_format="BOOLEAN_ONLY")
