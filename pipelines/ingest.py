@@ -145,7 +145,7 @@ def ingest_district(plan: DistrictPlan, as_of: dt.date, stage: Path, check_table
     suites = []  # (file entry, the call that waits for its suite): the next file is validated meanwhile
     with _VALIDATING:  # the slot is given back before waiting for the suites: another district goes on
         for extract in plan.extracts:
-            # valid rows go straight to Parquet: a district's file is never held in memory whole
+            # valid rows go straight to Parquet: a file beyond validate.HOLD_BYTES is never held in memory whole
             validated, digest = _validate_stable(extract.path, extract.kind, as_of, plan.lad_code,
                                                  extract.extract_date, out / f"{extract.kind}.parquet")
             written.add(extract.kind)

@@ -1,7 +1,8 @@
 """Validate one extract: every row ends valid (typed) or quarantined with line, column and reason.
 
-Streams the text batches of :mod:`pipelines.reader` into a private DuckDB database on disk
-(so memory stays bounded however large the file), checks them with SQL derived from the
+Reads the text batches of :mod:`pipelines.reader` into a private DuckDB database (a file up
+to HOLD_BYTES is read straight from its Arrow batches; a larger one is streamed into a table
+that spills to disk, so memory stays bounded however large the file), checks them with SQL derived from the
 pydantic models (:mod:`pipelines.rules_sql`), and returns data: the valid rows typed per the
 model (Arrow, or written straight to Parquet), the quarantine rows (Arrow) and a
 :class:`FileReport` whose counts reconcile (rows read = rows valid + rows quarantined) and
