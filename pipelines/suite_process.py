@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from pipelines.expectations import SuiteResult, run_suite_file, warm
 
-GX_WORKERS = 1  # GX is about a quarter of the ingest's CPU: one process keeps up with two validating threads
+GX_WORKERS = 1  # GX is about 40% of the ingest's CPU, 3-4 s of it its import: a second worker would import again
 IN_PROCESS_ENV = "POVERTYLINK_GX_IN_PROCESS"
 
 T = TypeVar("T")

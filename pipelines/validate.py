@@ -210,9 +210,8 @@ def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[s
             })
             con.execute("INSERT INTO read_problems SELECT * FROM problems")
     if held is not None:
-        whole = pa.concat_tables(held) if held else pa.table({c: pa.array([], pa.string()) for c in keep[:-1]}
-                                                              | {LINE_COLUMN: pa.array([], pa.int64())})
-        for c in columns:  # optional columns the file does not have: missing on every row
+        whole = pa.concat_tables(held) if held else pa.table({LINE_COLUMN: pa.array([], pa.int64())})
+        for c in columns:  # columns the file (or an empty file) does not have: missing on every row
             if c not in whole.column_names:
                 whole = whole.append_column(c, pa.nulls(whole.num_rows, pa.string()))
         con.register("t", whole)
