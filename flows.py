@@ -32,14 +32,14 @@ from prefect import flow, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
 
-from pipelines import cache, suite_process  # noqa: E402
-from pipelines.errors import UserError  # noqa: E402
-from pipelines.ingest import DISTRICT_THREADS, DistrictPlan, ingest_district, ingest_reference, plan_landing  # noqa: E402
+from pipelines.hub import HUB_STAGES, run_hub  # noqa: E402
+from pipelines.ingest import cache, gx_worker  # noqa: E402
+from pipelines.ingest.landing import DISTRICT_THREADS, DistrictPlan, ingest_district, ingest_reference, plan_landing  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
 from pipelines.progress import QuietReporter, Reporter  # noqa: E402
 from pipelines.publish import clean_stale_staging, current_dir, new_run_id, promote, staging_dir, write_json  # noqa: E402
-from pipelines.stages import HUB_STAGES, run_hub  # noqa: E402
 from schemas.config import load_config  # noqa: E402
+from schemas.errors import UserError  # noqa: E402
 
 EXIT_OK = 0
 EXIT_FILES_REJECTED = 1  # published, but at least one file was refused whole (see the summary)
@@ -194,7 +194,7 @@ def check_request(request: RunRequest) -> None:
     """Every check a user can act on, made before the flow starts: UserError with one clear line."""
     config = load_config(request.config)
     plan_landing(request.input_dir, request.as_of, request.districts)
-    from pipelines.params import load_parameters
+    from pipelines.score.params import load_parameters
 
     load_parameters(request.as_of, config.parameters or None)
     if request.output_dir.exists() and not request.output_dir.is_dir():
@@ -215,7 +215,7 @@ def _previous_manifest(previous: Path | None) -> dict[str, Any]:
 
 
 def _linkage_unchanged(link_key: str, previous_manifest: dict[str, Any]) -> bool:
-    """True when the last good run linked exactly these inputs (see :func:`pipelines.cache.link_key`)."""
+    """True when the last good run linked exactly these inputs (see :func:`pipelines.ingest.cache.link_key`)."""
     return previous_manifest.get("status") == "complete" and previous_manifest.get("link_key") == link_key
 
 
@@ -256,7 +256,7 @@ def _ingest(request: RunRequest, plans: list[DistrictPlan], stage: Path, previou
         sections.append(section)
         rows = sum(f["rows_read"] for f in section["files"])
         reporter.advance("ingest", f"{plan.lad_code} {rows:,} rows ({section['cache']} cache)")
-    suite_process.shutdown()  # its memory back before the hub stages; the next run starts it again
+    gx_worker.shutdown()  # its memory back before the hub stages; the next run starts it again
     reporter.done("ingest")
     return sorted(sections, key=lambda d: d["lad_code"])
 
@@ -431,7 +431,7 @@ def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOu
     """Run the flow ad hoc (no Prefect server needed) and return its outcome."""
     check_request(request)
     if _validates(request):
-        suite_process.warm_up()  # GX's import in its own process, while Prefect starts
+        gx_worker.warm_up()  # GX's import in its own process, while Prefect starts
     holder: dict[str, RunOutcome] = {}
 
     @flow(name="povertylink-run", log_prints=False, validate_parameters=False, task_runner=_task_runner(request))

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import Line, Protected, protect
-from benchmarks.tables import create_from_model, insert_rows, table_exists
+from benchmarks.output_tables import create_from_model, insert_rows, table_exists
 from schemas.outputs import AREA_METRICS, AreaNeedsRow
 from schemas.reference import district_name
 

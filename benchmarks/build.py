@@ -18,7 +18,7 @@ from benchmarks.areas import build_area_needs
 from benchmarks.disclosure import round_money
 from benchmarks.metrics import build_district_benchmarks
 from benchmarks.movement import build_campaign, build_status_movement
-from benchmarks.tables import bi_safe_problems
+from benchmarks.output_tables import bi_safe_problems
 from schemas.reference import COUNTY_CODE
 
 TABLES: dict[str, str] = {

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import Line, protect, round_money
-from benchmarks.tables import append_parquet, columns_of, create_from_model, insert_rows, table_exists
+from benchmarks.output_tables import append_parquet, columns_of, create_from_model, insert_rows, table_exists
 from schemas.outputs import CAMPAIGN_OUTCOMES, STATUSES, PensionCreditCampaignRow, StatusMovementRow
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from benchmarks.charts import STATUS_COLOURS, SUPPRESSED, bar_chart, line_chart, status_mix_chart
 from benchmarks.disclosure import is_primary, round_count
-from benchmarks.tables import columns_of, table_exists
+from benchmarks.output_tables import columns_of, table_exists
 from schemas.outputs import METRIC_LABELS, STATUSES
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 

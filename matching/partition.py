@@ -67,7 +67,7 @@ def parquet_list_sql(files: Sequence[Path]) -> str:
 def load_validated_sql(stage: Path, lad_codes: Sequence[str], table: str) -> str:
     """SQL creating ``table`` (benefits or council_tax) from these districts' staged validated Parquet.
 
-    Read as :func:`pipelines.hub.load_hub` reads it (``union_by_name``), so the types are the hub's.
+    Read as :func:`pipelines.hub_database.load_hub` reads it (``union_by_name``), so the types are the hub's.
     """
     files = [stage / "validated" / lad / f"{table}.parquet" for lad in lad_codes]
     return (f"CREATE OR REPLACE TABLE {table} AS "

@@ -32,11 +32,11 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from pipelines import suite_process  # noqa: E402
-from pipelines.ingest import DISTRICT_THREADS, ingest_district, ingest_reference, plan_landing  # noqa: E402
+from pipelines.hub import run_hub  # noqa: E402
+from pipelines.ingest import gx_worker  # noqa: E402
+from pipelines.ingest.landing import DISTRICT_THREADS, ingest_district, ingest_reference, plan_landing  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
 from pipelines.publish import new_run_id, promote, staging_dir  # noqa: E402
-from pipelines.stages import run_hub  # noqa: E402
 from schemas.config import RunConfig  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -53,7 +53,7 @@ def landing_for(districts: int, households: int, seed: int) -> Path:
     """The cached synthetic landing folder, generated on first use."""
     folder = CACHE / f"landing-{districts}x{households}-s{seed}"
     if not (folder / "_truth").is_dir():
-        from pipelines.synthetic import generate
+        from pipelines.synthetic.generator import generate
 
         shutil.rmtree(folder, ignore_errors=True)
         start = time.perf_counter()
@@ -70,17 +70,17 @@ def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: t
     stage = staging_dir(output, run_id)
     stage.mkdir(parents=True)
     def ingest() -> None:  # districts on DISTRICT_THREADS threads, as the flow's task runner runs them
-        suite_process.warm_up()  # as `run` does, but inside the stage's time (no Prefect start-up to hide it)
+        gx_worker.warm_up()  # as `run` does, but inside the stage's time (no Prefect start-up to hide it)
         with ThreadPoolExecutor(DISTRICT_THREADS) as pool:
             list(pool.map(lambda p: ingest_district(p, as_of, stage), plans))
-        suite_process.shutdown()
+        gx_worker.shutdown()
         ingest_reference(landing, as_of, stage)
 
-    before = suite_process.usage.cpu_s
+    before = gx_worker.usage.cpu_s
     timer.run("ingest", ingest)
     # the GX worker process: its CPU counted with the stage's, its peak memory added to the stage's
-    timer.stages["ingest"]["cpu_s"] += round(suite_process.usage.cpu_s - before, 3)
-    timer.stages["ingest"]["peak_rss_mb"] += round(suite_process.usage.peak_rss_mb, 1)
+    timer.stages["ingest"]["cpu_s"] += round(gx_worker.usage.cpu_s - before, 3)
+    timer.stages["ingest"]["peak_rss_mb"] += round(gx_worker.usage.peak_rss_mb, 1)
     previous = (output / "current").resolve() if (output / "current").exists() else None
     run_hub(stage, (output / "runs" / run_id).resolve(), [p.lad_code for p in plans], as_of, run_id, RunConfig(),
             previous, timer, {"run_id": run_id, "as_of": as_of.isoformat()})

@@ -35,7 +35,7 @@ def sample_dir(districts: int, households: int, seed: int = 2026) -> Path:
     """The cached synthetic landing folder for these sizes (generated on first use)."""
     out = CACHE / f"d{districts}h{households}s{seed}"
     if not (out / "_truth" / "links.csv").is_file():
-        from pipelines.synthetic import generate
+        from pipelines.synthetic.generator import generate
 
         generate(out, districts=districts, households=households, seed=seed, raw=False)
     return out
@@ -77,7 +77,7 @@ def _peak_mb() -> float:
 def _load(landing: Path) -> Any:
     import duckdb
 
-    from matching.tables import load_landing_csvs
+    from matching.landing_tables import load_landing_csvs
 
     con = duckdb.connect()
     con.execute("SET threads = 2")
@@ -96,7 +96,7 @@ def run_ours(landing: Path, estimator: str = "em", first_districts: int = 0) -> 
 
     ``first_districts`` > 0 keeps only that many districts (in code order) of the loaded sample.
     """
-    from matching.pipeline import LinkSettings, link_households
+    from matching.link import LinkSettings, link_households
 
     con = _load(landing)
     if first_districts:

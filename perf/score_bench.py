@@ -14,8 +14,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines.params import load_parameters
-from pipelines.score import score_households, summarise
+from pipelines.score.households import score_households, summarise
+from pipelines.score.params import load_parameters
 from schemas.columns import column_specs
 from schemas.inputs import model_for
 from schemas.reference import KENT_DISTRICTS

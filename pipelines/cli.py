@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipelines.errors import UserError
+from schemas.errors import UserError
 
 for _name, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -82,7 +82,7 @@ def sample(
         "--raw", help="write raw names and NINOs instead of the pseudonymised form")] = False,
 ) -> None:
     """Write a synthetic landing folder (no real person) and its ground truth in OUT/_truth/."""
-    from pipelines.synthetic import generate
+    from pipelines.synthetic.generator import generate
 
     if not 1 <= districts <= 12:
         fail("--districts must be between 1 and 12")
@@ -119,7 +119,7 @@ def validate(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="date that birth dates may not pass")] = None,
 ) -> None:
     """Check one extract against its schema and print every problem with line and column."""
-    from pipelines.validate import validate_file
+    from pipelines.ingest.validate import validate_file
 
     try:
         result = validate_file(file, kind, as_of=_parse_date(as_of, "--as-of") or dt.date.today())

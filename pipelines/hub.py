@@ -1,59 +1,160 @@
-"""The county hub's DuckDB: one database per run, loaded from the staged Parquet.
+"""The hub stages of one run, in order, on the run's DuckDB: load, link, score, benchmark, write.
 
-The only module that opens the run's database. Tables after :func:`load_hub`: ``benefits``,
-``council_tax`` (valid rows of every district), ``epc``, ``postcode_lookup`` and
-``quarantine``. Personal data: pseudonymised keys and name encodings only.
+Plain functions the Prefect flow wraps (``flows.py``); each takes paths and small values and
+returns a JSON-able manifest section. All row-level work happens in DuckDB; Parquet files are
+written into the run's staging folder, which :func:`pipelines.publish.promote` makes current.
+Personal data: pseudonymised keys and name encodings are used for linkage at the hub; no
+output carries a name encoding or a NINO key (see :data:`PUBLISHED_EXCLUDE`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from pipelines.rules_sql import quote_ident, quote_str
-from schemas.columns import column_specs
-from schemas.inputs import model_for
+from pipelines.hub_database import connect, load_hub
+from pipelines.ingest.validation_sql import quote_str
+from pipelines.measure import StageTimer
+from pipelines.publish import write_parquet, write_views_database
+from schemas.config import RunConfig
 
-HUB_TABLES = ("benefits", "council_tax", "quarantine")
-REFERENCE_TABLES = ("epc", "postcode_lookup")
+# Columns that identify people (keyed hashes, name encodings) never leave the hub's work database.
+PUBLISHED_EXCLUDE = ("claimant_key", "claimant_name", "partner_key", "partner_name", "liable_key", "liable_name")
 
 
-def connect(spill: Path, memory_limit: str = "6GB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the run's working database: in memory up to ``memory_limit``, spilling to the private
-    folder ``spill`` beyond it (sensible limits for a 2-core, 24 GB machine).
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    return bool(row and row[0])
 
-    In memory rather than a file: nothing is checkpointed to disk that is thrown away at the end.
+
+def _safe_columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in PUBLISHED_EXCLUDE]
+    return ", ".join(f'"{c}"' for c in cols)
+
+
+def link_stage(con: duckdb.DuckDBPyConnection, previous_dir: Path | None, config: RunConfig,
+               partitions: Path | None = None, lad_codes: list[str] | None = None) -> dict[str, Any]:
+    """Link claims to accounts and people across districts; returns the manifest's linkage section.
+
+    ``partitions``: a folder of per-district comparison vectors (:mod:`matching.partition`, built by
+    the flow's worker tasks) for ``lad_codes``; the hub then only loads them instead of building them.
     """
-    spill.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(":memory:")
-    con.execute(f"SET temp_directory = {quote_str(str(spill))}")
-    con.execute(f"SET memory_limit = {quote_str(memory_limit)}")
-    con.execute("SET preserve_insertion_order = false")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
-    return con
+    from matching.link import LinkSettings, Partitions, link_households
+
+    settings = LinkSettings(**config.linkage)
+    parts = Partitions(partitions, tuple(lad_codes or ())) if partitions is not None else None
+    return link_households(con, previous_dir, settings, parts).as_manifest()
 
 
-def load_hub(con: duckdb.DuckDBPyConnection, stage: Path, lad_codes: list[str]) -> dict[str, int]:
-    """Create the hub tables from ``stage/validated``; returns their row counts."""
-    validated = stage / "validated"
-    counts: dict[str, int] = {}
-    for table in HUB_TABLES:
-        files = [str(validated / lad / f"{table}.parquet") for lad in lad_codes]
-        if table == "quarantine":
-            files.append(str(validated / "_reference" / "quarantine.parquet"))
-        listing = ", ".join(quote_str(f) for f in files)
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
-        counts[table] = _count(con, table)
-    for table in REFERENCE_TABLES:
-        path = quote_str(str(validated / "_reference" / f"{table}.parquet"))
-        columns = ", ".join(quote_ident(s.name) for s in column_specs(model_for(table)))
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM read_parquet({path})")
-        counts[table] = _count(con, table)
-    return counts
+def score_stage(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str, config: RunConfig) -> dict[str, Any]:
+    """Score every household; returns the parameters used and the summary rows."""
+    from pipelines.score.households import score_households, summarise
+    from pipelines.score.params import load_parameters
+
+    params = load_parameters(as_of, config.parameters or None)
+    score_households(con, as_of, params, run_id)
+    return {"parameters": params.manifest(), "summary": summarise(con)}
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
-    return int(row[0]) if row else 0
+def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
+                    previous_dir: Path | None) -> dict[str, Any]:
+    """District benchmarks, movement, campaign and area needs (disclosure-controlled)."""
+    from benchmarks.build import build_benchmarks
+
+    return build_benchmarks(con, run_id, as_of, previous_dir).as_manifest()
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, final_folder: Path,
+                  lad_codes: list[str]) -> dict[str, int]:
+    """Write every published Parquet file of the output contract; returns rows per file."""
+    written: dict[str, int] = {}
+    names: list[str] = []
+
+    def put(name: str, source: str) -> None:
+        written[name] = write_parquet(con, source, folder / name)
+        names.append(name)
+
+    if _table_exists(con, "households"):
+        columns = _safe_columns(con, "households")
+        put("households.parquet", f"SELECT {columns} FROM households ORDER BY lad_code, claim_ref")
+        for lad in lad_codes:
+            put(f"districts/{lad}/households.parquet",
+                f"SELECT {_safe_columns(con, 'households')} FROM households WHERE lad_code = {quote_str(lad)} "
+                "ORDER BY claim_ref")
+    if _table_exists(con, "links"):
+        put("links.parquet", f"SELECT {_safe_columns(con, 'links')} FROM links ORDER BY lad_code, claim_ref")
+    for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign"):
+        if _table_exists(con, table):
+            put(f"{table}.parquet", table)
+    put("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"")
+    write_views_database(folder, final_folder, names)
+    return written
+
+
+def write_documents(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict[str, Any]) -> None:
+    """``report.html`` (from the run's tables and manifest) and the data dictionary."""
+    from benchmarks.report import write_report
+    from pipelines.dictionary import write_dictionary
+
+    write_report(con, manifest, folder / "report.html")
+    write_dictionary(folder)
+
+
+HUB_STAGES = ("link", "score", "benchmark")
+
+
+def restore_stage(con: duckdb.DuckDBPyConnection, stage: str, previous_dir: Path) -> None:
+    """Load a stage's tables from the previous good run instead of recomputing it (``--from-stage``)."""
+    def parquet(name: str) -> str:
+        path = previous_dir / name
+        if not path.is_file():
+            raise FileNotFoundError(f"the previous run {previous_dir.name} has no {name} to reuse")
+        return f"read_parquet({quote_str(str(path))})"
+
+    if stage == "link":
+        con.execute(f"CREATE OR REPLACE TABLE links AS SELECT * FROM {parquet('links.parquet')}")
+        con.execute("CREATE OR REPLACE TABLE household_keys AS SELECT lad_code, claim_ref, household_id, "
+                    f"other_districts FROM {parquet('households.parquet')}")
+    elif stage == "score":
+        con.execute(f"CREATE OR REPLACE TABLE households AS SELECT * FROM {parquet('households.parquet')}")
+
+
+def run_hub(stage: Path, final: Path, lad_codes: list[str], as_of: dt.date, run_id: str, config: RunConfig,
+            previous_dir: Path | None, timer: StageTimer, manifest: dict[str, Any],
+            from_stage: str = "link", partitions: Path | None = None) -> dict[str, Any]:
+    """Every hub stage on a fresh database in the staging folder; returns manifest sections.
+
+    Stages before ``from_stage`` are not recomputed: their tables and manifest sections come from
+    the previous good run (``previous_dir``), as ``--from-stage`` asks. ``partitions``: the link
+    stage loads its comparison vectors from this folder (see :func:`link_stage`).
+    """
+    spill = stage / "_work"  # DuckDB's spill folder (private, in the staging folder; removed at the end)
+    con = connect(spill)  # stages get it through partial, not closures: a failure's traceback frees it
+    sections: dict[str, Any] = {}
+    first = HUB_STAGES.index(from_stage)
+    previous_manifest = manifest.get("previous_manifest") or {}
+    try:
+        sections["hub_rows"] = timer.run("load", partial(load_hub, con, stage, lad_codes))
+        for name, section in (("link", "linkage"), ("score", "scoring")):
+            if HUB_STAGES.index(name) < first:
+                assert previous_dir is not None
+                timer.run(name, partial(restore_stage, con, name, previous_dir))
+                sections[section] = (previous_manifest.get(section) or {}) | {"reused_from": previous_dir.name}
+        if first <= 0:
+            link = partial(link_stage, con, previous_dir, config, partitions, lad_codes)
+            sections["linkage"] = timer.run("link", link)
+        if first <= 1:
+            sections["scoring"] = timer.run("score", partial(score_stage, con, as_of, run_id, config))
+        sections["benchmarks"] = timer.run("benchmark", partial(benchmark_stage, con, run_id, as_of, previous_dir))
+        sections["published_rows"] = timer.run("write", partial(write_outputs, con, stage, final, lad_codes))
+        doc_manifest = {k: v for k, v in manifest.items() if k != "previous_manifest"} | sections
+        timer.run("report", partial(write_documents, con, stage, doc_manifest | {"timings": timer.stages}))
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    return sections

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.rules_sql import quote_ident, quote_str
+from pipelines.ingest.validation_sql import quote_ident, quote_str
 
 CURRENT = "current"
 RUNS = "runs"

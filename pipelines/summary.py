@@ -40,7 +40,7 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
         lines += ["", f"Linkage: {linkage['headline']}"]
     scoring = manifest.get("scoring")
     if isinstance(scoring, dict) and scoring.get("summary"):
-        from pipelines.score import format_summary
+        from pipelines.score.households import format_summary
 
         lines += ["", format_summary(scoring["summary"])]
     lines.append("")

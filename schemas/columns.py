@@ -3,7 +3,7 @@
 The pydantic models in :mod:`schemas.inputs` are the one source of column names, types and
 rules. Each field is declared with one of the annotated types below; :func:`column_specs`
 reads them back as plain :class:`ColumnSpec` records, from which the vectorised DuckDB checks
-(:mod:`pipelines.validate`), the DuckDB column types and the data dictionary are derived.
+(:mod:`pipelines.ingest.validate`), the DuckDB column types and the data dictionary are derived.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ PYDANTIC_WHITESPACE = "".join(c for c in WHITESPACE if c not in "\x1c\x1d\x1e\x1
 _WS_RE = re.compile(f"[{re.escape(WHITESPACE)}]+")
 
 # Value formats (full-match, anchor-free, valid in both Python re and DuckDB's RE2). The SQL twin of each
-# normaliser below is in pipelines/rules_sql.py; tests/test_validate.py and tests/test_properties.py check
+# normaliser below is in pipelines/ingest/validation_sql.py; tests/test_validate.py and tests/test_properties.py check
 # that both judge and normalise every value alike.
 INT_PATTERN = r"-?[0-9]+"
 MONEY_PATTERN = r"-?[0-9]+(\.[0-9]{1,2})?"

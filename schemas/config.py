@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipelines.errors import UserError
+from schemas.errors import UserError
 
 
 class RunConfig(BaseModel):

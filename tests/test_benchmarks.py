@@ -13,7 +13,7 @@ import pytest
 from benchmarks.build import TABLES, build_benchmarks
 from benchmarks.disclosure import recoverable_cells
 from benchmarks.metrics import benchmark_lines, district_figures
-from benchmarks.tables import bi_safe_arrow_problems, bi_safe_problems
+from benchmarks.output_tables import bi_safe_arrow_problems, bi_safe_problems
 from schemas.outputs import STATUSES
 from tests.benchmark_households import Group, make_council_tax, make_households, publish_run
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.validate import validate_path
+from pipelines.ingest.validate import validate_path
 from tests.rows import benefits_row, header
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -84,7 +84,7 @@ MEASURE = textwrap.dedent("""
     import datetime as dt, json, sys, threading, time
     from pathlib import Path
     import psutil
-    from pipelines.validate import validate_path
+    from pipelines.ingest.validate import validate_path
     src, out, tiny = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     validate_path(tiny, "benefits", dt.date(2026, 11, 20))  # warm: imports, DuckDB, pyarrow pools
     proc = psutil.Process()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pipelines.expectations import expectation_specs, row_count_band, run_suite
-from pipelines.validate import validate_path
+from pipelines.ingest.expectations import expectation_specs, row_count_band, run_suite
+from pipelines.ingest.validate import validate_path
 from tests.rows import benefits_row, council_tax_row, header, write_csv
 
 AS_OF = dt.date(2026, 11, 20)
@@ -49,36 +49,36 @@ def test_suites_in_the_worker_process_give_the_same_results(tmp_path, monkeypatc
 
     import pyarrow.parquet as pq
 
-    from pipelines import suite_process
+    from pipelines.ingest import gx_worker
 
     rows = [council_tax_row(f"A{i}", uprn=str(100 + i)) for i in range(20)]
     table = tmp_path / "ct.parquet"
     validate_path(write_csv(tmp_path / "ct.csv", rows, header("council_tax")), "council_tax", AS_OF,
                   valid_out=table)
-    monkeypatch.delenv(suite_process.IN_PROCESS_ENV, raising=False)
-    suite_process.shutdown()
+    monkeypatch.delenv(gx_worker.IN_PROCESS_ENV, raising=False)
+    gx_worker.shutdown()
     try:
-        before = suite_process.usage.cpu_s
-        in_worker = [suite_process.submit_table(table, "council_tax", "ct", previous) for previous in (21, 100)]
+        before = gx_worker.usage.cpu_s
+        in_worker = [gx_worker.submit_table(table, "council_tax", "ct", previous) for previous in (21, 100)]
         results = [pending() for pending in in_worker]
-        worker = suite_process._pool
+        worker = gx_worker._pool
         assert worker is not None and all(pid != os.getpid() for pid in worker._processes)
     finally:
-        suite_process.shutdown()
-    assert suite_process.usage.cpu_s > before
+        gx_worker.shutdown()
+    assert gx_worker.usage.cpu_s > before
     here = [run_suite(pq.read_table(table), "council_tax", "ct", previous) for previous in (21, 100)]
     assert [r.as_dict() for r in results] == [r.as_dict() for r in here]
     assert results[0].success and not results[1].success
 
 
 def test_suites_run_in_the_calling_process_when_asked(tmp_path, monkeypatch):
-    from pipelines import suite_process
+    from pipelines.ingest import gx_worker
 
     rows = [benefits_row(f"B{i}") for i in range(5)]
     table = tmp_path / "b.parquet"
     validate_path(write_csv(tmp_path / "b.csv", rows, header("benefits")), "benefits", AS_OF, valid_out=table)
-    monkeypatch.setenv(suite_process.IN_PROCESS_ENV, "1")
-    suite_process.shutdown()
-    result = suite_process.submit_table(table, "benefits", "b")()
-    assert suite_process._pool is None
+    monkeypatch.setenv(gx_worker.IN_PROCESS_ENV, "1")
+    gx_worker.shutdown()
+    result = gx_worker.submit_table(table, "benefits", "b")()
+    assert gx_worker._pool is None
     assert result.evaluated == len(expectation_specs("benefits"))

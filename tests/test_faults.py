@@ -38,7 +38,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.ingest import LandingChanged, ingest_district, plan_district, sha256_file
+from pipelines.ingest.landing import LandingChanged, ingest_district, plan_district, sha256_file
 from tests.rows import benefits_row, header, write_csv
 
 CLI = [sys.executable, "-m", "pipelines.cli"]
@@ -269,7 +269,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, env) -> World:
     """A small landing folder and one complete run published from it."""
-    from pipelines.synthetic import generate
+    from pipelines.synthetic.generator import generate
 
     landing = tmp_path_factory.mktemp("landing")
     generate(landing, districts=2, households=400, seed=1, raw=False)
@@ -493,7 +493,7 @@ def test_next_run_removes_every_leftover_of_a_killed_run(tmp_path):
 
 def test_half_built_cache_entries_are_pruned(tmp_path):
     """A failed or killed ingest attempt leaves ``<key>.building-*``; the next run removes it, keeps the rest."""
-    from pipelines.cache import CACHE_DIR, prune
+    from pipelines.ingest.cache import CACHE_DIR, prune
 
     root = tmp_path / CACHE_DIR
     (root / "abc").mkdir(parents=True)

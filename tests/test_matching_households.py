@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from matching.pipeline import LinkReport, link_households
-from matching.tables import create_table
+from matching.landing_tables import create_table
+from matching.link import LinkReport, link_households
 from tests.test_matching_within import ACCOUNTS, CLAIMS, account, claim
 
 OTHER = "E07000105"

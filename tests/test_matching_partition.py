@@ -9,10 +9,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from matching.landing_tables import load_landing_csvs
+from matching.link import link_households
 from matching.partition import Partitions, load_validated_sql, person_vectors, within_vectors
-from matching.pipeline import link_households
-from matching.tables import load_landing_csvs
-from pipelines.synthetic import generate
+from pipelines.synthetic.generator import generate
 
 OUTPUT_TABLES = {  # table -> its canonical order
     "links": "lad_code, claim_ref",

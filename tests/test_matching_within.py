@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from matching.tables import create_table
+from matching.landing_tables import create_table
 from matching.within import link_district
 from pipelines.pseudonymise import name_encoding, nino_key
 

@@ -240,7 +240,7 @@ def test_linkage_recomputed_from_scratch_gives_identical_outputs(landing, run_fi
 
 
 def test_link_key_changes_with_any_extract_or_setting():
-    from pipelines.cache import link_key
+    from pipelines.ingest.cache import link_key
 
     files = [{"kind": "benefits", "sha256": "a"}, {"kind": "council_tax", "sha256": "b"}]
     districts = [{"lad_code": ASH, "files": files},

@@ -8,8 +8,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from pipelines.errors import UserError
-from pipelines.params import held_tax_years, load_parameters, tax_year_for
+from pipelines.score.params import held_tax_years, load_parameters, tax_year_for
+from schemas.errors import UserError
 from schemas.parameters import Parameters
 
 d = dt.date

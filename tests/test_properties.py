@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pipelines.reader import read_extract
-from pipelines.validate import Validated, validate_path
+from pipelines.ingest.reader import read_extract
+from pipelines.ingest.validate import Validated, validate_path
 from schemas.columns import column_specs
 from schemas.inputs import model_for
 from tests.rows import benefits_row, council_tax_row, header

@@ -19,8 +19,8 @@ import pytest
 from websockets.sync.client import connect
 
 from benchmarks.build import TABLES, build_benchmarks
+from benchmarks.output_tables import create_from_model
 from benchmarks.report import write_report
-from benchmarks.tables import create_from_model
 from schemas.outputs import QuarantineRow
 from tests.benchmark_households import kent_households, publish_run
 from tests.test_benchmarks import D1, D2, A, B, first_run, second_run

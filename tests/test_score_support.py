@@ -12,8 +12,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines.params import load_parameters
-from pipelines.score import score_households
+from pipelines.score.households import score_households
+from pipelines.score.params import load_parameters
 from schemas.columns import column_specs
 from schemas.inputs import model_for
 

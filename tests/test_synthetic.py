@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import synthetic as syn
 from pipelines.pseudonymise import SAMPLE_KEY, pseudonymise_record
-from pipelines.synthetic_money import Claim, Household, cashflow_monthly, pension_credit_terms
-from pipelines.synthetic_people import Person
+from pipelines.synthetic import generator as syn
+from pipelines.synthetic.money import Claim, Household, cashflow_monthly, pension_credit_terms
+from pipelines.synthetic.people import Person
 from schemas.columns import normalise_postcode
 from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
 from schemas.reference import KENT_DISTRICTS

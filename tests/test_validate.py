@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from pipelines.validate import validate_path
+from pipelines.ingest.validate import validate_path
 from schemas.inputs import model_for
 from tests.rows import benefits_row, council_tax_row, header, write_csv
 
@@ -348,7 +348,7 @@ def test_line_break_check_reads_every_value(values, expected):
     """The fast reader hands a batch to the exact path when any value holds CR or LF."""
     import pyarrow as pa
 
-    from pipelines.reader import _has_line_break
+    from pipelines.ingest.reader import _has_line_break
 
     batch = pa.record_batch([pa.array(["a", "b", "c"]), pa.array(values)], names=["x", "y"])
     assert _has_line_break(batch) is expected
@@ -366,7 +366,7 @@ def test_strip_sql_trims_as_python_does(chars):
     import duckdb
 
     import schemas.columns as columns
-    from pipelines.rules_sql import strip_sql
+    from pipelines.ingest.validation_sql import strip_sql
 
     strip = getattr(columns, chars)
     con = duckdb.connect()
@@ -376,7 +376,7 @@ def test_strip_sql_trims_as_python_does(chars):
 
 def test_small_and_large_files_are_checked_alike(tmp_path, monkeypatch):
     """A file held in Arrow (up to HOLD_BYTES) and one streamed into DuckDB give the same outcome."""
-    import pipelines.validate as validate
+    import pipelines.ingest.validate as validate
 
     rows = [benefits_row(f"C{i}") for i in range(40)]
     rows[7]["adults"] = "0"

@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.ingest import COUNTY_FILES, DistrictPlan, sha256_file
+from pipelines.ingest.landing import COUNTY_FILES, DistrictPlan, sha256_file
 
 CACHE_DIR = ".cache/ingest"
 KEEP_DAYS = 14
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-_VERSIONED = ["schemas", "pipelines/reader.py", "pipelines/rules_sql.py", "pipelines/validate.py",
-              "pipelines/ingest.py", "pipelines/expectations.py"]
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+_VERSIONED = ["schemas", "pipelines/ingest/reader.py", "pipelines/ingest/validation_sql.py",
+              "pipelines/ingest/validate.py", "pipelines/ingest/landing.py", "pipelines/ingest/expectations.py"]
 
 
 _LINK_VERSIONED = ["schemas", "matching"]

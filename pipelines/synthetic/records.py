@@ -1,7 +1,7 @@
 """Raw extract rows of the sample generator, and the noise that makes matching them realistic.
 
 A claim or account becomes one raw row (column -> text, in the raw model's column order),
-then noise is applied at the rates of :mod:`pipelines.synthetic` and logged, with no raw
+then noise is applied at the rates of :mod:`pipelines.synthetic.generator` and logged, with no raw
 value, as truth rows ``(lad_code, kind, ref, noise, role, detail)``. Personal data: raw
 names and NINOs of synthetic people flow into the rows returned here, never into the log.
 """
@@ -12,9 +12,9 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from pipelines.synthetic_money import Claim
-from pipelines.synthetic_people import NinoMaker, Person, nickname_share, nicknames_of, typo
-from pipelines.synthetic_places import VOCABULARY, Dwelling, address_variant, mistype_uprn, postcode_variant
+from pipelines.synthetic.money import Claim
+from pipelines.synthetic.people import NinoMaker, Person, nickname_share, nicknames_of, typo
+from pipelines.synthetic.places import VOCABULARY, Dwelling, address_variant, mistype_uprn, postcode_variant
 
 
 @dataclass(frozen=True)

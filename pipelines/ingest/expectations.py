@@ -1,6 +1,6 @@
 """Great Expectations suites over each validated table, derived from the same column specs.
 
-Rows were already checked one by one (:mod:`pipelines.validate`); these suites check each
+Rows were already checked one by one (:mod:`pipelines.ingest.validate`); these suites check each
 table as a whole: references unique, values in their allowed sets and ranges, required
 columns complete, null rates of optional identifiers, and the row count against the previous
 extract of the same kind (a sudden drop or jump usually means a bad export). A failed

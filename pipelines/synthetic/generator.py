@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.pseudonymise import SAMPLE_KEY, pseudonymise_record
-from pipelines.synthetic_money import (
+from pipelines.synthetic.money import (
     COUPLE_TYPES,
     HOUSEHOLD_TYPES,
     TYPE_WEIGHTS_FLAT,
@@ -44,10 +44,10 @@ from pipelines.synthetic_money import (
     make_household,
     place,
 )
-from pipelines.synthetic_people import NinoMaker, Person, Weighted, born_between, new_person
-from pipelines.synthetic_places import BANDS, Dwelling, build_places, epc_rating
-from pipelines.synthetic_records import Account, NoiseLog, NoiseRates, account_row, add_noise, claim_row
-from pipelines.synthetic_truth import CsvStream, TruthWriter, write_csv
+from pipelines.synthetic.people import NinoMaker, Person, Weighted, born_between, new_person
+from pipelines.synthetic.places import BANDS, Dwelling, build_places, epc_rating
+from pipelines.synthetic.records import Account, NoiseLog, NoiseRates, account_row, add_noise, claim_row
+from pipelines.synthetic.truth import CsvStream, TruthWriter, write_csv
 from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
 from schemas.reference import KENT_DISTRICTS
 

@@ -152,7 +152,7 @@ def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: b
     as_of_sql = sql_date(as_of)
     weekly = ["hb_weekly", "state_pension_weekly", "private_pension_weekly", "pension_credit_weekly",
               "disability_benefit_weekly", "carers_allowance_weekly", "child_benefit_weekly", "other_income_weekly"]
-    from pipelines.reasons import reasons_sql  # local: reasons imports helpers from this module
+    from pipelines.score.reasons import reasons_sql  # local: reasons imports helpers from this module
 
     return f"""
 CREATE OR REPLACE TABLE households AS

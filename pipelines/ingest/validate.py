@@ -1,9 +1,9 @@
 """Validate one extract: every row ends valid (typed) or quarantined with line, column and reason.
 
-Reads the text batches of :mod:`pipelines.reader` into a private DuckDB database (a file up
+Reads the text batches of :mod:`pipelines.ingest.reader` into a private DuckDB database (a file up
 to HOLD_BYTES is read straight from its Arrow batches; a larger one is streamed into a table
 that spills to disk, so memory stays bounded however large the file), checks them with SQL derived from the
-pydantic models (:mod:`pipelines.rules_sql`), and returns data: the valid rows typed per the
+pydantic models (:mod:`pipelines.ingest.validation_sql`), and returns data: the valid rows typed per the
 model (Arrow, or written straight to Parquet), the quarantine rows (Arrow) and a
 :class:`FileReport` whose counts reconcile (rows read = rows valid + rows quarantined) and
 which counts the values accepted in a normalised form (``normalised``). Personal data: the
@@ -21,8 +21,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.reader import LINE_COLUMN, ExtractStream, UnreadableFile, open_extract
-from pipelines.rules_sql import (
+from pipelines.ingest.reader import LINE_COLUMN, ExtractStream, UnreadableFile, open_extract
+from pipelines.ingest.validation_sql import (
     cross_checks,
     normalisation_sql,
     quote_ident,

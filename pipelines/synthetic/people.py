@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 from faker.providers.person.en_GB import Provider as _FakerPerson
 from nicknames import NickNamer
 
-# Words of street types and post towns (pipelines.synthetic_places): no name may be one of them.
+# Words of street types and post towns (pipelines.synthetic.places): no name may be one of them.
 RESERVED_WORDS = frozenset({"lane", "wells", "west", "wood", "road", "street", "hill", "row", "walk", "way",
                             "court", "house", "lodge", "park", "green", "mews"})
 FORENAMES: dict[str, tuple[str, ...]] = {

@@ -21,9 +21,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.errors import UserError
-from pipelines.suite_process import submit_table
-from pipelines.validate import QUARANTINE_SCHEMA, Validated, count_data_lines, empty_valid, validate_path
+from pipelines.ingest.gx_worker import submit_table
+from pipelines.ingest.validate import QUARANTINE_SCHEMA, Validated, count_data_lines, empty_valid, validate_path
+from schemas.errors import UserError
 from schemas.inputs import EXTRACT_KINDS
 
 EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")

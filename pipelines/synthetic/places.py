@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from pipelines.synthetic_people import PERSON_NAME_WORDS, Weighted
+from pipelines.synthetic.people import PERSON_NAME_WORDS, Weighted
 
 # Outward code, post town and relative weight, for each Kent district (the main towns first).
 GEOGRAPHY: dict[str, tuple[tuple[str, str, int], ...]] = {

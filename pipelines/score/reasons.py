@@ -3,14 +3,14 @@
 One clause per flag that holds, then the resilience status, joined by '; ', worded so that a
 benefits officer can read it out on the phone. Money in reasons is rounded to the penny (a week
 or a month as said), and the Pension Credit yearly figure to the pound ("about £1,768 a year").
-Reads only the scored columns of ``pipelines.score_sql``; no personal data.
+Reads only the scored columns of ``pipelines.score.households_sql``; no personal data.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from pipelines.score_sql import RECOVERY_STAGE_WORDS, sql_str
+from pipelines.score.households_sql import RECOVERY_STAGE_WORDS, sql_str
 from schemas.parameters import Parameters
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.score_sql import households_sql, table_exists_sql
+from pipelines.score.households_sql import households_sql, table_exists_sql
 from schemas.parameters import Parameters
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 

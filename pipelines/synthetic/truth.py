@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from pipelines.synthetic_money import PENSIONER_TYPES, Claim
+from pipelines.synthetic.money import PENSIONER_TYPES, Claim
 
 LINK_COLUMNS = ["lad_code", "claim_ref", "account_ref"]
 PERSON_COLUMNS = ["lad_code", "kind", "ref", "role", "person_id"]
@@ -40,7 +40,7 @@ name or National Insurance number: only references, synthetic ids and labels.
   moved (the household moved here; detail names the district of its older claim),
   moved_stale (that older claim; detail names where the household lives now) and no_account
   (the claim's dwelling has no council-tax account in the extract). The rates are constants
-  of `pipelines/synthetic.py`.
+  of `pipelines/synthetic/generator.py`.
 - `claims.csv`: one row per claim: household_id (the same for a moved household's two
   claims), household_type (single_pensioner, pensioner_couple, mixed_age_couple,
   single_adult, couple_no_children, lone_parent, couple_with_children), pensioner (everyone

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipelines.expectations import SuiteResult, run_suite_file, warm
+from pipelines.ingest.expectations import SuiteResult, run_suite_file, warm
 
 GX_WORKERS = 1  # GX is about 40% of the ingest's CPU, 3-4 s of it its import: a second worker would import again
 IN_PROCESS_ENV = "POVERTYLINK_GX_IN_PROCESS"
@@ -78,7 +78,7 @@ def _get_pool() -> ProcessPoolExecutor | None:
         started = _pool is None and _own_process_allowed()
         if started:  # forked from a small server process, not from this one with its threads
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["pipelines.expectations"])
+            context.set_forkserver_preload(["pipelines.ingest.expectations"])
             _pool = ProcessPoolExecutor(max_workers=GX_WORKERS, mp_context=context)
         pool = _pool
     if started and pool is not None:

@@ -12,7 +12,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from pipelines.synthetic_people import Person, Weighted
+from pipelines.synthetic.people import Person, Weighted
 
 HOUSEHOLD_TYPES = ("single_pensioner", "pensioner_couple", "mixed_age_couple", "single_adult",
                    "couple_no_children", "lone_parent", "couple_with_children")

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipelines.errors import UserError
+from schemas.errors import UserError
 from schemas.parameters import Parameters
 
 __all__ = ["held_tax_years", "load_parameters", "tax_year_for"]

@@ -1,0 +1,1 @@
+"""Scoring: household cashflow, flags and reasons in SQL, the tax-year parameters."""

@@ -1,0 +1,1 @@
+"""The synthetic-data generator: people, places, money, records with noise, and the truth."""
