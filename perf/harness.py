@@ -6,9 +6,9 @@
     python -m perf.harness --peer                # also run the linkage bench (ours vs Splink)
 
 The data are generated once per (districts, households, seed) and cached in perf/.cache/.
-Stages run in this process, without Prefect, so each is measured alone: wall seconds, CPU
-seconds (all threads) and peak resident memory (sampled every 20 ms). Targets live here, not
-in unit tests.
+The run goes in this process, without Prefect (the same code as ``run``), so each stage is
+measured alone: wall seconds, CPU seconds (all threads) and peak resident memory (sampled
+every 20 ms). Targets live here, not in unit tests.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -32,12 +31,9 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from pipelines.hub import run_hub  # noqa: E402
 from pipelines.ingest import gx_worker  # noqa: E402
-from pipelines.ingest.landing import DISTRICT_THREADS, ingest_district, ingest_reference, plan_landing  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
-from pipelines.publish import new_run_id, promote, staging_dir  # noqa: E402
-from schemas.config import RunConfig  # noqa: E402
+from pipelines.run import RunRequest, run_local  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 AS_OF = dt.date(2026, 11, 20)
@@ -63,28 +59,19 @@ def landing_for(districts: int, households: int, seed: int) -> Path:
 
 
 def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: tuple[str, ...] = ()) -> StageTimer:
-    """Every stage of a run, in order, each measured; publishes into ``output``."""
-    timer = StageTimer()
-    plans = plan_landing(landing, as_of, districts)
-    run_id = new_run_id(dt.datetime.now(dt.timezone.utc), as_of)
-    stage = staging_dir(output, run_id)
-    stage.mkdir(parents=True)
-    def ingest() -> None:  # districts on DISTRICT_THREADS threads, as the flow's task runner runs them
-        gx_worker.warm_up()  # as `run` does, but inside the stage's time (no Prefect start-up to hide it)
-        with ThreadPoolExecutor(DISTRICT_THREADS) as pool:
-            list(pool.map(lambda p: ingest_district(p, as_of, stage), plans))
-        gx_worker.shutdown()
-        ingest_reference(landing, as_of, stage)
-
+    """A whole run in this process (:func:`pipelines.run.run_local`, no Prefect), each stage measured;
+    publishes into ``output``. The GX worker process's CPU is counted with the ingest stage's CPU, its
+    peak memory added to the stage's peak."""
     before = gx_worker.usage.cpu_s
-    timer.run("ingest", ingest)
-    # the GX worker process: its CPU counted with the stage's, its peak memory added to the stage's
+    outcome = run_local(RunRequest(landing, output, as_of, districts))
+    if outcome.published is None:
+        raise SystemExit(f"the run failed: {'; '.join(outcome.errors)}")
+    timer = StageTimer()
+    for name, figures in outcome.manifest["timings"].items():
+        if name != "total":
+            timer.stages[name] = dict(figures)
     timer.stages["ingest"]["cpu_s"] += round(gx_worker.usage.cpu_s - before, 3)
     timer.stages["ingest"]["peak_rss_mb"] += round(gx_worker.usage.peak_rss_mb, 1)
-    previous = (output / "current").resolve() if (output / "current").exists() else None
-    run_hub(stage, (output / "runs" / run_id).resolve(), [p.lad_code for p in plans], as_of, run_id, RunConfig(),
-            previous, timer, {"run_id": run_id, "as_of": as_of.isoformat()})
-    timer.run("publish", lambda: promote(output, run_id))
     return timer
 
 

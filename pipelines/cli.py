@@ -157,8 +157,9 @@ def run(
         logging.getLogger("prefect").setLevel(logging.CRITICAL)
         for name in ("EventsWorker", "APILogWorker"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    from flows import RunRequest, run_pipeline
+    from flows import run_pipeline
     from pipelines.progress import make_reporter
+    from pipelines.run import RunRequest
 
     if task_runner not in ("threads", "dask"):
         fail(f"--task-runner {task_runner!r}: expected threads or dask")

@@ -1,6 +1,6 @@
 """The hub stages of one run, in order, on the run's DuckDB: load, link, score, benchmark, write.
 
-Plain functions the Prefect flow wraps (``flows.py``); each takes paths and small values and
+Plain functions that the run (:mod:`pipelines.run`) calls; each takes paths and small values and
 returns a JSON-able manifest section. All row-level work happens in DuckDB; Parquet files are
 written into the run's staging folder, which :func:`pipelines.publish.promote` makes current.
 Personal data: pseudonymised keys and name encodings are used for linkage at the hub; no
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -124,36 +125,54 @@ def restore_stage(con: duckdb.DuckDBPyConnection, stage: str, previous_dir: Path
         con.execute(f"CREATE OR REPLACE TABLE households AS SELECT * FROM {parquet('households.parquet')}")
 
 
-def run_hub(stage: Path, final: Path, lad_codes: list[str], as_of: dt.date, run_id: str, config: RunConfig,
-            previous_dir: Path | None, timer: StageTimer, manifest: dict[str, Any],
-            from_stage: str = "link", partitions: Path | None = None) -> dict[str, Any]:
-    """Every hub stage on a fresh database in the staging folder; returns manifest sections.
+@dataclass(frozen=True)
+class HubJob:
+    """What the hub stages of one run work on.
 
-    Stages before ``from_stage`` are not recomputed: their tables and manifest sections come from
-    the previous good run (``previous_dir``), as ``--from-stage`` asks. ``partitions``: the link
-    stage loads its comparison vectors from this folder (see :func:`link_stage`).
+    ``staging``: the run's private staging folder (validated Parquet in, outputs written here);
+    ``final``: where it will be published; ``previous`` and ``previous_manifest``: the last good run
+    (stages before ``from_stage`` are restored from it); ``partitions``: per-district comparison
+    vectors built by the executor's steps (:mod:`matching.partition`), or None to build them here.
     """
-    spill = stage / "_work"  # DuckDB's spill folder (private, in the staging folder; removed at the end)
+
+    staging: Path
+    final: Path
+    lad_codes: list[str]
+    as_of: dt.date
+    run_id: str
+    config: RunConfig
+    previous: Path | None = None
+    previous_manifest: dict[str, Any] = field(default_factory=dict)
+    from_stage: str = "link"
+    partitions: Path | None = None
+
+
+def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Every hub stage on a fresh database spilling into the staging folder; returns manifest sections.
+
+    ``manifest``: the run's manifest so far, for the report.
+    """
+    spill = job.staging / "_work"  # DuckDB's spill folder (private, in the staging folder; removed at the end)
     con = connect(spill)  # stages get it through partial, not closures: a failure's traceback frees it
     sections: dict[str, Any] = {}
-    first = HUB_STAGES.index(from_stage)
-    previous_manifest = manifest.get("previous_manifest") or {}
+    first = HUB_STAGES.index(job.from_stage)
     try:
-        sections["hub_rows"] = timer.run("load", partial(load_hub, con, stage, lad_codes))
+        sections["hub_rows"] = timer.run("load", partial(load_hub, con, job.staging, job.lad_codes))
         for name, section in (("link", "linkage"), ("score", "scoring")):
             if HUB_STAGES.index(name) < first:
-                assert previous_dir is not None
-                timer.run(name, partial(restore_stage, con, name, previous_dir))
-                sections[section] = (previous_manifest.get(section) or {}) | {"reused_from": previous_dir.name}
+                assert job.previous is not None
+                timer.run(name, partial(restore_stage, con, name, job.previous))
+                sections[section] = (job.previous_manifest.get(section) or {}) | {"reused_from": job.previous.name}
         if first <= 0:
-            link = partial(link_stage, con, previous_dir, config, partitions, lad_codes)
+            link = partial(link_stage, con, job.previous, job.config, job.partitions, job.lad_codes)
             sections["linkage"] = timer.run("link", link)
         if first <= 1:
-            sections["scoring"] = timer.run("score", partial(score_stage, con, as_of, run_id, config))
-        sections["benchmarks"] = timer.run("benchmark", partial(benchmark_stage, con, run_id, as_of, previous_dir))
-        sections["published_rows"] = timer.run("write", partial(write_outputs, con, stage, final, lad_codes))
-        doc_manifest = {k: v for k, v in manifest.items() if k != "previous_manifest"} | sections
-        timer.run("report", partial(write_documents, con, stage, doc_manifest | {"timings": timer.stages}))
+            sections["scoring"] = timer.run("score", partial(score_stage, con, job.as_of, job.run_id, job.config))
+        sections["benchmarks"] = timer.run("benchmark", partial(benchmark_stage, con, job.run_id, job.as_of,
+                                                                job.previous))
+        sections["published_rows"] = timer.run("write", partial(write_outputs, con, job.staging, job.final,
+                                                                job.lad_codes))
+        timer.run("report", partial(write_documents, con, job.staging, manifest | sections | {"timings": timer.stages}))
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
