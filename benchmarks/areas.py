@@ -15,9 +15,10 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import Line, Protected, protect
-from benchmarks.output_tables import create_from_model, insert_rows, table_exists
+from benchmarks.output_tables import create_from_model, insert_rows
 from schemas.outputs import AREA_METRICS, AreaNeedsRow
 from schemas.reference import district_name
+from schemas.sql import table_exists
 
 UNKNOWN = "unknown"
 TOTAL = "__district__"

@@ -18,9 +18,11 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import Line, Protected, protect, round_money
-from benchmarks.output_tables import append_parquet, create_from_model, insert_rows, table_exists
-from schemas.outputs import METRICS, STATUSES, DistrictBenchmarkRow
+from benchmarks.output_tables import append_parquet, create_from_model, insert_rows
+from schemas.outputs import METRICS, DistrictBenchmarkRow
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
+from schemas.sql import table_exists
+from schemas.vocabulary import RESILIENCE_STATUSES
 
 Cell = tuple[str, str]  # (lad_code or 'county', metric)
 
@@ -48,12 +50,12 @@ class DistrictFigures:
 def raw_counts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[Cell, int], dict[Cell, Decimal]]:
     """Exact counts per district and metric, county totals, and Pension Credit missed (£ a year)."""
     selects = ["count(*) AS households_scored"]
-    selects += [f"count(*) FILTER (WHERE resilience_status = '{s}') AS {s}" for s in STATUSES]
+    selects += [f"count(*) FILTER (WHERE resilience_status = '{s}') AS {s}" for s in RESILIENCE_STATUSES]
     selects.append("count(*) FILTER (WHERE resilience_status IN ('in_crisis', 'at_risk')) AS in_crisis_or_at_risk")
     selects += [f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in _FLAG_SQL.items()]
     selects.append("coalesce(sum(pension_credit_value_annual) FILTER (WHERE coalesce(pension_credit_missing, false)),"
                    " 0)::DECIMAL(18,2) AS pc_value")
-    names = ["households_scored", *STATUSES, "in_crisis_or_at_risk", *_FLAG_SQL]
+    names = ["households_scored", *RESILIENCE_STATUSES, "in_crisis_or_at_risk", *_FLAG_SQL]
     counts: dict[Cell, int] = {}
     money: dict[Cell, Decimal] = {}
     rows = con.execute(f"SELECT lad_code, {', '.join(selects)} FROM households GROUP BY lad_code").fetchall()
@@ -81,7 +83,7 @@ def benchmark_lines(districts: list[str]) -> list[Line[Cell]]:
     plus at risk to their sum, and every metric's districts to the county."""
     lines: list[Line[Cell]] = []
     for lad in [*districts, COUNTY_CODE]:
-        lines.append(Line(tuple((lad, s) for s in STATUSES), (lad, "households_scored")))
+        lines.append(Line(tuple((lad, s) for s in RESILIENCE_STATUSES), (lad, "households_scored")))
         lines.append(Line(((lad, "in_crisis"), (lad, "at_risk")), (lad, "in_crisis_or_at_risk")))
     for metric in METRICS:
         lines.append(Line(tuple((lad, metric) for lad in districts), (COUNTY_CODE, metric)))

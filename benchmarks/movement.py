@@ -18,12 +18,14 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import Line, protect, round_money
-from benchmarks.output_tables import append_parquet, columns_of, create_from_model, insert_rows, table_exists
-from schemas.outputs import CAMPAIGN_OUTCOMES, STATUSES, PensionCreditCampaignRow, StatusMovementRow
+from benchmarks.output_tables import append_parquet, columns_of, create_from_model, insert_rows
+from schemas.outputs import CAMPAIGN_OUTCOMES, PensionCreditCampaignRow, StatusMovementRow
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
+from schemas.sql import quote_str, table_exists
+from schemas.vocabulary import RESILIENCE_STATUSES
 
-FROM = (*STATUSES, "new")
-TO = (*STATUSES, "gone")
+FROM = (*RESILIENCE_STATUSES, "new")
+TO = (*RESILIENCE_STATUSES, "gone")
 ALL = "all"
 
 
@@ -40,14 +42,10 @@ def previous_run_id(previous_dir: Path) -> str:
     households = previous_dir / "households.parquet"
     if households.is_file():
         with duckdb.connect() as con:
-            row = con.execute(f"SELECT any_value(run_id) FROM read_parquet('{_q(households)}')").fetchone()
+            row = con.execute(f"SELECT any_value(run_id) FROM read_parquet({quote_str(households)})").fetchone()
         if row and row[0]:
             return str(row[0])
     return previous_dir.name
-
-
-def _q(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _name(lad: str) -> str:
@@ -58,7 +56,7 @@ def movement_counts(con: duckdb.DuckDBPyConnection, previous: Path) -> dict[tupl
     """Exact households per (district, from status, to status), with 'all' margins and the county."""
     rows = con.execute(
         f"""
-        WITH before AS (SELECT household_id, lad_code, resilience_status FROM read_parquet('{_q(previous)}')),
+        WITH before AS (SELECT household_id, lad_code, resilience_status FROM read_parquet({quote_str(previous)})),
         now AS (SELECT household_id, lad_code, resilience_status FROM households)
         SELECT coalesce(now.lad_code, before.lad_code) AS lad,
                coalesce(before.resilience_status, 'new') AS from_status,
@@ -141,7 +139,7 @@ def campaign_counts(
         f"""
         WITH before AS (
             SELECT household_id, lad_code, pension_credit_value_annual AS value
-            FROM read_parquet('{_q(previous)}') WHERE coalesce(pension_credit_missing, false)),
+            FROM read_parquet({quote_str(previous)}) WHERE coalesce(pension_credit_missing, false)),
         now AS ({_pension_credit_now_sql(con)})
         SELECT before.lad_code,
                CASE WHEN now.household_id IS NULL THEN 'not_found'

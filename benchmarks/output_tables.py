@@ -15,16 +15,9 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from schemas.outputs import create_table_sql
+from schemas.sql import quote_str, table_exists
 
 _SAFE_DUCKDB = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL(18,2)", "DATE", "VARCHAR", "BOOLEAN"}
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """True if a table or view of that name exists on the connection."""
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -63,13 +56,13 @@ def append_parquet(
     if path is None or not path.is_file():
         return 0
     wanted = set(columns_of(con, table))
-    have = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_quote(path)}')").fetchall()
+    have = con.execute(f"DESCRIBE SELECT * FROM read_parquet({quote_str(path)})").fetchall()
     common = [str(c[0]) for c in have if str(c[0]) in wanted]
     if not common:
         return 0
     cols = ", ".join(f'"{c}"' for c in common)
     before = _count(con, table)
-    source = f"read_parquet('{_quote(path)}')"
+    source = f"read_parquet({quote_str(path)})"
     con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source} WHERE {where}", params or [])
     return _count(con, table) - before
 
@@ -77,10 +70,6 @@ def append_parquet(
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     return int(row[0]) if row else 0
-
-
-def _quote(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def bi_safe_problems(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

@@ -20,9 +20,11 @@ from markupsafe import Markup
 
 from benchmarks.charts import STATUS_COLOURS, SUPPRESSED, bar_chart, line_chart, status_mix_chart
 from benchmarks.disclosure import is_primary, round_count
-from benchmarks.output_tables import columns_of, table_exists
-from schemas.outputs import METRIC_LABELS, STATUSES
+from benchmarks.output_tables import columns_of
+from schemas.outputs import METRIC_LABELS
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
+from schemas.sql import table_exists
+from schemas.vocabulary import RESILIENCE_STATUSES
 
 HERE = Path(__file__).parent
 KEY_METRICS = ("in_crisis_or_at_risk", "fuel_poverty", "water_poverty", "food_poverty", "fuel_water_food_poverty",
@@ -110,7 +112,7 @@ def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dic
                               "Pension Credit unclaimed, £ a year, by district", fmt_gbp, tick_fmt=gbp_tick))
     mix_rows = [
         (names[lad] if lad != COUNTY_CODE else COUNTY_NAME,
-         {s: cells.get((lad, s), {}).get("count") for s in STATUSES},
+         {s: cells.get((lad, s), {}).get("count") for s in RESILIENCE_STATUSES},
          cells.get((lad, "households_scored"), {}).get("count"))
         for lad in [COUNTY_CODE, *districts]
     ]
@@ -161,8 +163,8 @@ def movement_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict
                           "WHERE run_id = ? AND lad_code = ?", [run_id, COUNTY_CODE])
         if rows:
             cell = {(r["from_status"], r["to_status"]): r["count"] for r in rows}
-            froms = [*STATUSES, "new", "all"]
-            tos = [*STATUSES, "gone", "all"]
+            froms = [*RESILIENCE_STATUSES, "new", "all"]
+            tos = [*RESILIENCE_STATUSES, "gone", "all"]
             out["movement"] = {
                 "previous": rows[0]["previous_run_id"],
                 "columns": [t.replace("_", " ") for t in tos],

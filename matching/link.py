@@ -23,12 +23,12 @@ from matching.estimate import FSModel
 from matching.ids import assign_household_ids
 from matching.partition import Partitions, load_partitions
 from matching.persons import link_across_districts
-from matching.quality import link_rates, table_exists, weight_histogram
-from matching.settings import LinkSettings
+from matching.quality import link_rates, weight_histogram
 from matching.within import create_links_table, link_district
+from schemas.config import LinkSettings
+from schemas.sql import table_exists
 
-__all__ = ["LinkReport", "LinkSettings", "Partitions", "link_households", "link_district",
-           "link_across_districts", "assign_household_ids"]
+__all__ = ["LinkReport", "link_households"]
 
 
 @dataclass

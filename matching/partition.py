@@ -29,7 +29,8 @@ import duckdb
 
 from matching.normalise import persons_sql, prepare_side_sql, prepare_sql
 from matching.persons import person_vectors_sql
-from matching.within import district_filter, sql_str, vectors_sql
+from matching.within import district_filter, vectors_sql
+from schemas.sql import quote_str
 
 KINDS = ("within", "persons", "person_vectors")
 PERSON_ORDER = "lad_code, claim_ref, role"  # the order that numbers pid (as matching.normalise.persons_sql)
@@ -61,7 +62,7 @@ class Partitions:
 
 def parquet_list_sql(files: Sequence[Path]) -> str:
     """A DuckDB list literal of file paths, for ``read_parquet``."""
-    return "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
+    return "[" + ", ".join(quote_str(str(f)) for f in files) + "]"
 
 
 def load_validated_sql(stage: Path, lad_codes: Sequence[str], table: str) -> str:
@@ -97,9 +98,9 @@ def _copy(con: duckdb.DuckDBPyConnection, select: str, out: Path) -> int:
     """Write a SELECT to ``out`` as Parquet atomically (a retried task never leaves half a file); row count."""
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(f".{out.name}.{os.getpid()}.part")
-    con.execute(f"COPY ({select}) TO {sql_str(str(part))} (FORMAT parquet)")
+    con.execute(f"COPY ({select}) TO {quote_str(str(part))} (FORMAT parquet)")
     os.replace(part, out)
-    row = con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(out))})").fetchone()
+    row = con.execute(f"SELECT count(*) FROM read_parquet({quote_str(str(out))})").fetchone()
     return int(row[0]) if row else 0
 
 

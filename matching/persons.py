@@ -22,8 +22,10 @@ from matching.cluster import connected_components
 from matching.compare import dob_level_sql, person_name_level_sql
 from matching.estimate import FSModel, probability_sql
 from matching.normalise import persons_sql
-from matching.settings import LinkSettings, person_start_model
-from matching.within import estimate_model, sql_str
+from matching.settings import person_start_model
+from matching.within import estimate_model
+from schemas.config import LinkSettings
+from schemas.sql import quote_str
 
 PERSON_LEVELS = ["key_level", "name_level", "dob_level"]
 MIN_NAME_LEVEL = 3  # a probabilistic person link needs at least a typo-level name agreement
@@ -36,7 +38,7 @@ def person_vectors_sql(x_lad: str | None = None) -> str:
     holds), i.e. one partition: the union over every district is the unpartitioned table.
     """
     rules = None if x_lad is None else {
-        name: f"({cond}) AND x.lad_code = {sql_str(x_lad)}" for name, cond in PERSON_RULES.items()}
+        name: f"({cond}) AND x.lad_code = {quote_str(x_lad)}" for name, cond in PERSON_RULES.items()}
     return f"""
         CREATE OR REPLACE TEMP TABLE _lk_person_vectors AS
         WITH k AS ({person_candidates_sql(rules)})

@@ -73,7 +73,3 @@ def weight_histogram(con: duckdb.DuckDBPyConnection, table: str, width: float) -
     return [{"weight_from": float(lo), "weight_to": float(lo) + width, "pairs": n} for lo, n in rows]
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether a table or temporary table of this name exists on the connection."""
-    row = next(iter(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()), None)
-    return bool(row and row[0])

@@ -1,4 +1,4 @@
-"""Linkage settings (the run config's ``[linkage]`` section) and the starting models.
+"""The starting models of linkage (its settings are :class:`schemas.config.LinkSettings`).
 
 The starting m/u values are judgement, used as the EM's starting point and, where a run has
 too few candidate pairs for EM to be trusted (a small test or a one-district run), as the
@@ -7,37 +7,7 @@ model itself. No personal data.
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
 from matching.estimate import FSModel
-
-
-class LinkSettings(BaseModel):
-    """Thresholds and options of the linkage stage (override any in the run config's ``[linkage]``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    threshold: float = Field(default=0.9, gt=0, lt=1,
-        description="least probability of a probabilistic claim-account link")
-    person_threshold: float = Field(default=0.9, gt=0, lt=1,
-        description="least probability of a cross-district person link")
-    review_lower: float = Field(default=0.2, ge=0, le=1,
-        description="borderline band for clerical review: lower probability")
-    review_upper: float = Field(default=0.98, ge=0, le=1,
-        description="borderline band for clerical review: upper probability")
-    use_uprn: bool = Field(default=True,
-        description="link first on the same UPRN where the addresses agree")
-    min_pairs_for_em: int = Field(default=2000, ge=0,
-        description="fewer candidate pairs than this: use the starting model")
-    em_max_iterations: int = Field(default=200, ge=1,
-        description="EM iteration limit")
-    estimator: Literal["em", "ecm"] = Field(default="em",
-        description="m/u estimator: the project's EM (default, chosen by measurement: matching/README.md) "
-                    "or recordlinkage's ECM")
-    histogram_bin_width: float = Field(default=2.0, gt=0,
-        description="width of the match-weight histogram bins (log2 odds)")
 
 
 def within_start_model() -> FSModel:

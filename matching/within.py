@@ -19,7 +19,9 @@ from matching.compare import ADDRESS_LEVEL, within_comparisons
 from matching.estimate import FSModel, estimate_ecm, estimate_em, probability_sql
 from matching.normalise import prepare_sql
 from matching.quality import update_review_queue
-from matching.settings import LinkSettings, within_start_model
+from matching.settings import within_start_model
+from schemas.config import LinkSettings
+from schemas.sql import quote_str
 
 LEVEL_COLUMNS = [c.name for c in within_comparisons()] + [ADDRESS_LEVEL.name]
 LINK_COLUMNS: list[tuple[str, str]] = [
@@ -30,16 +32,11 @@ UPRN_CONSISTENT = ("v.uprn_level = 1 AND v.flat_level >= 1 AND v.house_number_le
                    "AND v.postcode_level >= 2")
 
 
-def sql_str(value: str) -> str:
-    """A DuckDB string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def district_filter(lad_codes: list[str] | None, column: str = "lad_code") -> str:
     """SQL condition restricting ``column`` to the given districts (all when None)."""
     if lad_codes is None:
         return "TRUE"
-    quoted = ", ".join(sql_str(code) for code in lad_codes)
+    quoted = ", ".join(quote_str(code) for code in lad_codes)
     return f"{column} IN ({quoted})" if quoted else "FALSE"
 
 

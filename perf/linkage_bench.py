@@ -96,7 +96,8 @@ def run_ours(landing: Path, estimator: str = "em", first_districts: int = 0) -> 
 
     ``first_districts`` > 0 keeps only that many districts (in code order) of the loaded sample.
     """
-    from matching.link import LinkSettings, link_households
+    from matching.link import link_households
+    from schemas.config import LinkSettings
 
     con = _load(landing)
     if first_districts:

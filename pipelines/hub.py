@@ -19,18 +19,13 @@ from typing import Any
 import duckdb
 
 from pipelines.hub_database import connect, load_hub
-from pipelines.ingest.validation_sql import quote_str
 from pipelines.measure import StageTimer
 from pipelines.publish import write_parquet, write_views_database
 from schemas.config import RunConfig
+from schemas.sql import quote_str, table_exists
 
 # Columns that identify people (keyed hashes, name encodings) never leave the hub's work database.
 PUBLISHED_EXCLUDE = ("claimant_key", "claimant_name", "partner_key", "partner_name", "liable_key", "liable_name")
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
-    return bool(row and row[0])
 
 
 def _safe_columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -45,9 +40,10 @@ def link_stage(con: duckdb.DuckDBPyConnection, previous_dir: Path | None, config
     ``partitions``: a folder of per-district comparison vectors (:mod:`matching.partition`, built by
     the flow's worker tasks) for ``lad_codes``; the hub then only loads them instead of building them.
     """
-    from matching.link import LinkSettings, Partitions, link_households
+    from matching.link import link_households
+    from matching.partition import Partitions
 
-    settings = LinkSettings(**config.linkage)
+    settings = config.linkage
     parts = Partitions(partitions, tuple(lad_codes or ())) if partitions is not None else None
     return link_households(con, previous_dir, settings, parts).as_manifest()
 
@@ -80,17 +76,17 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, final_folder: Pa
         written[name] = write_parquet(con, source, folder / name)
         names.append(name)
 
-    if _table_exists(con, "households"):
+    if table_exists(con, "households"):
         columns = _safe_columns(con, "households")
         put("households.parquet", f"SELECT {columns} FROM households ORDER BY lad_code, claim_ref")
         for lad in lad_codes:
             put(f"districts/{lad}/households.parquet",
                 f"SELECT {_safe_columns(con, 'households')} FROM households WHERE lad_code = {quote_str(lad)} "
                 "ORDER BY claim_ref")
-    if _table_exists(con, "links"):
+    if table_exists(con, "links"):
         put("links.parquet", f"SELECT {_safe_columns(con, 'links')} FROM links ORDER BY lad_code, claim_ref")
     for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign"):
-        if _table_exists(con, table):
+        if table_exists(con, table):
             put(f"{table}.parquet", table)
     put("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"")
     write_views_database(folder, final_folder, names)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.validation_sql import quote_ident, quote_str
 from schemas.columns import column_specs
 from schemas.inputs import model_for
+from schemas.sql import quote_ident, quote_str
 
 HUB_TABLES = ("benefits", "council_tax", "quarantine")
 REFERENCE_TABLES = ("epc", "postcode_lookup")

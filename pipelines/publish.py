@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.ingest.validation_sql import quote_ident, quote_str
+from schemas.sql import quote_ident, quote_str
 
 CURRENT = "current"
 RUNS = "runs"

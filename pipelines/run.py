@@ -354,7 +354,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         "run_id": run_id, "as_of": request.as_of.isoformat(), "started_at": started.isoformat(),
         "input_dir": str(request.input_dir.resolve()), "districts_requested": list(request.districts),
         "from_stage": request.from_stage, "previous_run": previous.name if previous else None,
-        "versions": _versions(), "config": config.model_dump(), "task_runner": request.task_runner,
+        "versions": _versions(), "task_runner": request.task_runner,
+        "config": {"parameters": config.parameters, "linkage": config.linkage.model_dump(exclude_unset=True)},
     }
     errors: list[str] = []
     districts = timer.run("ingest", lambda: _ingest(request, executor, plans, staging, past, reporter, errors))
@@ -373,7 +374,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     if errors:
         return failed(EXIT_DISTRICT_FAILED)
     hub_from = "link" if request.from_stage == "ingest" else request.from_stage
-    manifest["link_key"] = cache.link_key(districts, config.linkage)
+    manifest["link_key"] = cache.link_key(districts, config.linkage.model_dump(exclude_unset=True))
     if hub_from == "link" and _linkage_unchanged(manifest["link_key"], past.manifest):
         hub_from = "score"  # same extracts, code and settings as the last good run: its links are this run's
     partitioned = executor.partitioned and hub_from == "link" and bool(lad_codes)

@@ -1,32 +1,107 @@
-"""The run's optional TOML config file (``povertylink run --config FILE``).
+"""The run's configuration file (``povertylink run --config FILE``), typed section by section.
 
-Each section overrides one stage's settings without touching code::
+Each section is a pydantic model that refuses unknown keys; the whole file is checked before the
+first extract is read, and a problem is one line naming the section, the key and the keys allowed::
 
-    [parameters]          # any tax-year parameter of domain/RULES.md, by name
+    [parameters]          # any tax-year parameter of docs/RULES.md, by name
     food_weekly_per_person = 34.00
-    [linkage]             # matching settings (see matching.settings)
-    match_threshold = 0.9
+    [linkage]             # matching settings (LinkSettings below)
+    threshold = 0.95
+
+No personal data.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.errors import UserError
+from schemas.parameters import Parameters
 
 
-class RunConfig(BaseModel):
-    """Overrides by stage; unknown sections are refused so that a typo is not silently ignored."""
+class LinkSettings(BaseModel):
+    """Thresholds and options of the linkage stage (the run config's ``[linkage]`` section)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    parameters: dict[str, Any] = Field(default_factory=dict, description="tax-year parameter overrides")
-    linkage: dict[str, Any] = Field(default_factory=dict, description="linkage settings overrides")
-    scoring: dict[str, Any] = Field(default_factory=dict, description="scoring options, e.g. fuel_poverty_method")
+    threshold: float = Field(default=0.9, gt=0, lt=1,
+        description="least probability of a probabilistic claim-account link")
+    person_threshold: float = Field(default=0.9, gt=0, lt=1,
+        description="least probability of a cross-district person link")
+    review_lower: float = Field(default=0.2, ge=0, le=1,
+        description="borderline band for clerical review: lower probability")
+    review_upper: float = Field(default=0.98, ge=0, le=1,
+        description="borderline band for clerical review: upper probability")
+    use_uprn: bool = Field(default=True,
+        description="link first on the same UPRN where the addresses agree")
+    min_pairs_for_em: int = Field(default=2000, ge=0,
+        description="fewer candidate pairs than this: use the starting model")
+    em_max_iterations: int = Field(default=200, ge=1,
+        description="EM iteration limit")
+    estimator: Literal["em", "ecm"] = Field(default="em",
+        description="m/u estimator: the project's EM (default, chosen by measurement: matching/README.md) "
+                    "or recordlinkage's ECM")
+    histogram_bin_width: float = Field(default=2.0, gt=0,
+        description="width of the match-weight histogram bins (log2 odds)")
+
+
+class RunConfig(BaseModel):
+    """Overrides by stage; unknown sections and keys are refused so that a typo is never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parameters: dict[str, Any] = Field(default_factory=dict,
+        description="tax-year parameter overrides, by name (validated against the as-of year's file)")
+    linkage: LinkSettings = Field(default_factory=LinkSettings, description="linkage settings")
+
+    @field_validator("parameters")
+    @classmethod
+    def _known_parameters(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(Parameters.parameter_names()))
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r}")
+        return value
+
+
+def _allowed(section: str) -> list[str]:
+    if section == "parameters":
+        return Parameters.parameter_names()
+    field = RunConfig.model_fields.get(section)
+    model = field.annotation if field is not None else None
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return list(RunConfig.model_fields)
+
+
+def describe_config_error(err: ValidationError) -> str:
+    """One line for the first problem: ``[section] key: what is wrong; allowed: ...`` where a key is unknown."""
+    first = err.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    if len(loc) == 1 and first["type"] == "extra_forbidden":
+        return f"unknown section [{loc[0]}]; allowed: {', '.join(f'[{s}]' for s in RunConfig.model_fields)}"
+    section, key = loc[0], ".".join(loc[1:])
+    if first["type"] == "extra_forbidden":
+        return f"[{section}] unknown key {key!r}; allowed: {', '.join(_allowed(section))}"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if message.startswith("unknown key"):
+        return f"[{section}] {message}; allowed: {', '.join(_allowed(section))}"
+    return f"[{section}] {key}: {message}" if key else f"[{section}]: {message}"
+
+
+def parse_config(text: str, where: str) -> RunConfig:
+    """The configuration in TOML ``text``; UserError naming ``where`` and the first problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"{where}: not valid TOML ({err})") from None
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise UserError(f"{where}: {describe_config_error(err)}") from None
 
 
 def load_config(path: Path | None) -> RunConfig:
@@ -34,14 +109,9 @@ def load_config(path: Path | None) -> RunConfig:
     if path is None:
         return RunConfig()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise UserError(f"--config {path}: cannot be read ({err.strerror or err})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
         raise UserError(f"--config {path}: not valid TOML ({err})") from None
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"--config {path}: {where}: {first['msg']}") from None
+    return parse_config(text, f"--config {path}")

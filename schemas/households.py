@@ -17,12 +17,12 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.columns import Kind, column_specs
+from schemas.vocabulary import ResilienceStatus
 
 HouseholdType = Literal[
     "single_adult", "single_pensioner", "couple_no_children", "pensioner_couple", "mixed_age_couple",
     "couple_with_children", "lone_parent",
 ]
-ResilienceStatus = Literal["in_crisis", "at_risk", "struggling", "coping", "comfortable"]
 LinkMethod = Literal["uprn", "probabilistic", "unlinked"]
 
 Text = Annotated[str, Kind("text")]

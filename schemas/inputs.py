@@ -29,12 +29,10 @@ from schemas.columns import (
     Unique,
     Uprn,
 )
+from schemas.vocabulary import RecoveryStage
 
 Tenure = Literal["council", "housing_association", "private_rented", "owner_occupier", "other"]
 Band = Literal["A", "B", "C", "D", "E", "F", "G", "H"]
-RecoveryStage = Literal[
-    "none", "reminder", "final_notice", "summons", "liability_order", "enforcement_agent", "attachment"
-]
 ExemptionClass = Literal[tuple(chr(c) for c in range(ord("B"), ord("W") + 1))]  # type: ignore[valid-type]
 
 KINDS = ("benefits", "council_tax", "epc", "postcode_lookup")

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, Field
 
 from schemas.columns import KIND_DUCKDB, Kind
+from schemas.vocabulary import ResilienceStatus
 
 OutText = Annotated[str, Kind("text")]
 OutInt = Annotated[int, Kind("integer")]
@@ -25,8 +26,6 @@ OutDate = Annotated[dt.date, Kind("date")]
 OutFlag = Annotated[bool, Kind("boolean")]
 
 
-Status = Literal["in_crisis", "at_risk", "struggling", "coping", "comfortable"]
-STATUSES: tuple[str, ...] = get_args(Status)
 
 Metric = Literal[
     "dwellings",
@@ -69,8 +68,8 @@ AreaMetric = Literal[
     "pension_credit_missing",
 ]
 AREA_METRICS: tuple[str, ...] = get_args(AreaMetric)
-FromStatus = Literal["in_crisis", "at_risk", "struggling", "coping", "comfortable", "new", "all"]
-ToStatus = Literal["in_crisis", "at_risk", "struggling", "coping", "comfortable", "gone", "all"]
+FromStatus = Literal[ResilienceStatus, "new", "all"]
+ToStatus = Literal[ResilienceStatus, "gone", "all"]
 CampaignOutcome = Literal["flagged_previously", "now_receiving", "still_missing", "no_longer_flagged", "not_found"]
 CAMPAIGN_OUTCOMES: tuple[str, ...] = get_args(CampaignOutcome)
 

@@ -13,16 +13,14 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.vocabulary import RecoveryStage
+
 T = TypeVar("T")
 
 Pounds = Annotated[Decimal, Field(ge=0, max_digits=18)]
 Share = Annotated[Decimal, Field(gt=0, le=1)]
 Factor = Annotated[Decimal, Field(gt=0, le=10)]
-RECOVERY_STAGES = ("none", "reminder", "final_notice", "summons", "liability_order", "enforcement_agent", "attachment")
 EPC_RATINGS = ("A", "B", "C", "D", "E", "F", "G")
-RecoveryStageName = Literal[
-    "none", "reminder", "final_notice", "summons", "liability_order", "enforcement_agent", "attachment"
-]
 
 
 class Param(BaseModel, Generic[T]):
@@ -82,7 +80,7 @@ class Parameters(BaseModel):
     resilience_struggling_from: Param[Decimal]
     resilience_coping_from: Param[Decimal]
     resilience_comfortable_from: Param[Decimal]
-    crisis_recovery_stages: Param[list[RecoveryStageName]]
+    crisis_recovery_stages: Param[list[RecoveryStage]]
     # poverty flags
     fuel_poverty_method: Param[Literal["ten_percent", "lilee"]]
     fuel_poverty_share: Param[Share]

@@ -41,16 +41,7 @@ from schemas.columns import (
     WHITESPACE_RE2_CLASS,
     ColumnSpec,
 )
-
-
-def quote_ident(name: str) -> str:
-    """A DuckDB identifier in double quotes."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_str(value: str) -> str:
-    """A DuckDB string literal."""
-    return "'" + value.replace("'", "''") + "'"
+from schemas.sql import quote_ident, quote_str
 
 
 def _num(value: float) -> str:

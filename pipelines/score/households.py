@@ -15,16 +15,13 @@ from typing import Any
 
 import duckdb
 
-from pipelines.score.households_sql import households_sql, table_exists_sql
+from pipelines.score.households_sql import households_sql
 from schemas.parameters import Parameters
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
+from schemas.sql import table_exists
+from schemas.vocabulary import RESILIENCE_STATUSES
 
-STATUSES = ("in_crisis", "at_risk", "struggling", "coping", "comfortable")
 FLAGS = ("fuel_poverty", "water_poverty", "food_poverty")
-
-
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(table_exists_sql(name)).fetchall()[0][0])
 
 
 def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Parameters, run_id: str) -> None:
@@ -34,8 +31,8 @@ def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Par
     claim is unlinked and its household_id is 'H-' + 12 hex of sha256(lad_code ':' claim_ref).
     Raises RuntimeError if the result is not exactly one row per claim.
     """
-    sql = households_sql(as_of, params, run_id, has_links=_exists(con, "links"),
-                         has_keys=_exists(con, "household_keys"), has_epc=_exists(con, "epc"))
+    sql = households_sql(as_of, params, run_id, has_links=table_exists(con, "links"),
+                         has_keys=table_exists(con, "household_keys"), has_epc=table_exists(con, "epc"))
     con.execute(sql)
     check = con.execute(
         "SELECT (SELECT count(*) FROM benefits), count(*), count(DISTINCT (lad_code, claim_ref)) FROM households"
@@ -50,7 +47,7 @@ def summarise(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
     Exact counts (for the analyst's own terminal, not for publication across districts).
     """
-    statuses = ", ".join(f"count(*) FILTER (WHERE resilience_status = '{s}') AS {s}" for s in STATUSES)
+    statuses = ", ".join(f"count(*) FILTER (WHERE resilience_status = '{s}') AS {s}" for s in RESILIENCE_STATUSES)
     flags = ", ".join(f"count(*) FILTER (WHERE {f}) AS {f}" for f in FLAGS)
     sql = f"""
         SELECT coalesce(lad_code, '{COUNTY_CODE}') AS lad_code, count(*) AS households, {statuses}, {flags},
@@ -71,7 +68,7 @@ def summarise(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 def format_summary(rows: list[dict[str, Any]]) -> str:
     """A fixed-width table of :func:`summarise`'s rows, one line per district and the county total last."""
     columns = [("district_name", "district", 22), ("households", "households", 10),
-               *[(s, s.replace("_", " "), len(s) if len(s) > 8 else 8) for s in STATUSES],
+               *[(s, s.replace("_", " "), len(s) if len(s) > 8 else 8) for s in RESILIENCE_STATUSES],
                ("fuel_poverty", "fuel", 6), ("water_poverty", "water", 6), ("food_poverty", "food", 6),
                ("pension_credit_missing", "PC missed", 9), ("pension_credit_value_annual", "PC £ a year", 14)]
     lines = []

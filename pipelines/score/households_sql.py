@@ -14,32 +14,7 @@ import datetime as dt
 from decimal import Decimal
 
 from schemas.parameters import Parameters, SpaBand
-
-RECOVERY_STAGE_WORDS = {
-    "summons": "a summons",
-    "liability_order": "a liability order",
-    "enforcement_agent": "enforcement agents",
-    "attachment": "an attachment of earnings or benefits",
-}
-
-
-def sql_str(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def sql_dec(value: Decimal | int | float) -> str:
-    """An exact DECIMAL literal (scale at least 2)."""
-    dec = Decimal(str(value))
-    exponent = dec.as_tuple().exponent
-    scale = max(2, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
-    return f"CAST('{dec}' AS DECIMAL(18,{min(scale, 12)}))"
-
-
-def sql_date(value: dt.date) -> str:
-    """A SQL DATE literal."""
-    return f"DATE '{value.isoformat()}'"
-
+from schemas.sql import quote_str, sql_date, sql_dec
 
 # --- State Pension age -----------------------------------------------------------------------------------
 
@@ -102,13 +77,8 @@ def size_factor_sql(people: str, factors: dict[int, Decimal]) -> str:
 
 def epc_factor_sql(rating: str, factors: dict[str, Decimal]) -> str:
     """CASE picking the EPC factor by rating; 1 where no rating is known."""
-    whens = " ".join(f"WHEN {sql_str(r)} THEN {sql_dec(f)}" for r, f in sorted(factors.items()))
+    whens = " ".join(f"WHEN {quote_str(r)} THEN {sql_dec(f)}" for r, f in sorted(factors.items()))
     return f"(CASE {rating} {whens} ELSE {sql_dec(1)} END)"
-
-
-def table_exists_sql(name: str) -> str:
-    """SQL counting tables or views called ``name`` (0 or more)."""
-    return f"SELECT count(*) FROM information_schema.tables WHERE table_name = {sql_str(name)}"
 
 
 def links_cte(has_links: bool) -> str:
@@ -147,8 +117,8 @@ def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: b
     """The CREATE TABLE households statement: one row per row of ``benefits``."""
     p = params
     d = sql_dec
-    ratings = ", ".join(sql_str(r) for r in sorted(p.energy_epc_factors.value))
-    crisis = ", ".join(sql_str(s) for s in p.crisis_recovery_stages.value) or "NULL"
+    ratings = ", ".join(quote_str(r) for r in sorted(p.energy_epc_factors.value))
+    crisis = ", ".join(quote_str(s) for s in p.crisis_recovery_stages.value) or "NULL"
     as_of_sql = sql_date(as_of)
     weekly = ["hb_weekly", "state_pension_weekly", "private_pension_weekly", "pension_credit_weekly",
               "disability_benefit_weekly", "carers_allowance_weekly", "child_benefit_weekly", "other_income_weekly"]
@@ -258,6 +228,6 @@ SELECT
     coalesce(link_method, 'unlinked') AS link_method, link_probability,
     coalesce(key_other_districts, '') AS other_districts,
     {reasons_sql(p)} AS reasons,
-    extract_date, {as_of_sql} AS as_of_date, {sql_str(p.tax_year)} AS tax_year, {sql_str(run_id)} AS run_id
+    extract_date, {as_of_sql} AS as_of_date, {quote_str(p.tax_year)} AS tax_year, {quote_str(run_id)} AS run_id
 FROM monthly
 """

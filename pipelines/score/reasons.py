@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pipelines.score.households_sql import RECOVERY_STAGE_WORDS, sql_str
 from schemas.parameters import Parameters
+from schemas.sql import quote_str
+from schemas.vocabulary import RECOVERY_STAGE_WORDS
 
 
 def money(expr: str, places: int = 2) -> str:
@@ -29,7 +30,7 @@ def _percent_text(share: Decimal) -> str:
 
 def reasons_sql(p: Parameters) -> str:
     """SQL expression of the reasons text, evaluated over the ``monthly`` CTE of the households SQL."""
-    stage_words = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in RECOVERY_STAGE_WORDS.items())
+    stage_words = " ".join(f"WHEN {quote_str(k)} THEN {quote_str(v)}" for k, v in RECOVERY_STAGE_WORDS.items())
     stage = f"(CASE recovery_stage {stage_words} ELSE replace(recovery_stage, '_', ' ') END)"
     coping = _pounds_text(p.resilience_coping_from.value)
     comfortable = _pounds_text(p.resilience_comfortable_from.value)

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field
 
 from pipelines.synthetic.people import Person, Weighted
+from schemas.vocabulary import RECOVERY_STAGES
 
 HOUSEHOLD_TYPES = ("single_pensioner", "pensioner_couple", "mixed_age_couple", "single_adult",
                    "couple_no_children", "lone_parent", "couple_with_children")
@@ -41,8 +42,6 @@ RENT_RANGES = {  # weekly rent ranges by bedrooms
 }
 BAND_RATIOS = {"A": 6 / 9, "B": 7 / 9, "C": 8 / 9, "D": 1.0, "E": 11 / 9, "F": 13 / 9, "G": 15 / 9, "H": 18 / 9}
 SINGLE_PERSON_DISCOUNT = 0.25
-RECOVERY_STAGES = ("none", "reminder", "final_notice", "summons", "liability_order", "enforcement_agent",
-                   "attachment")
 _STAGES_IN_ARREARS = Weighted(RECOVERY_STAGES, (28, 30, 16, 11, 8, 4, 3))
 # Essentials of RULES.md 2026/27 (weekly food per person, annual energy and water).
 FOOD, ENERGY, WATER, OTHER_ADULT, OTHER_CHILD = 33.00, 1641.0, 639.0, 35.0, 20.0
