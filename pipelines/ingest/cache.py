@@ -23,17 +23,16 @@ from pipelines.ingest.landing import COUNTY_FILES, DistrictPlan, sha256_file
 CACHE_DIR = ".cache/ingest"
 KEEP_DAYS = 14
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
-_VERSIONED = ["schemas", "pipelines/ingest/reader.py", "pipelines/ingest/validation_sql.py",
-              "pipelines/ingest/validate.py", "pipelines/ingest/landing.py", "pipelines/ingest/expectations.py"]
+INGEST_PACKAGES = ("schemas", "pipelines/ingest")  # every module that can change what ingest produces
 
 
-_LINK_VERSIONED = ["schemas", "matching"]
+LINK_PACKAGES = ("schemas", "matching")  # ... and what linkage produces
 
 
 @functools.cache
 def code_version() -> str:
-    """Hash of the source that decides what a valid row is (schemas and validation code)."""
-    return _source_hash(tuple(_VERSIONED))
+    """Hash of every source file of the packages that decide what ingest produces (:data:`INGEST_PACKAGES`)."""
+    return _source_hash(INGEST_PACKAGES)
 
 
 @functools.cache
@@ -41,7 +40,8 @@ def _source_hash(entries: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
     for entry in entries:
         path = _PACKAGE_ROOT / entry
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        files = sorted(f for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts) \
+            if path.is_dir() else [path]
         for file in files:
             digest.update(file.relative_to(_PACKAGE_ROOT).as_posix().encode())
             digest.update(file.read_bytes())
@@ -73,7 +73,7 @@ def link_key(districts: list[dict[str, Any]], linkage_settings: dict[str, Any]) 
     """The key of a run's linkage inputs: every district's extract hashes, the validation and
     matching code, and the linkage settings. Two runs with the same key link the same households
     the same way (ids carried from the run before), so the later can reuse the earlier's links."""
-    parts = {"validation": code_version(), "matching": _source_hash(tuple(_LINK_VERSIONED)),
+    parts = {"validation": code_version(), "matching": _source_hash(LINK_PACKAGES),
              "settings": linkage_settings,
              "districts": sorted((d["lad_code"], sorted((f.get("kind"), f.get("sha256")) for f in d.get("files", [])))
                                  for d in districts)}
