@@ -1,7 +1,7 @@
 """Linkage partitioned by district, so that the heavy pair work can run on Dask workers.
 
 Splink-style split: candidate pairs and comparison vectors are built per district, each in its
-own private in-memory DuckDB, from the staged validated Parquet (``<stage>/validated/<LAD>/``)
+own private in-memory DuckDB, from the staged validated Parquet (``<staging>/validated/<LAD>/``)
 and written as Parquet; the hub loads the union of the partitions into ``_lk_vectors``,
 ``_lk_persons`` and ``_lk_person_vectors`` and keeps the global steps (EM on the aggregated
 patterns, scoring, one-to-one assignment, clustering, household ids). The union of the
@@ -65,12 +65,12 @@ def parquet_list_sql(files: Sequence[Path]) -> str:
     return "[" + ", ".join(quote_str(str(f)) for f in files) + "]"
 
 
-def load_validated_sql(stage: Path, lad_codes: Sequence[str], table: str) -> str:
+def load_validated_sql(staging: Path, lad_codes: Sequence[str], table: str) -> str:
     """SQL creating ``table`` (benefits or council_tax) from these districts' staged validated Parquet.
 
     Read as :func:`pipelines.hub_database.load_hub` reads it (``union_by_name``), so the types are the hub's.
     """
-    files = [stage / "validated" / lad / f"{table}.parquet" for lad in lad_codes]
+    files = [staging / "validated" / lad / f"{table}.parquet" for lad in lad_codes]
     return (f"CREATE OR REPLACE TABLE {table} AS "
             f"SELECT * FROM read_parquet({parquet_list_sql(files)}, union_by_name = true)")
 
@@ -104,7 +104,7 @@ def _copy(con: duckdb.DuckDBPyConnection, select: str, out: Path) -> int:
     return int(row[0]) if row else 0
 
 
-def within_vectors(stage: Path, lad_code: str, out: Path, persons_out: Path | None = None) -> int:
+def within_vectors(staging: Path, lad_code: str, out: Path, persons_out: Path | None = None) -> int:
     """One district's claim-account comparison vectors, built as the hub builds them, written to ``out``.
 
     Opens a private in-memory DuckDB, loads the district's validated benefits and council tax,
@@ -116,7 +116,7 @@ def within_vectors(stage: Path, lad_code: str, out: Path, persons_out: Path | No
     con = _connect()
     try:
         for table in ("benefits", "council_tax"):
-            con.execute(load_validated_sql(stage, [lad_code], table))
+            con.execute(load_validated_sql(staging, [lad_code], table))
         for sql in prepare_sql(district_filter([lad_code], "r.lad_code")):
             con.execute(sql)
         con.execute(vectors_sql())
@@ -128,7 +128,7 @@ def within_vectors(stage: Path, lad_code: str, out: Path, persons_out: Path | No
         con.close()
 
 
-def person_vectors(stage: Path, lad_codes: list[str], lad_code: str, out: Path,
+def person_vectors(staging: Path, lad_codes: list[str], lad_code: str, out: Path,
                    persons: Partitions | None = None) -> int:
     """Cross-district person comparison vectors of the pairs whose x side is in ``lad_code``, to ``out``.
 
@@ -143,7 +143,7 @@ def person_vectors(stage: Path, lad_codes: list[str], lad_code: str, out: Path,
         if persons is not None:
             con.execute(load_persons_sql(persons.files("persons")))
         else:
-            con.execute(load_validated_sql(stage, lad_codes, "benefits"))
+            con.execute(load_validated_sql(staging, lad_codes, "benefits"))
             con.execute(prepare_side_sql("claims", "benefits", "claim_ref"))
             con.execute(persons_sql())
         con.execute(person_vectors_sql(lad_code))

@@ -35,9 +35,9 @@ def connect(spill: Path, memory_limit: str = "6GB", threads: int | None = None) 
     return con
 
 
-def load_hub(con: duckdb.DuckDBPyConnection, stage: Path, lad_codes: list[str]) -> dict[str, int]:
-    """Create the hub tables from ``stage/validated``; returns their row counts."""
-    validated = stage / "validated"
+def load_hub(con: duckdb.DuckDBPyConnection, staging: Path, lad_codes: list[str]) -> dict[str, int]:
+    """Create the hub tables from ``staging/validated``; returns their row counts."""
+    validated = staging / "validated"
     counts: dict[str, int] = {}
     for table in HUB_TABLES:
         files = [str(validated / lad / f"{table}.parquet") for lad in lad_codes]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from pipelines.faults import failpoint
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -19,17 +20,6 @@ def rss_bytes() -> int:
             return int(handle.read().split()[1]) * _PAGE
     except OSError:
         return 0
-
-
-FAILPOINT_ENV = "POVERTYLINK_PAUSE_BEFORE"
-
-
-def failpoint(stage: str) -> None:
-    """Fault-injection hook for the kill tests: with POVERTYLINK_PAUSE_BEFORE=<stage>, announce the
-    stage on stderr and pause (up to 10 minutes) so that a test can kill the run inside it."""
-    if os.environ.get(FAILPOINT_ENV) == stage:
-        print(f"povertylink failpoint: paused before {stage}", file=sys.stderr, flush=True)
-        time.sleep(600)
 
 
 class _PeakSampler(threading.Thread):

@@ -118,7 +118,7 @@ def _fsync_tree(folder: Path) -> None:
 
 def promote(output: Path, run_id: str) -> Path:
     """Rename the staged run into ``runs/<run_id>`` and point ``current`` at it, atomically."""
-    from pipelines.measure import failpoint
+    from pipelines.faults import failpoint
 
     staged = staging_dir(output, run_id)
     final = output / RUNS / run_id

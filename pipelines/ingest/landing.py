@@ -2,7 +2,7 @@
 
 I/O at the edge of the pipeline: reads ``landing/<LAD>/<kind>_<YYYY-MM-DD>.csv`` (and the
 optional county files ``epc.csv`` and ``postcode_lookup.csv``), writes per district
-``<stage>/validated/<LAD>/<kind>.parquet`` and ``<stage>/validated/<LAD>/quarantine.parquet``,
+``<staging>/validated/<LAD>/<kind>.parquet`` and ``<staging>/validated/<LAD>/quarantine.parquet``,
 and returns small JSON-able reports for the manifest. Personal data: pseudonymised rows
 (keyed hashes and name encodings) pass through; a file with raw identifiers is refused whole.
 """
@@ -135,9 +135,9 @@ def _validate_stable(path: Path, kind: str, as_of: dt.date, lad: str, day: dt.da
     return validated, before
 
 
-def ingest_district(plan: DistrictPlan, as_of: dt.date, stage: Path, check_tables: bool = True) -> dict[str, Any]:
+def ingest_district(plan: DistrictPlan, as_of: dt.date, staging: Path, check_tables: bool = True) -> dict[str, Any]:
     """Validate a district's extracts and stage them as Parquet; returns its manifest section."""
-    out = stage / "validated" / plan.lad_code
+    out = staging / "validated" / plan.lad_code
     out.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
     quarantine: list[pa.Table] = []
@@ -170,9 +170,9 @@ def ingest_district(plan: DistrictPlan, as_of: dt.date, stage: Path, check_table
     return {"lad_code": plan.lad_code, "files": files, "notes": plan.notes}
 
 
-def ingest_reference(landing: Path, as_of: dt.date, stage: Path) -> dict[str, Any]:
+def ingest_reference(landing: Path, as_of: dt.date, staging: Path) -> dict[str, Any]:
     """Validate and stage the optional county-wide files (epc, postcode lookup)."""
-    out = stage / "validated" / "_reference"
+    out = staging / "validated" / "_reference"
     out.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
     quarantine: list[pa.Table] = []
