@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.score.households_sql import spa_date_sql, state_pension_date
 from pipelines.score.params import load_parameters
+from pipelines.score.pension_age import spa_date_sql, state_pension_date
 from tests.test_score_support import claim, make_db, score, score_one
 
 BANDS = load_parameters(dt.date(2026, 11, 20)).state_pension_age.value
