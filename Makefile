@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: setup run test lint perf sample clean chromium audit faults nightly-load lock lock-install lock-check
+.PHONY: setup run test test-fast lint perf sample clean chromium audit faults nightly-load lock lock-install lock-check
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH" >&2; exit 1; }
@@ -29,6 +29,10 @@ chromium:
 
 test: setup chromium
 	$(BIN)/python -m pytest -q
+
+# The inner loop: everything but the slow tier (tests/e2e/ and tests marked slow), in under 2 minutes.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .
@@ -102,7 +106,7 @@ lock-check: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_hygiene.py -k lock
 
 faults: setup
-	$(BIN)/python -m pytest -q tests/test_faults.py
+	$(BIN)/python -m pytest -q tests/e2e/test_faults.py
 
 nightly-load: setup
 	$(BIN)/python -m perf.nightly_load

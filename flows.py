@@ -27,7 +27,7 @@ from prefect.context import FlowRunContext  # noqa: E402
 from prefect.futures import PrefectFuture  # noqa: E402
 
 from pipelines.ingest import gx_worker  # noqa: E402
-from pipelines.ingest.landing import DISTRICT_THREADS  # noqa: E402
+from pipelines.ingest.district import DISTRICT_THREADS  # noqa: E402
 from pipelines.progress import Reporter  # noqa: E402
 from pipelines.run import (  # noqa: E402
     STEP_RETRIES,

@@ -22,10 +22,11 @@ WITHIN_RULES: dict[str, str] = {
 }
 
 PERSON_RULES: dict[str, str] = {
-    "nino_key": "x.p_key = y.p_key",
-    "dob_surname": "x.p_dob = y.p_dob AND (x.p_sn = y.p_sn OR x.p_sp = y.p_sp)",
-    "dob_forename": "x.p_dob = y.p_dob AND (x.p_fn = y.p_fn OR list_has_any(x.p_fc, y.p_fc))",
-    "forename_surname": "x.p_fn = y.p_fn AND x.p_sn = y.p_sn",
+    "nino_key": "x.person_key = y.person_key",
+    "dob_surname": "x.person_dob = y.person_dob AND (x.person_sn = y.person_sn OR x.person_sp = y.person_sp)",
+    "dob_forename": ("x.person_dob = y.person_dob"
+                     " AND (x.person_fn = y.person_fn OR list_has_any(x.person_fc, y.person_fc))"),
+    "forename_surname": "x.person_fn = y.person_fn AND x.person_sn = y.person_sn",
 }
 
 

@@ -2,7 +2,7 @@
 
 ``link_households`` creates ``links``, ``household_keys``, ``person_links`` and
 ``review_queue`` on the connection and returns a :class:`LinkReport` for the manifest.
-The per-district pieces (:func:`matching.within.link_district`,
+The per-district pieces (:func:`matching.within.link_districts`,
 :func:`matching.persons.link_across_districts`, :func:`matching.ids.assign_household_ids`)
 can be run as separate tasks on the same connection. With ``partitions`` the comparison
 vectors are not built here but loaded from the per-district Parquet partitions of
@@ -24,7 +24,7 @@ from matching.ids import assign_household_ids
 from matching.partition import Partitions, load_partitions
 from matching.persons import link_across_districts
 from matching.quality import link_rates, weight_histogram
-from matching.within import create_links_table, link_district
+from matching.within import create_links_table, link_districts
 from schemas.config import LinkSettings
 from schemas.sql import table_exists
 
@@ -91,7 +91,7 @@ def link_households(
     else:
         report.partitions = {"source": "hub"}
     tl = time.perf_counter()
-    within: FSModel = link_district(con, None, settings=settings, vectors_loaded=loaded)
+    within: FSModel = link_districts(con, None, settings=settings, vectors_loaded=loaded)
     t1 = time.perf_counter()
     persons: FSModel = link_across_districts(con, settings=settings, vectors_loaded=loaded)
     t2 = time.perf_counter()

@@ -69,13 +69,13 @@ PERSON_OUT = ["fn", "fc", "sn", "sp", "key", "dob"] + [
 
 
 def persons_sql(where: str = "TRUE") -> str:
-    """SQL creating ``_lk_persons``: one row per claimant or partner of a claim (columns ``p_*``), ``pid`` 1..n.
+    """SQL creating ``_lk_persons``: one row per claimant or partner of a claim (columns ``person_*``), ``pid`` 1..n.
 
     Built from the prepared ``_lk_claims`` (names already split and cast), not from ``benefits`` again.
     """
     selects = [
         f"""SELECT c.lad_code, c.ref AS claim_ref, '{role}' AS role,
-                   {", ".join(f"c.{short}_{col} AS p_{col}" for col in PERSON_OUT)}
+                   {", ".join(f"c.{short}_{col} AS person_{col}" for col in PERSON_OUT)}
             FROM _lk_claims c WHERE ({where}) AND (c.{short}_fn IS NOT NULL OR c.{short}_key IS NOT NULL
                                                    OR c.{short}_present)"""
         for role, short in (("claimant", "c"), ("partner", "p"))

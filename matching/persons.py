@@ -43,10 +43,10 @@ def person_vectors_sql(x_lad: str | None = None) -> str:
         CREATE OR REPLACE TEMP TABLE _lk_person_vectors AS
         WITH k AS ({person_candidates_sql(rules)})
         SELECT k.pid_x, k.pid_y,
-               (CASE WHEN x.p_key IS NULL OR y.p_key IS NULL THEN -1
-                     WHEN x.p_key = y.p_key THEN 1 ELSE 0 END)::INTEGER AS key_level,
-               ({person_name_level_sql("x.p", "y.p")})::INTEGER AS name_level,
-               ({dob_level_sql("x.p", "y.p")})::INTEGER AS dob_level
+               (CASE WHEN x.person_key IS NULL OR y.person_key IS NULL THEN -1
+                     WHEN x.person_key = y.person_key THEN 1 ELSE 0 END)::INTEGER AS key_level,
+               ({person_name_level_sql("x.person", "y.person")})::INTEGER AS name_level,
+               ({dob_level_sql("x.person", "y.person")})::INTEGER AS dob_level
         FROM k JOIN _lk_persons x ON x.pid = k.pid_x JOIN _lk_persons y ON y.pid = k.pid_y"""
 
 

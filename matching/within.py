@@ -114,7 +114,7 @@ def score_and_assign(
     con.execute("INSERT INTO links SELECT * FROM _lk_accepted ORDER BY lad_code, claim_ref")
 
 
-def link_district(
+def link_districts(
     con: duckdb.DuckDBPyConnection, lad_code: str | list[str] | None,
     model: FSModel | None = None, settings: LinkSettings | None = None, vectors_loaded: bool = False,
 ) -> FSModel:

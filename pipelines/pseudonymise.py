@@ -51,7 +51,7 @@ _NICKNAMES = NickNamer()
 _NINO_RE = re.compile(r"^[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]$")
 
 
-class KeyError_(ValueError):
+class KeyFileError(ValueError):
     """The partnership key is missing, too short or unreadable."""
 
 
@@ -190,9 +190,10 @@ def read_key(key_file: Path) -> bytes:
         mode = key_file.stat().st_mode
         key = key_file.read_bytes().rstrip(b"\r\n")
     except OSError as err:
-        raise KeyError_(f"cannot read key file {key_file}: {err.strerror}") from None
+        raise KeyFileError(f"cannot read key file {key_file}: {err.strerror}") from None
     if len(key) < MIN_KEY_BYTES:
-        raise KeyError_(f"key file {key_file} holds {len(key)} bytes; the key must be at least {MIN_KEY_BYTES} bytes")
+        raise KeyFileError(
+            f"key file {key_file} holds {len(key)} bytes; the key must be at least {MIN_KEY_BYTES} bytes")
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         print(f"povertylink: warning: key file {key_file} is readable by other users; chmod 600 it",
               file=sys.stderr)

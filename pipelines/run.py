@@ -29,7 +29,8 @@ from typing import Any, Protocol
 
 from pipelines.hub import HUB_STAGES, HubJob, run_hub
 from pipelines.ingest import cache, gx_worker
-from pipelines.ingest.landing import DISTRICT_THREADS, DistrictPlan, ingest_district, ingest_reference, plan_landing
+from pipelines.ingest.district import DISTRICT_THREADS, ingest_district, ingest_reference
+from pipelines.ingest.plan import DistrictPlan, plan_landing
 from pipelines.measure import StageTimer
 from pipelines.progress import QuietReporter, Reporter
 from pipelines.publish import clean_stale_staging, current_dir, new_run_id, promote, staging_dir, write_json

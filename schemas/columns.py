@@ -57,8 +57,8 @@ PYDANTIC_WHITESPACE = "".join(c for c in WHITESPACE if c not in "\x1c\x1d\x1e\x1
 _WS_RE = re.compile(f"[{re.escape(WHITESPACE)}]+")
 
 # Value formats (full-match, anchor-free, valid in both Python re and DuckDB's RE2). The SQL twin of each
-# normaliser below is in pipelines/ingest/validation_sql.py; tests/test_validate.py and tests/test_properties.py check
-# that both judge and normalise every value alike.
+# normaliser below is in pipelines/ingest/validation_sql.py; test_validate.py and test_properties.py (in
+# tests/pipelines/ingest/) check that both judge and normalise every value alike.
 INT_PATTERN = r"-?[0-9]+"
 MONEY_PATTERN = r"-?[0-9]+(\.[0-9]{1,2})?"
 # Unambiguous council-export money: a pound sign and/or thousands separators in groups of three.
@@ -217,7 +217,7 @@ BirthDate = Annotated[dt.date, Kind("date"), BeforeValidator(_date), AfterValida
 Date = Annotated[dt.date, Kind("date"), BeforeValidator(_date)]
 Flag = Annotated[bool, Kind("boolean"), BeforeValidator(_boolean)]
 Ages = Annotated[list[int], Kind("ages"), BeforeValidator(_ages)]
-# Formats made by pipelines.pseudonymise (tests/test_validate.py checks they agree with it).
+# Formats made by pipelines.pseudonymise (tests/pipelines/ingest/test_validate.py checks they agree with it).
 PERSON_KEY_PATTERN = r"^[0-9a-f]{64}$"
 NAME_ENCODING_PATTERN = (r"^v2\|[0-9a-f]{16}\|[0-9a-f]{16}(,[0-9a-f]{16}){4}\|[0-9a-f]{16}\|[0-9a-f]{16}"
                          r"\|[0-9a-f]{64}\|[0-9a-f]{64}$")

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.ingest.landing import COUNTY_FILES, DistrictPlan, sha256_file
+from pipelines.ingest.plan import COUNTY_FILES, DistrictPlan, sha256_file
 
 CACHE_DIR = ".cache/ingest"
 KEEP_DAYS = 14

@@ -1,7 +1,7 @@
 """DuckDB SQL derived from the input models' column specs: the vectorised twin of pydantic.
 
 Pure functions: each takes :class:`schemas.columns.ColumnSpec` records and returns SQL text.
-The rules are the models' (see :mod:`schemas.columns`); ``tests/test_validate.py`` checks that
+The rules are the models' (see :mod:`schemas.columns`); ``tests/pipelines/ingest/test_validate.py`` checks that
 this SQL and per-row pydantic agree, row for row, on valid and invalid inputs. Reasons never
 quote a value, so that quarantine holds no personal data.
 """

@@ -22,8 +22,8 @@ from benchmarks.build import TABLES, build_benchmarks
 from benchmarks.output_tables import create_from_model
 from benchmarks.report import write_report
 from schemas.outputs import QuarantineRow
-from tests.benchmark_households import kent_households, publish_run
-from tests.test_benchmarks import D1, D2, A, B, first_run, second_run
+from tests.benchmarks.households import kent_households, publish_run
+from tests.benchmarks.test_benchmarks import D1, D2, A, B, first_run, second_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT_COPY = Path("/tmp/report_screenshot.png")

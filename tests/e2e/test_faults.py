@@ -38,12 +38,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.ingest.landing import LandingChanged, ingest_district, plan_district, sha256_file
+from pipelines.ingest.district import LandingChanged, ingest_district
+from pipelines.ingest.plan import plan_district, sha256_file
+from tests.cli import AS_OF, CLI, ENV
 from tests.rows import benefits_row, header, write_csv
 
-CLI = [sys.executable, "-m", "pipelines.cli"]
-ENV = os.environ | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false"}
-AS_OF = "2026-11-20"
 KILL_STAGES = ("ingest", "load", "link", "score", "benchmark", "write", "report", "publish")
 PUBLISHED = ("households.parquet", "links.parquet", "district_benchmarks.parquet", "area_needs.parquet",
              "quarantine.parquet", "manifest.json", "report.html", "povertylink.duckdb")

@@ -16,7 +16,7 @@ from benchmarks.build import build_benchmarks
 from pipelines.dictionary import write_dictionary
 from schemas.inputs import MODELS
 from schemas.outputs import OUTPUT_MODELS
-from tests.test_benchmarks import first_run
+from tests.benchmarks.test_benchmarks import first_run
 
 FRICTIONLESS_TYPES = {"string", "number", "integer", "boolean", "date", "datetime", "time", "year", "array",
                       "object", "any"}

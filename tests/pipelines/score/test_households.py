@@ -17,7 +17,7 @@ from decimal import Decimal as D
 import pytest
 
 from pipelines.score.households import format_summary, summarise
-from tests.test_score_support import LAD, account, claim, make_db, score, score_one
+from tests.pipelines.score.support import LAD, account, claim, make_db, score, score_one
 
 UC = {"uc_monthly": D("1000.00")}
 

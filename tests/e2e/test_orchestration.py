@@ -19,7 +19,6 @@ import select
 import shutil
 import struct
 import subprocess
-import sys
 import termios
 import time
 from dataclasses import dataclass
@@ -29,17 +28,12 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-CLI = [sys.executable, "-m", "pipelines.cli"]
-ENV = os.environ | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false"}
-AS_OF = "2026-11-20"  # the synthetic extracts' date
+from tests.cli import AS_OF, CLI, ENV, povertylink
+
 ASH, CANT = "E07000105", "E07000106"
 RUN_ID_COLUMNS = ("run_id", "previous_run_id")
 PROGRESS_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z povertylink \S")
 
-
-def povertylink(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would (no terminal: stdout and stderr are pipes)."""
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=ENV, timeout=400)
 
 
 def povertylink_tty(*args: str, timeout: float = 400) -> tuple[int, str]:

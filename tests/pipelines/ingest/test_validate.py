@@ -14,9 +14,8 @@ from pydantic import ValidationError
 
 from pipelines.ingest.validate import validate_path
 from schemas.inputs import model_for
+from tests.cli import AS_OF_DATE as AS_OF
 from tests.rows import benefits_row, council_tax_row, header, write_csv
-
-AS_OF = dt.date(2026, 11, 20)
 
 # (kind, column, bad text, expected reason): one case per rule of each schema.
 RULE_CASES = [

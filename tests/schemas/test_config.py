@@ -15,7 +15,7 @@ from schemas.config import LinkSettings, RunConfig, parse_config
 from schemas.errors import UserError
 from schemas.parameters import Parameters
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "matching" / "README.md"]
 TOML_BLOCK = re.compile(r"```toml\n(.*?)```", re.S)
 

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.pseudonymise import (
     CANONICAL_SLOTS,
-    KeyError_,
+    KeyFileError,
     canonical_forenames,
     dice,
     name_encoding,
@@ -44,9 +44,9 @@ BASE = {"address_line_1": "1 High Street", "postcode": "CT1 1AA", "band": "B", "
 
 
 def test_short_key_refused(tmp_path: Path) -> None:
-    with pytest.raises(KeyError_, match="at least 32 bytes"):
+    with pytest.raises(KeyFileError, match="at least 32 bytes"):
         read_key(_key(tmp_path, b"x" * 31 + b"\n"))
-    assert isinstance(KeyError_("x"), ValueError)
+    assert isinstance(KeyFileError("x"), ValueError)
 
 
 def test_readable_key_warns_without_printing_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

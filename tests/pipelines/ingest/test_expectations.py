@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pipelines.ingest.expectations import expectation_specs, row_count_band, run_suite
 from pipelines.ingest.validate import validate_path
+from tests.cli import AS_OF_DATE as AS_OF
 from tests.rows import benefits_row, council_tax_row, header, write_csv
-
-AS_OF = dt.date(2026, 11, 20)
 
 
 def test_suite_is_derived_from_the_model():

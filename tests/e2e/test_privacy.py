@@ -13,23 +13,21 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from tests.cli import AS_OF, CLI, ENV
+
 DISTRICTS = 2
 HOUSEHOLDS = 400
-AS_OF = "2026-11-20"
-ENV = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-       "GX_ANALYTICS_ENABLED": "false"}
 TEXT_SUFFIXES = {".html", ".json", ".csv", ".md", ".txt", ".log", ".toml", ".yaml", ".yml", ""}
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, env=ENV,
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=ENV,
                           timeout=900, check=False)
 
 
@@ -56,7 +54,7 @@ def _raw_people(raw: Path) -> tuple[set[str], set[str], set[str], set[str]]:
 def _own_vocabulary() -> set[str]:
     """Every word the project's own code and templates can write (report prose, reasons, column names):
     a surname that is also one of these words ("Cross" in cross-district, "Short" in shortfall) proves nothing."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     words: set[str] = set()
     for folder in ("pipelines", "benchmarks", "schemas", "matching"):
         for path in (root / folder).rglob("*"):

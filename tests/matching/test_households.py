@@ -9,7 +9,7 @@ import duckdb
 
 from matching.landing_tables import create_table
 from matching.link import LinkReport, link_households
-from tests.test_matching_within import ACCOUNTS, CLAIMS, account, claim
+from tests.matching.test_within import ACCOUNTS, CLAIMS, account, claim
 
 OTHER = "E07000105"
 MOVERS = [

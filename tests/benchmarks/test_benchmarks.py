@@ -15,7 +15,7 @@ from benchmarks.disclosure import recoverable_cells
 from benchmarks.metrics import benchmark_lines, district_figures
 from benchmarks.output_tables import bi_safe_arrow_problems, bi_safe_problems
 from schemas.vocabulary import RESILIENCE_STATUSES
-from tests.benchmark_households import Group, make_council_tax, make_households, publish_run
+from tests.benchmarks.households import Group, make_council_tax, make_households, publish_run
 
 A, B = "E07000106", "E07000112"  # Canterbury, Folkestone and Hythe
 D1, D2 = dt.date(2026, 10, 20), dt.date(2026, 11, 20)

@@ -1,12 +1,11 @@
-"""A corpus of malformed extracts (tests/corpus/), each with the exact outcome expected, and a
+"""A corpus of malformed extracts (tests/pipelines/ingest/corpus/), each with the exact outcome expected, and a
 generated extract of about 500 MB validated with bounded memory (streaming; marked slow).
 
-The small files are committed; tests/corpus/README.md says what each one is.
+The small files are committed; tests/pipelines/ingest/corpus/README.md says what each one is.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -18,10 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.ingest.validate import validate_path
+from tests.cli import AS_OF_DATE as AS_OF
 from tests.rows import benefits_row, header
 
 CORPUS = Path(__file__).parent / "corpus"
-AS_OF = dt.date(2026, 11, 20)
 SEMICOLONS = ("the header is one column holding semicolons: the file is separated by semicolons, not commas; "
               "save it as CSV (comma delimited)")
 TABS = ("the header is one column holding tabs: the file is separated by tabs, not commas; "
@@ -112,7 +111,7 @@ def test_large_extract_streams_with_bounded_memory(tmp_path: Path) -> None:
     rows = write_large_extract(big, 500_000_000)
     size = big.stat().st_size
     tiny = CORPUS / "truncated_mid_row.csv"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     done = subprocess.run([sys.executable, "-c", MEASURE, str(big), str(tmp_path / "valid.parquet"), str(tiny)],
                           capture_output=True, text=True, env=env, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]

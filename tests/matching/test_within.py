@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from matching.landing_tables import create_table
-from matching.within import link_district
+from matching.within import link_districts
 from pipelines.pseudonymise import name_encoding, nino_key
 
 KEY = b"test-key-for-matching-0123456789abcdef"
@@ -86,7 +86,7 @@ def _links(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str, float]]:
 
 
 def test_within_district_cases(con: duckdb.DuckDBPyConnection) -> None:
-    model = link_district(con, LAD)
+    model = link_districts(con, LAD)
     assert model.source == "prior"
     links = _links(con)
     assert links["B1"][:2] == ("A1", "uprn")  # exact UPRN, abbreviation St/Street
@@ -101,7 +101,7 @@ def test_within_district_cases(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_one_to_one_and_levels(con: duckdb.DuckDBPyConnection) -> None:
-    link_district(con, LAD)
+    link_districts(con, LAD)
     dup = con.execute("SELECT count(*) - count(DISTINCT account_ref) FROM links").fetchone()
     assert dup == (0,)
     row = con.execute("SELECT uprn_level, postcode_level, house_number_level, flat_level, street_level, "
@@ -112,16 +112,16 @@ def test_one_to_one_and_levels(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_rerun_replaces_district_rows(con: duckdb.DuckDBPyConnection) -> None:
-    link_district(con, LAD)
+    link_districts(con, LAD)
     first = con.execute("SELECT * FROM links ORDER BY claim_ref").fetchall()
-    link_district(con, [LAD])
+    link_districts(con, [LAD])
     assert con.execute("SELECT * FROM links ORDER BY claim_ref").fetchall() == first
 
 
 def test_links_table_matches_schema(con: duckdb.DuckDBPyConnection) -> None:
     from schemas.links import LinkRow
 
-    link_district(con, LAD)
+    link_districts(con, LAD)
     described = con.execute("DESCRIBE links").fetchall()
     assert [r[0] for r in described] == list(LinkRow.model_fields)
     assert {r[1] for r in described} <= {"VARCHAR", "DOUBLE", "INTEGER"}  # BI-safe types

@@ -1,20 +1,17 @@
-"""Ingest: find each district's newest extracts, validate them, and stage them as Parquet.
+"""Ingest: validate a district's planned extracts (and the county files) and stage them as Parquet.
 
-I/O at the edge of the pipeline: reads ``landing/<LAD>/<kind>_<YYYY-MM-DD>.csv`` (and the
-optional county files ``epc.csv`` and ``postcode_lookup.csv``), writes per district
-``<staging>/validated/<LAD>/<kind>.parquet`` and ``<staging>/validated/<LAD>/quarantine.parquet``,
-and returns small JSON-able reports for the manifest. Personal data: pseudonymised rows
-(keyed hashes and name encodings) pass through; a file with raw identifiers is refused whole.
+I/O at the edge of the pipeline: reads the files a :class:`pipelines.ingest.plan.DistrictPlan`
+names, writes per district ``<staging>/validated/<LAD>/<kind>.parquet`` and
+``<staging>/validated/<LAD>/quarantine.parquet``, and returns small JSON-able reports for the
+manifest. Personal data: pseudonymised rows (keyed hashes and name encodings) pass through; a file
+with raw identifiers is refused whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
-import re
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +19,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.ingest.gx_worker import submit_table
+from pipelines.ingest.plan import COUNTY_FILES, DistrictPlan, sha256_file
 from pipelines.ingest.validate import QUARANTINE_SCHEMA, Validated, count_data_lines, empty_valid, validate_path
-from schemas.errors import UserError
 from schemas.inputs import EXTRACT_KINDS
 
-EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
-LAD_RE = re.compile(r"^[ENSW]\d{8}$")
-COUNTY_FILES = {"epc": "epc.csv", "postcode_lookup": "postcode_lookup.csv"}
 DISTRICT_WORKERS = 2  # districts validated at once on one machine: one per core (DuckDB runs each file on one)
 # districts in flight: while one waits for its GX suites (in their own process), another is validated
 DISTRICT_THREADS = 3 * DISTRICT_WORKERS
@@ -38,78 +32,6 @@ REFERENCE_LAD = "county"  # quarantine rows of the optional county-wide files
 
 class LandingChanged(RuntimeError):
     """A landing file changed while it was being read (its hash differs before and after)."""
-
-
-@dataclass(frozen=True)
-class Extract:
-    """One landing file chosen for a run."""
-
-    lad_code: str
-    kind: str
-    path: Path
-    extract_date: dt.date | None
-
-
-@dataclass
-class DistrictPlan:
-    """The extracts a run uses for one district, and the notes about what it skipped."""
-
-    lad_code: str
-    extracts: list[Extract] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    previous: dict[str, Path] = field(default_factory=dict)  # kind -> the extract before the chosen one
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def plan_district(folder: Path, as_of: dt.date) -> DistrictPlan:
-    """Per kind, the newest extract dated on or before ``as_of``; notes for what is missing or ignored."""
-    plan = DistrictPlan(lad_code=folder.name)
-    dated: dict[str, list[tuple[dt.date, Path]]] = {k: [] for k in EXTRACT_KINDS}
-    for path in sorted(folder.iterdir()):
-        match = EXTRACT_RE.match(path.name)
-        if not match or not path.is_file():
-            if path.is_file() and not path.name.startswith("."):
-                plan.notes.append(f"{path.name}: not an extract name (<kind>_<YYYY-MM-DD>.csv); ignored")
-            continue
-        try:
-            day = dt.date.fromisoformat(match["date"])
-        except ValueError:
-            plan.notes.append(f"{path.name}: the date in the name is not a real date; ignored")
-            continue
-        if day <= as_of:
-            dated[match["kind"]].append((day, path))
-    for kind, found in dated.items():
-        found.sort()
-        if not found:
-            plan.notes.append(f"no {kind} extract dated on or before {as_of}")
-            continue
-        day, path = found[-1]
-        plan.extracts.append(Extract(plan.lad_code, kind, path, day))
-        if len(found) > 1:
-            plan.previous[kind] = found[-2][1]
-    return plan
-
-
-def plan_landing(landing: Path, as_of: dt.date, districts: tuple[str, ...] = ()) -> list[DistrictPlan]:
-    """Plans for every district folder (or only the named ones); UserError when there is nothing to run."""
-    if not landing.is_dir():
-        raise UserError(f"--input {landing}: no such folder")
-    folders = {p.name: p for p in sorted(landing.iterdir()) if p.is_dir() and LAD_RE.match(p.name)}
-    for lad in districts:
-        if lad not in folders:
-            raise UserError(f"--district {lad}: no folder {landing / lad}")
-    chosen = [folders[lad] for lad in (districts or tuple(folders))]
-    if not chosen:
-        raise UserError(f"--input {landing}: no district folders named by ONS code (e.g. E07000112)")
-    return [plan_district(folder, as_of) for folder in chosen]
 
 
 def _validate_stable(path: Path, kind: str, as_of: dt.date, lad: str, day: dt.date | None,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipelines.score.params import load_parameters
 from pipelines.score.pension_age import spa_date_sql, state_pension_date
-from tests.test_score_support import claim, make_db, score, score_one
+from tests.pipelines.score.support import claim, make_db, score, score_one
 
 BANDS = load_parameters(dt.date(2026, 11, 20)).state_pension_age.value
 d = dt.date

@@ -9,7 +9,6 @@ Settings are modest (deadline off, 100 examples a property) so the suite stays q
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from decimal import Decimal
 from pathlib import Path
@@ -22,9 +21,9 @@ from pipelines.ingest.reader import read_extract
 from pipelines.ingest.validate import Validated, validate_path
 from schemas.columns import column_specs
 from schemas.inputs import model_for
+from tests.cli import AS_OF_DATE as AS_OF
 from tests.rows import benefits_row, council_tax_row, header
 
-AS_OF = dt.date(2026, 11, 20)
 SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                            HealthCheck.data_too_large])

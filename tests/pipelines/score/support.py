@@ -16,8 +16,8 @@ from pipelines.score.households import score_households
 from pipelines.score.params import load_parameters
 from schemas.columns import column_specs
 from schemas.inputs import model_for
+from tests.cli import AS_OF_DATE as AS_OF
 
-AS_OF = dt.date(2026, 11, 20)
 LAD = "E07000105"
 LEAD = [("lad_code", "VARCHAR"), ("extract_date", "DATE"), ("source_file", "VARCHAR"), ("line", "BIGINT")]
 MONEY = ("rent_weekly", "council_tax_weekly", "hb_weekly", "ctr_weekly", "uc_monthly", "earnings_weekly",

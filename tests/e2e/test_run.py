@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from tests.cli import povertylink
 from tests.rows import benefits_row, council_tax_row, header, write_csv
-
-CLI = [sys.executable, "-m", "pipelines.cli"]
-ENV = os.environ | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false"}
-
-
-def povertylink(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would."""
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=ENV, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,93 @@
+"""The landing plan: which extract of each district a run uses, and what it skipped.
+
+Reads only folder and file names (and, for :func:`sha256_file`, bytes) under
+``landing/<LAD>/<kind>_<YYYY-MM-DD>.csv``; the optional county files are ``epc.csv`` and
+``postcode_lookup.csv``. No personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas.errors import UserError
+from schemas.inputs import EXTRACT_KINDS
+
+EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
+LAD_RE = re.compile(r"^[ENSW]\d{8}$")
+COUNTY_FILES = {"epc": "epc.csv", "postcode_lookup": "postcode_lookup.csv"}
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One landing file chosen for a run."""
+
+    lad_code: str
+    kind: str
+    path: Path
+    extract_date: dt.date | None
+
+
+@dataclass
+class DistrictPlan:
+    """The extracts a run uses for one district, and the notes about what it skipped."""
+
+    lad_code: str
+    extracts: list[Extract] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    previous: dict[str, Path] = field(default_factory=dict)  # kind -> the extract before the chosen one
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def plan_district(folder: Path, as_of: dt.date) -> DistrictPlan:
+    """Per kind, the newest extract dated on or before ``as_of``; notes for what is missing or ignored."""
+    plan = DistrictPlan(lad_code=folder.name)
+    dated: dict[str, list[tuple[dt.date, Path]]] = {k: [] for k in EXTRACT_KINDS}
+    for path in sorted(folder.iterdir()):
+        match = EXTRACT_RE.match(path.name)
+        if not match or not path.is_file():
+            if path.is_file() and not path.name.startswith("."):
+                plan.notes.append(f"{path.name}: not an extract name (<kind>_<YYYY-MM-DD>.csv); ignored")
+            continue
+        try:
+            day = dt.date.fromisoformat(match["date"])
+        except ValueError:
+            plan.notes.append(f"{path.name}: the date in the name is not a real date; ignored")
+            continue
+        if day <= as_of:
+            dated[match["kind"]].append((day, path))
+    for kind, found in dated.items():
+        found.sort()
+        if not found:
+            plan.notes.append(f"no {kind} extract dated on or before {as_of}")
+            continue
+        day, path = found[-1]
+        plan.extracts.append(Extract(plan.lad_code, kind, path, day))
+        if len(found) > 1:
+            plan.previous[kind] = found[-2][1]
+    return plan
+
+
+def plan_landing(landing: Path, as_of: dt.date, districts: tuple[str, ...] = ()) -> list[DistrictPlan]:
+    """Plans for every district folder (or only the named ones); UserError when there is nothing to run."""
+    if not landing.is_dir():
+        raise UserError(f"--input {landing}: no such folder")
+    folders = {p.name: p for p in sorted(landing.iterdir()) if p.is_dir() and LAD_RE.match(p.name)}
+    for lad in districts:
+        if lad not in folders:
+            raise UserError(f"--district {lad}: no folder {landing / lad}")
+    chosen = [folders[lad] for lad in (districts or tuple(folders))]
+    if not chosen:
+        raise UserError(f"--input {landing}: no district folders named by ONS code (e.g. E07000112)")
+    return [plan_district(folder, as_of) for folder in chosen]
