@@ -208,6 +208,16 @@ def _has_line_break(batch: pa.RecordBatch) -> bool:
     return False
 
 
+def _has_empty_row(batch: pa.RecordBatch) -> bool:
+    """True when some row has every value empty: pyarrow reads a blank line as such a row (it does
+    not raise), so the exact path must decide between a blank line and a line of commas."""
+    empty = None
+    for column in batch.columns:
+        here = pc.equal(column.cast(pa.string()), "")
+        empty = here if empty is None else pc.and_(empty, here)
+    return bool(empty is not None and pc.any(empty).as_py())
+
+
 def _fast_chunks(path: Path, header: list[str], written: list[str], counts: _Counts,
                  batch_rows: int) -> Iterator[Chunk]:
     """pyarrow's streaming parser while every row is one plain line; then the exact path takes over."""
@@ -236,7 +246,7 @@ def _fast_chunks(path: Path, header: list[str], written: list[str], counts: _Cou
             return
         except (pa.ArrowInvalid, UnicodeDecodeError):
             break
-        if _has_line_break(batch):
+        if _has_line_break(batch) or _has_empty_row(batch):
             break
         table = pa.Table.from_batches([batch]).rename_columns(header)
         table = table.append_column(LINE_COLUMN, pa.array(range(line, line + batch.num_rows), pa.int64()))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from pipelines.score.params import load_parameters
 from pipelines.score.pension_age import spa_date_sql, state_pension_date
+from tests.conftest import examples
 from tests.pipelines.score.support import claim, make_db, score, score_one
 
 BANDS = load_parameters(dt.date(2026, 11, 20)).state_pension_age.value
@@ -54,7 +55,7 @@ def test_state_pension_date_python_and_sql(birth: dt.date, spa: dt.date) -> None
     assert duckdb.sql(f"SELECT {sql}").fetchall()[0][0] == spa
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.dates(min_value=d(1900, 1, 1), max_value=d(2010, 12, 31)))
 def test_sql_and_python_state_pension_dates_agree(birth: dt.date) -> None:
     sql = spa_date_sql(f"DATE '{birth.isoformat()}'", BANDS)
