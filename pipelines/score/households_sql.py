@@ -62,22 +62,18 @@ def epc_cte(has_epc: bool, ratings: str) -> str:
             f" WHERE uprn IS NOT NULL AND upper(trim(current_energy_rating)) IN ({ratings}) GROUP BY uprn)")
 
 
-def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: bool, has_keys: bool,
-                   has_epc: bool = True) -> str:
-    """The CREATE TABLE households statement: one row per row of ``benefits``."""
-    p = params
-    d = sql_dec
-    ratings = ", ".join(quote_str(r) for r in sorted(p.energy_epc_factors.value))
-    crisis = ", ".join(quote_str(s) for s in p.crisis_recovery_stages.value) or "NULL"
+WEEKLY_INCOMES = ("hb_weekly", "state_pension_weekly", "private_pension_weekly", "pension_credit_weekly",
+                  "disability_benefit_weekly", "carers_allowance_weekly", "child_benefit_weekly", "other_income_weekly")
+
+
+def base_cte(p: Parameters, as_of: dt.date) -> str:
+    """``base``: each claim with its linked account, EPC rating, stable id, size and State Pension age.
+
+    RULES.md "Units" (people = adults + children) and "Missing out on Pension Credit" (State Pension
+    age from birth date and the tax year's table). Personal data: birth dates are read here, not output.
+    """
     as_of_sql = sql_date(as_of)
-    weekly = ["hb_weekly", "state_pension_weekly", "private_pension_weekly", "pension_credit_weekly",
-              "disability_benefit_weekly", "carers_allowance_weekly", "child_benefit_weekly", "other_income_weekly"]
-    return f"""
-CREATE OR REPLACE TABLE households AS
-WITH {links_cte(has_links)},
-{keys_cte(has_keys)},
-{epc_cte(has_epc, ratings)},
-base AS (
+    return f"""base AS (
     SELECT b.*, l.account_ref, l.method AS link_method, l.match_probability AS link_probability,
         c.annual_charge, c.ctr_annual, c.recovery_stage, c.uprn AS account_uprn,
         coalesce(e1.rating, e2.rating) AS epc_rating,
@@ -91,10 +87,18 @@ base AS (
     LEFT JOIN council_tax c ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref
     LEFT JOIN epc_best e1 ON e1.uprn = b.uprn
     LEFT JOIN epc_best e2 ON e2.uprn = c.uprn
-    LEFT JOIN hkeys k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref),
-annual AS (
+    LEFT JOIN hkeys k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref)"""
+
+
+def cashflow_cte(p: Parameters) -> str:
+    """``annual``: RULES.md "Cashflow (monthly)", every line as an exact annual DECIMAL (£ a year):
+    income, housing, council tax after reduction, food, energy (size and EPC factors), water, other
+    essentials; and the Pension Credit guarantee and assessed income (£ a week) of "Missing out on
+    Pension Credit"."""
+    d = sql_dec
+    return f"""annual AS (
     SELECT *,
-        earnings_weekly * 52 + uc_monthly * 12 + ({' + '.join(weekly)}) * 52 AS income_a,
+        earnings_weekly * 52 + uc_monthly * 12 + ({' + '.join(WEEKLY_INCOMES)}) * 52 AS income_a,
         rent_weekly * 52 AS housing_a,
         CASE WHEN account_ref IS NOT NULL THEN greatest(annual_charge - ctr_annual, 0)
              ELSE greatest(council_tax_weekly - ctr_weekly, 0) * 52 END AS council_tax_a,
@@ -106,18 +110,38 @@ annual AS (
             + {d(p.other_essentials_weekly_per_child.value)} * children) * 52 AS other_a,
         claimant_spa AND (partner_birth_date IS NULL OR partner_spa) AS pensioner,
         claimant_spa AND (NOT couple OR partner_spa IS TRUE) AS everyone_spa,
-        CASE WHEN couple THEN {d(p.pc_guarantee_couple.value)} ELSE {d(p.pc_guarantee_single.value)} END
-            + CASE WHEN severe_disability THEN {d(p.pc_severe_disability_addition.value)} ELSE 0 END
-            + CASE WHEN carer THEN {d(p.pc_carer_addition.value)} ELSE 0 END AS guarantee_w,
-        greatest(earnings_weekly - CASE WHEN couple THEN {d(p.pc_earnings_disregard_couple.value)}
+        {pension_credit_guarantee_sql(p)} AS guarantee_w,
+        {pension_credit_income_sql(p)} AS income_pc_w
+    FROM base)"""
+
+
+def pension_credit_guarantee_sql(p: Parameters) -> str:
+    """The Pension Credit standard minimum guarantee, £ a week: single or couple, plus the severe
+    disability and carer additions (RULES.md "Missing out on Pension Credit")."""
+    d = sql_dec
+    return (f"CASE WHEN couple THEN {d(p.pc_guarantee_couple.value)} ELSE {d(p.pc_guarantee_single.value)} END\n"
+            f"            + CASE WHEN severe_disability THEN {d(p.pc_severe_disability_addition.value)} ELSE 0 END\n"
+            f"            + CASE WHEN carer THEN {d(p.pc_carer_addition.value)} ELSE 0 END")
+
+
+def pension_credit_income_sql(p: Parameters) -> str:
+    """Income Pension Credit counts, £ a week: earnings over the disregard, pensions, carer's allowance,
+    other income, and tariff income of £1 per £500 (or part) of capital over £10,000."""
+    d = sql_dec
+    return f"""greatest(earnings_weekly - CASE WHEN couple THEN {d(p.pc_earnings_disregard_couple.value)}
                                         ELSE {d(p.pc_earnings_disregard_single.value)} END, 0)
             + state_pension_weekly + private_pension_weekly + carers_allowance_weekly + other_income_weekly
             + {d(p.pc_tariff_per_step.value)} * (
                 (CAST(greatest(capital - {d(p.pc_capital_disregarded.value)}, 0) * 100 AS BIGINT)
                  + CAST({d(p.pc_tariff_step.value)} * 100 AS BIGINT) - 1)
-                // CAST({d(p.pc_tariff_step.value)} * 100 AS BIGINT)) AS income_pc_w
-    FROM base),
-flags AS (
+                // CAST({d(p.pc_tariff_step.value)} * 100 AS BIGINT))"""
+
+
+def flags_cte(p: Parameters) -> str:
+    """``flags``: RULES.md "Poverty flags" (fuel, water, food) and "Missing out on Pension Credit"
+    (missing, or unchecked where a partner's birth date is not held), on the exact annual amounts."""
+    d = sql_dec
+    return f"""flags AS (
     SELECT *,
         food_a + energy_a + water_a + other_a AS essentials_a,
         income_a - housing_a - council_tax_a - (food_a + energy_a + water_a + other_a) AS cashflow_a,
@@ -131,16 +155,28 @@ flags AS (
             AS pension_credit_missing,
         coalesce(claimant_spa AND couple AND partner_birth_date IS NULL AND pension_credit_weekly = 0
                  AND income_pc_w < guarantee_w, FALSE) AS pension_credit_unchecked
-    FROM annual),
-status AS (
+    FROM annual)"""
+
+
+def resilience_cte(p: Parameters) -> str:
+    """``status``: RULES.md "Financial resilience status" from the annual cashflow against the monthly
+    bands x 12; below struggling, in crisis where council-tax recovery has reached a crisis stage."""
+    d = sql_dec
+    crisis = ", ".join(quote_str(s) for s in p.crisis_recovery_stages.value) or "NULL"
+    return f"""status AS (
     SELECT *,
         CASE WHEN cashflow_a < {d(p.resilience_struggling_from.value * 12)}
                   THEN CASE WHEN recovery_stage IN ({crisis}) THEN 'in_crisis' ELSE 'at_risk' END
              WHEN cashflow_a < {d(p.resilience_coping_from.value * 12)} THEN 'struggling'
              WHEN cashflow_a < {d(p.resilience_comfortable_from.value * 12)} THEN 'coping'
              ELSE 'comfortable' END AS resilience_status
-    FROM flags),
-monthly AS (
+    FROM flags)"""
+
+
+def monthly_cte() -> str:
+    """``monthly``: the published monthly figures (annual DECIMAL / 12 as DOUBLE, £ a month, unrounded)
+    and the Pension Credit missed, £ a year to the penny."""
+    return """monthly AS (
     SELECT *,
         CAST(income_a AS DOUBLE) / 12 AS income_monthly,
         CAST(housing_a AS DOUBLE) / 12 AS housing_costs_monthly,
@@ -154,8 +190,12 @@ monthly AS (
         CAST(left_for_food_a AS DOUBLE) / 12 AS left_for_food_monthly,
         CAST(CASE WHEN pension_credit_missing THEN (guarantee_w - income_pc_w) * 52 ELSE 0 END AS DECIMAL(18,2))
             AS pension_credit_value_annual
-    FROM status)
-SELECT
+    FROM status)"""
+
+
+def households_select_sql(p: Parameters, as_of: dt.date, run_id: str) -> str:
+    """The published columns of ``households`` (schemas/outputs.py), household type and reasons."""
+    return f"""SELECT
     coalesce(key_household_id, 'H-' || left(sha256(lad_code || ':' || claim_ref), 12)) AS household_id,
     lad_code, claim_ref, account_ref, coalesce(uprn, account_uprn) AS uprn, postcode,
     CASE WHEN children > 0 THEN CASE WHEN couple THEN 'couple_with_children' ELSE 'lone_parent' END
@@ -176,6 +216,20 @@ SELECT
     coalesce(link_method, 'unlinked') AS link_method, link_probability,
     coalesce(key_other_districts, '') AS other_districts,
     {reasons_sql(p)} AS reasons,
-    extract_date, {as_of_sql} AS as_of_date, {quote_str(p.tax_year)} AS tax_year, {quote_str(run_id)} AS run_id
-FROM monthly
+    extract_date, {sql_date(as_of)} AS as_of_date, {quote_str(p.tax_year)} AS tax_year, {quote_str(run_id)} AS run_id
+FROM monthly"""
+
+
+def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: bool, has_keys: bool,
+                   has_epc: bool = True) -> str:
+    """The CREATE TABLE households statement: one row per row of ``benefits``, built from the CTEs above in order."""
+    p = params
+    ratings = ", ".join(quote_str(r) for r in sorted(p.energy_epc_factors.value))
+    ctes = [links_cte(has_links), keys_cte(has_keys), epc_cte(has_epc, ratings), base_cte(p, as_of),
+            cashflow_cte(p), flags_cte(p), resilience_cte(p), monthly_cte()]
+    with_list = ",\n".join(ctes)
+    return f"""
+CREATE OR REPLACE TABLE households AS
+WITH {with_list}
+{households_select_sql(p, as_of, run_id)}
 """
