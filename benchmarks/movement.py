@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import Line, protect, round_money
-from benchmarks.output_tables import append_parquet, columns_of, create_from_model, insert_rows
+from benchmarks.output_tables import append_parquet, columns_of, create_from_model, insert_rows, merge_backfills
 from schemas.outputs import CAMPAIGN_OUTCOMES, PensionCreditCampaignRow, StatusMovementRow
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 from schemas.sql import quote_str, table_exists
@@ -173,14 +173,17 @@ def campaign_counts(
 
 
 def build_campaign(
-    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None
+    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
+    backfills: tuple[tuple[Path, str], ...] = (),
 ) -> int:
-    """Create ``pension_credit_campaign``: earlier runs' rows plus this run's; returns this run's rows."""
+    """Create ``pension_credit_campaign``: earlier runs' rows (and those of the back-dated runs in
+    ``backfills``) plus this run's; returns this run's rows."""
     create_from_model(con, "pension_credit_campaign", PensionCreditCampaignRow)
     if previous_dir is None:
         return 0
     append_parquet(con, "pension_credit_campaign", previous_dir / "pension_credit_campaign.parquet",
                    where="run_id IS DISTINCT FROM ? AND run_date IS DISTINCT FROM ?", params=[run_id, run_date])
+    merge_backfills(con, "pension_credit_campaign", "pension_credit_campaign.parquet", backfills, run_date)
     previous = previous_dir / "households.parquet"
     if not previous.is_file():
         return 0
