@@ -1,6 +1,10 @@
 """Movement between runs, by stable ``household_id``: status from-to table and the Pension
 Credit campaign view (of households flagged last run, how many now receive it, worth £ a year).
 
+``household_id`` is the key of ``households`` (one row per claim; :mod:`matching.ids`), so the
+movement's households add up to the run's headline. A previous run from before ids were unique
+(a person in two districts shared one id) counts each of its ids once.
+
 Reads the previous run's ``households.parquet`` (row-level, personal: only counts and sums
 leave this module) and the current ``households`` table. Writes the disclosure-controlled
 tables ``status_movement`` and ``pension_credit_campaign``; earlier runs' campaign rows are
@@ -56,7 +60,8 @@ def movement_counts(con: duckdb.DuckDBPyConnection, previous: Path) -> dict[tupl
     """Exact households per (district, from status, to status), with 'all' margins and the county."""
     rows = con.execute(
         f"""
-        WITH before AS (SELECT household_id, lad_code, resilience_status FROM read_parquet({quote_str(previous)})),
+        WITH before AS (SELECT household_id, lad_code, resilience_status FROM read_parquet({quote_str(previous)})
+                        QUALIFY row_number() OVER (PARTITION BY household_id ORDER BY lad_code, claim_ref) = 1),
         now AS (SELECT household_id, lad_code, resilience_status FROM households)
         SELECT coalesce(now.lad_code, before.lad_code) AS lad,
                coalesce(before.resilience_status, 'new') AS from_status,
@@ -139,7 +144,8 @@ def campaign_counts(
         f"""
         WITH before AS (
             SELECT household_id, lad_code, pension_credit_value_annual AS value
-            FROM read_parquet({quote_str(previous)}) WHERE coalesce(pension_credit_missing, false)),
+            FROM read_parquet({quote_str(previous)}) WHERE coalesce(pension_credit_missing, false)
+            QUALIFY row_number() OVER (PARTITION BY household_id ORDER BY lad_code, claim_ref) = 1),
         now AS ({_pension_credit_now_sql(con)})
         SELECT before.lad_code,
                CASE WHEN now.household_id IS NULL THEN 'not_found'

@@ -117,8 +117,12 @@ def restore_stage(con: duckdb.DuckDBPyConnection, stage: str, previous_dir: Path
 
     if stage == "link":
         con.execute(f"CREATE OR REPLACE TABLE links AS SELECT * FROM {parquet('links.parquet')}")
+        source = parquet("households.parquet")
+        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        extra = ", ".join(c if c in have else f"NULL::VARCHAR AS {c}" for c in ("person_cluster_id",
+                                                                              "linked_household_ids"))
         con.execute("CREATE OR REPLACE TABLE household_keys AS SELECT lad_code, claim_ref, household_id, "
-                    f"other_districts FROM {parquet('households.parquet')}")
+                    f"other_districts, {extra} FROM {source}")
     elif stage == "score":
         con.execute(f"CREATE OR REPLACE TABLE households AS SELECT * FROM {parquet('households.parquet')}")
 
