@@ -81,7 +81,7 @@ def test_a_run_whose_every_file_is_refused_publishes_nothing(tmp_path):
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> dict[str, object]:
-    """A normal run (11-20), a back-dated one (11-10), a normal one (11-21), a backfill (11-10), a normal one (11-22)."""
+    """Runs in this order: normal (11-20), back-dated (11-10), normal (11-21), backfill (11-10), normal (11-22)."""
     root = tmp_path_factory.mktemp("history")
     landing, out = _landing(root / "land"), root / "out"
     runs = {}
