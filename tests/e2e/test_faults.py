@@ -506,7 +506,7 @@ def test_next_run_removes_every_leftover_of_a_killed_run(tmp_path):
     os.symlink(Path(RUNS) / good.name, out / CURRENT)
     staged = runs / ".staging-20261121T020000000000Z-as-of-2026-11-20"
     (staged / "validated").mkdir(parents=True)
-    os.symlink(staged, runs / "20261121T020000000000Z-as-of-2026-11-20")  # killed inside write_views_database
+    os.symlink(staged, runs / "20261121T020000000000Z-as-of-2026-11-20")  # an older release, killed
     os.symlink(Path(RUNS) / good.name, out / ".current.20261122T020000000000Z-as-of-2026-11-21.tmp")  # in promote
     removed = clean_stale_staging(out)
     assert len(removed) == 3, removed
