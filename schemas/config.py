@@ -57,11 +57,10 @@ class RetentionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     keep_runs: int = Field(default=13, ge=1, le=1000,
-        description="published runs that keep their row-level files (households, districts/, validated "
-                    "extracts, links, quarantine, povertylink.duckdb); older runs keep only their manifest "
-                    "and aggregate tables. 13 nightly runs: the last fortnight's working days and weekends, "
-                    "enough to rerun or compare against any run of the past two weeks (the ingest cache's "
-                    "14 days), and no more")
+        description="published runs (this one included) that keep their row-level files: households, districts/, "
+                    "validated extracts, links, quarantine, povertylink.duckdb; older runs keep their manifest and "
+                    "aggregate tables only. 13 nightly runs is about a fortnight, as long as the ingest cache keeps "
+                    "extracts: enough to rerun or compare with any recent run, and no longer (docs/OPERATIONS.md)")
 
 
 class RunConfig(BaseModel):
