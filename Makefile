@@ -1,6 +1,9 @@
-# Two commands do everything on a fresh machine with Python 3.11:
-#   make run    set up .venv, install povertylink, run the pipeline on data/sample/ -> out/
-#   make test   set up .venv, install povertylink with test tools, run the whole test suite
+# Two commands do everything on a fresh machine with Python 3.11, in either order:
+#   make run    set up .venv with povertylink's runtime dependencies (as requirements.lock pins them),
+#               run the pipeline on data/sample/ -> out/
+#   make test   add the dev and perf extras (as requirements.lock pins them), run the whole test suite
+# Both install with requirements.lock as constraints, so .venv never holds a package newer than the lock
+# (tests/lockcheck.py judges it by the extras installed).
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,18 +13,28 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: setup run test test-fast lint perf sample clean chromium audit faults nightly-load lock lock-install lock-check
+.PHONY: setup setup-run run test test-fast lint perf sample clean chromium audit faults nightly-load lock lock-install lock-check
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH" >&2; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,perf]"
+
+# runtime only: what `povertylink run` needs
+$(BIN)/.installed-run: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e .
 	touch $@
+
+# runtime + dev + perf extras: what the tests, lint, audit and perf harness need
+$(BIN)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,perf]"
+	touch $@ $(BIN)/.installed-run
+
+setup-run: $(BIN)/.installed-run
 
 setup: $(BIN)/.installed
 
-run: setup
+run: setup-run
 	$(BIN)/povertylink run --input data/sample --output out --as-of 2026-11-20
 
 chromium:
@@ -42,7 +55,7 @@ lint: setup
 perf: setup
 	$(BIN)/python -m perf.harness
 
-sample: setup
+sample: setup-run
 	$(BIN)/povertylink sample --out data/sample --districts 3 --households 2000 --seed 2026
 
 clean:
@@ -85,7 +98,8 @@ audit: setup
 # itself and pip excluded). `make lock` re-resolves in a throw-away venv, so it takes the newest
 # versions pyproject.toml allows; review the diff, commit it, then `make lock-install`.
 # `make lock-install` installs .venv with the lock as constraints (CI does this first);
-# `make lock-check` fails when .venv differs from the lock (tests/test_hygiene.py does the same).
+# `make lock-check` fails when .venv differs from the lock, judged by the extras it has (tests/lockcheck.py,
+# which needs no pytest, so it checks a runtime-only .venv too; tests/test_hygiene.py does the same).
 lock:
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH" >&2; exit 1; }
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
@@ -96,15 +110,12 @@ lock:
 	mv requirements.lock.new requirements.lock && \
 	echo "requirements.lock: $$(grep -c '==' requirements.lock) packages (git diff requirements.lock)"
 
-lock-install:
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH" >&2; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+lock-install: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,perf]"
-	touch $(BIN)/.installed
+	touch $(BIN)/.installed $(BIN)/.installed-run
 
-lock-check: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_hygiene.py -k lock
+lock-check: | $(BIN)/python
+	$(BIN)/python tests/lockcheck.py
 
 faults: setup
 	$(BIN)/python -m pytest -q tests/e2e/test_faults.py

@@ -60,14 +60,16 @@ class BenchmarkReport:
 
 
 def build_benchmarks(
-    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None
+    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
+    backfills: tuple[tuple[Path, str], ...] = (),
 ) -> BenchmarkReport:
     """Create the four benchmark tables on ``con`` (needs ``households``; ``council_tax`` and
-    ``postcode_lookup`` optional). ``previous_dir``: the previous good run's folder, or None."""
-    figures = build_district_benchmarks(con, run_id, run_date, previous_dir)
+    ``postcode_lookup`` optional). ``previous_dir``: the previous good run's folder, or None;
+    ``backfills``: (folder, run_id) of back-dated runs inserted into the history in date order."""
+    figures = build_district_benchmarks(con, run_id, run_date, previous_dir, backfills)
     report = BenchmarkReport(run_id, run_date, previous_dir)
     report.rows["status_movement"] = build_status_movement(con, run_id, run_date, previous_dir)
-    build_campaign(con, run_id, run_date, previous_dir)
+    build_campaign(con, run_id, run_date, previous_dir, backfills)
     report.rows["area_needs"] = build_area_needs(con, run_id, run_date, figures.published)
     for name in TABLES:
         row = con.execute(f"SELECT count(*) FROM {name}").fetchone()

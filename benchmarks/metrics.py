@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import Line, Protected, protect, round_money
-from benchmarks.output_tables import append_parquet, create_from_model, insert_rows
+from benchmarks.output_tables import append_parquet, create_from_model, insert_rows, merge_backfills
 from schemas.outputs import METRICS, DistrictBenchmarkRow
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 from schemas.sql import table_exists
@@ -158,9 +158,11 @@ def benchmark_rows(
 
 
 def build_district_benchmarks(
-    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None
+    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
+    backfills: tuple[tuple[Path, str], ...] = (),
 ) -> DistrictFigures:
-    """Create ``district_benchmarks``: earlier runs' rows (from ``previous_dir``) plus this run's.
+    """Create ``district_benchmarks``: earlier runs' rows (from ``previous_dir``, and the back-dated
+    runs in ``backfills``) plus this run's.
 
     Rows of an earlier run with the same run_id or run_date are replaced by this run's.
     """
@@ -168,6 +170,7 @@ def build_district_benchmarks(
     if previous_dir is not None:
         append_parquet(con, "district_benchmarks", previous_dir / "district_benchmarks.parquet",
                        where="run_id IS DISTINCT FROM ? AND run_date IS DISTINCT FROM ?", params=[run_id, run_date])
+    merge_backfills(con, "district_benchmarks", "district_benchmarks.parquet", backfills, run_date)
     figures = district_figures(con)
     rows = benchmark_rows(figures, run_id, run_date, _previous_rates(con, run_id, run_date))
     insert_rows(con, "district_benchmarks", rows)

@@ -1,6 +1,10 @@
 """Movement between runs, by stable ``household_id``: status from-to table and the Pension
 Credit campaign view (of households flagged last run, how many now receive it, worth £ a year).
 
+``household_id`` is the key of ``households`` (one row per claim; :mod:`matching.ids`), so the
+movement's households add up to the run's headline. A previous run from before ids were unique
+(a person in two districts shared one id) counts each of its ids once.
+
 Reads the previous run's ``households.parquet`` (row-level, personal: only counts and sums
 leave this module) and the current ``households`` table. Writes the disclosure-controlled
 tables ``status_movement`` and ``pension_credit_campaign``; earlier runs' campaign rows are
@@ -18,7 +22,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import Line, protect, round_money
-from benchmarks.output_tables import append_parquet, columns_of, create_from_model, insert_rows
+from benchmarks.output_tables import append_parquet, columns_of, create_from_model, insert_rows, merge_backfills
 from schemas.outputs import CAMPAIGN_OUTCOMES, PensionCreditCampaignRow, StatusMovementRow
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 from schemas.sql import quote_str, table_exists
@@ -56,7 +60,8 @@ def movement_counts(con: duckdb.DuckDBPyConnection, previous: Path) -> dict[tupl
     """Exact households per (district, from status, to status), with 'all' margins and the county."""
     rows = con.execute(
         f"""
-        WITH before AS (SELECT household_id, lad_code, resilience_status FROM read_parquet({quote_str(previous)})),
+        WITH before AS (SELECT household_id, lad_code, resilience_status FROM read_parquet({quote_str(previous)})
+                        QUALIFY row_number() OVER (PARTITION BY household_id ORDER BY lad_code, claim_ref) = 1),
         now AS (SELECT household_id, lad_code, resilience_status FROM households)
         SELECT coalesce(now.lad_code, before.lad_code) AS lad,
                coalesce(before.resilience_status, 'new') AS from_status,
@@ -139,7 +144,8 @@ def campaign_counts(
         f"""
         WITH before AS (
             SELECT household_id, lad_code, pension_credit_value_annual AS value
-            FROM read_parquet({quote_str(previous)}) WHERE coalesce(pension_credit_missing, false)),
+            FROM read_parquet({quote_str(previous)}) WHERE coalesce(pension_credit_missing, false)
+            QUALIFY row_number() OVER (PARTITION BY household_id ORDER BY lad_code, claim_ref) = 1),
         now AS ({_pension_credit_now_sql(con)})
         SELECT before.lad_code,
                CASE WHEN now.household_id IS NULL THEN 'not_found'
@@ -173,14 +179,17 @@ def campaign_counts(
 
 
 def build_campaign(
-    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None
+    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
+    backfills: tuple[tuple[Path, str], ...] = (),
 ) -> int:
-    """Create ``pension_credit_campaign``: earlier runs' rows plus this run's; returns this run's rows."""
+    """Create ``pension_credit_campaign``: earlier runs' rows (and those of the back-dated runs in
+    ``backfills``) plus this run's; returns this run's rows."""
     create_from_model(con, "pension_credit_campaign", PensionCreditCampaignRow)
     if previous_dir is None:
         return 0
     append_parquet(con, "pension_credit_campaign", previous_dir / "pension_credit_campaign.parquet",
                    where="run_id IS DISTINCT FROM ? AND run_date IS DISTINCT FROM ?", params=[run_id, run_date])
+    merge_backfills(con, "pension_credit_campaign", "pension_credit_campaign.parquet", backfills, run_date)
     previous = previous_dir / "households.parquet"
     if not previous.is_file():
         return 0

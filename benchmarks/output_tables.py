@@ -67,6 +67,29 @@ def append_parquet(
     return _count(con, table) - before
 
 
+def merge_backfills(con: duckdb.DuckDBPyConnection, table: str, file: str,
+                    backfills: tuple[tuple[Path, str], ...], run_date: Any) -> int:
+    """Insert into a long-format table the rows of back-dated runs (``--backfill``), in date order.
+
+    ``backfills``: (run folder, run_id), oldest first. A run already in the table is skipped; a
+    backfill replaces the rows of an earlier run of the same date. Returns the rows inserted.
+    """
+    added = 0
+    for folder, backfill_id in backfills:
+        path = folder / file
+        present = con.execute(f"SELECT count(*) FROM {table} WHERE run_id = ?", [backfill_id]).fetchone()
+        if not path.is_file() or (present and present[0]):
+            continue
+        dates = con.execute(f"SELECT DISTINCT run_date FROM read_parquet({quote_str(path)}) WHERE run_id = ?",
+                            [backfill_id]).fetchall()
+        for (day,) in dates:
+            if day >= run_date:
+                continue
+            con.execute(f"DELETE FROM {table} WHERE run_date = ?", [day])
+            added += append_parquet(con, table, path, where="run_id = ? AND run_date = ?", params=[backfill_id, day])
+    return added
+
+
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     return int(row[0]) if row else 0

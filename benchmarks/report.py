@@ -319,6 +319,12 @@ def key_points(bench: dict[str, Any]) -> list[str]:
     return points
 
 
+def run_notices(manifest: dict[str, Any]) -> list[str]:
+    """Warnings about the run itself, shown above everything: parameters about to end, a back-dated run."""
+    notices = [(manifest.get("parameters_end") or {}).get("warning"), (manifest.get("history") or {}).get("note")]
+    return [f"{n[0].upper()}{n[1:]}." for n in notices if n]
+
+
 def write_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], out_path: Path) -> None:
     """Write report.html (UTF-8, self-contained) from the benchmark tables and the manifest."""
     run_id, run_date = _latest_run(con, manifest)
@@ -331,7 +337,7 @@ def write_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], out_p
         "css": Markup((HERE / "report.css").read_text(encoding="utf-8")),
         "metric_labels": METRIC_LABELS, "suppressed": SUPPRESSED,
         "fmt_count": fmt_count, "fmt_gbp": fmt_gbp, "fmt_rate": fmt_rate, "fmt_percent": fmt_percent,
-        "fmt_change": fmt_change, "key_points": key_points(bench),
+        "fmt_change": fmt_change, "key_points": key_points(bench), "run_notices": run_notices(manifest),
         **bench, **trend_context(con), **movement_context(con, run_id), **area_context(con, run_id),
         **linkage_context(con, manifest), **quality_context(con),
     }

@@ -86,7 +86,8 @@ def build_tables(con: duckdb.DuckDBPyConnection, claims: int = 120_000, accounts
                 " 0.999::DOUBLE AS match_probability, 15.0::DOUBLE AS match_weight"
                 " FROM benefits b JOIN council_tax c ON c.uprn = b.uprn AND c.lad_code = b.lad_code")
     con.execute("CREATE OR REPLACE TABLE household_keys AS SELECT lad_code, claim_ref,"
-                " 'H-' || left(md5(claim_ref), 12) AS household_id, '' AS other_districts FROM benefits")
+                " 'H-' || left(md5(claim_ref), 12) AS household_id, '' AS other_districts,"
+                " 'C-' || left(md5(claim_ref), 12) AS person_cluster_id, '' AS linked_household_ids FROM benefits")
 
 
 def run(claims: int = 120_000, accounts: int = 720_000, threads: int | None = None, repeats: int = 3) -> dict[str, Any]:

@@ -143,6 +143,8 @@ def run(
     from_stage: Annotated[str, typer.Option(
         "--from-stage", help="reuse the last good run's earlier stages: ingest (default), link, score or benchmark")
     ] = "ingest",
+    backfill: Annotated[bool, typer.Option(
+        "--backfill", help="a back-dated run joins the history in date order (it never replaces current)")] = False,
     task_runner: Annotated[str, typer.Option("--task-runner", help="threads (default) or dask")] = "threads",
     dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="tcp://HOST:PORT of a Dask scheduler")
                             ] = None,
@@ -172,6 +174,7 @@ def run(
         from_stage=from_stage,
         task_runner=task_runner,
         dask_address=dask_address,
+        backfill=backfill,
     )
     try:
         outcome = run_pipeline(request, make_reporter(quiet=quiet, verbose=verbose))

@@ -74,6 +74,7 @@ class Table:
     audience: str
     model: str
     columns: list[Column] = field(default_factory=list)
+    key: tuple[str, ...] = ()  # columns that together are unique in the file (its primary key)
 
 
 def _generic_columns(model: type[BaseModel]) -> list[Column]:
@@ -154,6 +155,17 @@ _OUTPUTS: tuple[tuple[str, str, str, str, str], ...] = (
     ("quarantine", "schemas.outputs", "QuarantineRow", "the partnership's analysts (no values, no names)",
      "Every rejected input row: district, file, line, column and reason."),
 )
+# Each published table's key: no two rows share these values (tests/e2e/test_keys.py checks every run's files).
+# households: one row per household, a household being one benefit claim in one district; a person claiming in
+# two districts is in two households that share person_cluster_id (see matching/ids.py).
+KEYS: dict[str, tuple[str, ...]] = {
+    "households": ("household_id",),
+    "links": ("lad_code", "claim_ref"),
+    "district_benchmarks": ("run_id", "lad_code", "metric"),
+    "area_needs": ("run_id", "area_type", "area_code", "lad_code", "metric"),
+    "status_movement": ("run_id", "lad_code", "from_status", "to_status"),
+    "pension_credit_campaign": ("run_id", "lad_code", "outcome"),
+}
 _INPUT_TEXT: dict[tuple[str, bool], tuple[str, str, str]] = {  # path, audience, description
     ("benefits", False): ("landing/<LAD>/benefits_<YYYY-MM-DD>.csv", "sent to the hub (pseudonymised)",
                           "Housing Benefit / Council Tax Reduction caseload, one row per claim household."),
@@ -185,7 +197,7 @@ def tables() -> tuple[list[Table], list[Table]]:
         found = _model(module, preferred)
         if found is not None:
             outputs.append(Table(name, f"{name}.parquet", "parquet", description, audience, found.__name__,
-                                 model_columns(found)))
+                                 model_columns(found), KEYS.get(name, ())))
     return inputs, outputs
 
 
@@ -219,6 +231,8 @@ def table_schema(table: Table, csv: bool) -> dict[str, Any]:
             entry["povertylink:personal"] = "raw identifier" if c.personal else "pseudonymised identifier"
         fields.append(entry)
     schema: dict[str, Any] = {"fields": fields}
+    if table.key:
+        schema["primaryKey"] = list(table.key)
     if csv:
         schema["missingValues"] = [""]
     return schema
@@ -285,7 +299,8 @@ def markdown() -> str:
         lines += ["", f"## {heading}"]
         for t in group:
             lines += ["", f"### {t.name}", "", t.description, "",
-                      f"- File: `{t.path}` ({t.fmt}); model `{t.model}`", f"- Who may see it: {t.audience}", "",
+                      f"- File: `{t.path}` ({t.fmt}); model `{t.model}`", f"- Who may see it: {t.audience}",
+                      *([f"- Key (unique in the file): {', '.join(f'`{k}`' for k in t.key)}"] if t.key else []), "",
                       "| column | type | required | description | rules |", "|---|---|---|---|---|"]
             for c in t.columns:
                 kind = c.kind if csv else c.duckdb_type

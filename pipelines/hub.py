@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines.hub_database import connect, load_hub
 from pipelines.measure import StageTimer
-from pipelines.publish import write_parquet, write_views_database
+from pipelines.publish import write_database, write_parquet
 from schemas.config import RunConfig
 from schemas.sql import quote_str, table_exists
 
@@ -58,16 +58,18 @@ def score_stage(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str, con
     return {"parameters": params.manifest(), "summary": summarise(con)}
 
 
-def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
-                    previous_dir: Path | None) -> dict[str, Any]:
-    """District benchmarks, movement, campaign and area needs (disclosure-controlled)."""
+def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, previous_dir: Path | None,
+                    backfills: tuple[tuple[Path, str], ...] = ()) -> dict[str, Any]:
+    """District benchmarks, movement, campaign and area needs (disclosure-controlled).
+
+    ``backfills``: (folder, run_id) of back-dated runs whose long-format rows join this run's history.
+    """
     from benchmarks.build import build_benchmarks
 
-    return build_benchmarks(con, run_id, as_of, previous_dir).as_manifest()
+    return build_benchmarks(con, run_id, as_of, previous_dir, backfills).as_manifest()
 
 
-def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, final_folder: Path,
-                  lad_codes: list[str]) -> dict[str, int]:
+def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[str]) -> dict[str, int]:
     """Write every published Parquet file of the output contract; returns rows per file."""
     written: dict[str, int] = {}
     names: list[str] = []
@@ -89,7 +91,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, final_folder: Pa
         if table_exists(con, table):
             put(f"{table}.parquet", table)
     put("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"")
-    write_views_database(folder, final_folder, names)
+    write_database(folder, names)
     return written
 
 
@@ -115,8 +117,12 @@ def restore_stage(con: duckdb.DuckDBPyConnection, stage: str, previous_dir: Path
 
     if stage == "link":
         con.execute(f"CREATE OR REPLACE TABLE links AS SELECT * FROM {parquet('links.parquet')}")
+        source = parquet("households.parquet")
+        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        extra = ", ".join(c if c in have else f"NULL::VARCHAR AS {c}" for c in ("person_cluster_id",
+                                                                              "linked_household_ids"))
         con.execute("CREATE OR REPLACE TABLE household_keys AS SELECT lad_code, claim_ref, household_id, "
-                    f"other_districts FROM {parquet('households.parquet')}")
+                    f"other_districts, {extra} FROM {source}")
     elif stage == "score":
         con.execute(f"CREATE OR REPLACE TABLE households AS SELECT * FROM {parquet('households.parquet')}")
 
@@ -141,6 +147,7 @@ class HubJob:
     previous_manifest: dict[str, Any] = field(default_factory=dict)
     from_stage: str = "link"
     partitions: Path | None = None
+    backfills: tuple[tuple[Path, str], ...] = ()
 
 
 def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -165,9 +172,8 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[st
         if first <= 1:
             sections["scoring"] = timer.run("score", partial(score_stage, con, job.as_of, job.run_id, job.config))
         sections["benchmarks"] = timer.run("benchmark", partial(benchmark_stage, con, job.run_id, job.as_of,
-                                                                job.previous))
-        sections["published_rows"] = timer.run("write", partial(write_outputs, con, job.staging, job.final,
-                                                                job.lad_codes))
+                                                                job.previous, job.backfills))
+        sections["published_rows"] = timer.run("write", partial(write_outputs, con, job.staging, job.lad_codes))
         timer.run("report", partial(write_documents, con, job.staging, manifest | sections | {"timings": timer.stages}))
     finally:
         con.close()

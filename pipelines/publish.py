@@ -44,8 +44,8 @@ def current_dir(output: Path) -> Path | None:
 def clean_stale_staging(output: Path, keep: str | None = None) -> list[str]:
     """Remove what killed runs left behind; returns the names removed.
 
-    That is: staging folders; then dangling links in ``runs/`` (:func:`write_views_database`'s
-    temporary link to a staging folder); ``.current.<run_id>.tmp`` links of :func:`promote`.
+    That is: staging folders; then dangling links in ``runs/`` (earlier releases' temporary link to a
+    staging folder); ``.current.<run_id>.tmp`` links of :func:`promote`.
     Only called by the run holding the output folder's lock.
     """
     removed = []
@@ -84,24 +84,37 @@ def write_json(data: Any, path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def write_views_database(folder: Path, final_folder: Path, parquet_names: list[str]) -> None:
-    """``povertylink.duckdb``: one view per published Parquet file, by its final absolute path.
+def database_table_name(parquet_name: str) -> str:
+    """The table of ``povertylink.duckdb`` holding a published Parquet file (``districts/E07000105/households.parquet``
+    -> ``districts_E07000105_households``)."""
+    return parquet_name.removesuffix(".parquet").replace("/", "_")
 
-    DuckDB checks a view's files when it is created, so the final path is made to exist for
-    that moment as a link to the staging folder, and removed before the run is promoted.
+
+def write_database(folder: Path, parquet_names: list[str]) -> None:
+    """``povertylink.duckdb``: one table per published Parquet file, copied in (not views over the files).
+
+    Tables rather than views over the Parquet: a view holds its file's path, which DuckDB resolves from
+    the working directory, so it breaks when the output folder is copied or opened from another mount;
+    a table goes wherever the file goes. A district's own households (``districts/<LAD>/households.parquet``)
+    are a view over the ``households`` table (same rows, no second copy; views inside the database hold
+    no path). The database holds about as many bytes as the Parquet files again (12 MB for 123,000
+    households).
     """
     database = folder / "povertylink.duckdb"
-    final_folder.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink(folder.resolve(), final_folder)
     con = duckdb.connect(str(database))
     try:
         for name in parquet_names:
-            view = Path(name).stem if "/" not in name else name.replace("/", "_").removesuffix(".parquet")
-            target = quote_str(str(final_folder / name))
-            con.execute(f"CREATE OR REPLACE VIEW {quote_ident(view)} AS SELECT * FROM read_parquet({target})")
+            table = quote_ident(database_table_name(name))
+            parts = name.split("/")
+            if len(parts) == 3 and parts[0] == "districts" and "households.parquet" in parquet_names:
+                con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM households "
+                            f"WHERE lad_code = {quote_str(parts[1])}")
+                continue
+            source = quote_str(str(folder / name))
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet({source})")
+        con.execute("CHECKPOINT")
     finally:
         con.close()
-        final_folder.unlink()
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -116,8 +129,11 @@ def _fsync_tree(folder: Path) -> None:
         os.close(fd)
 
 
-def promote(output: Path, run_id: str) -> Path:
-    """Rename the staged run into ``runs/<run_id>`` and point ``current`` at it, atomically."""
+def promote(output: Path, run_id: str, make_current: bool = True) -> Path:
+    """Rename the staged run into ``runs/<run_id>`` and point ``current`` at it, atomically.
+
+    ``make_current=False`` (a back-dated run): the run is renamed into ``runs/`` and ``current`` stays.
+    """
     from pipelines.faults import failpoint
 
     staged = staging_dir(output, run_id)
@@ -125,6 +141,8 @@ def promote(output: Path, run_id: str) -> Path:
     failpoint("publish")
     _fsync_tree(staged)
     os.rename(staged, final)
+    if not make_current:
+        return final
     tmp_link = output / f".{CURRENT}.{run_id}.tmp"
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()

@@ -34,6 +34,15 @@ from pipelines.ingest.plan import DistrictPlan, plan_landing
 from pipelines.measure import StageTimer
 from pipelines.progress import QuietReporter, Reporter
 from pipelines.publish import clean_stale_staging, current_dir, new_run_id, promote, staging_dir, write_json
+from pipelines.run_guards import (
+    check_extracts_found,
+    check_output,
+    check_rows_found,
+    parameters_last_date,
+    parameters_warning,
+    place_run,
+    prune_runs,
+)
 from schemas.config import load_config
 from schemas.errors import UserError
 
@@ -59,6 +68,7 @@ class RunRequest:
     from_stage: str = "ingest"
     task_runner: str = "threads"  # threads | dask
     dask_address: str | None = None
+    backfill: bool = False  # a back-dated run joins the history in date order (it never replaces current)
 
 
 @dataclass
@@ -235,12 +245,13 @@ def _reconciliation(sections: list[dict[str, Any]]) -> dict[str, Any]:
 def check_request(request: RunRequest) -> None:
     """Every check a user can act on, made before anything runs: UserError with one clear line."""
     config = load_config(request.config)
-    plan_landing(request.input_dir, request.as_of, request.districts)
+    check_extracts_found(plan_landing(request.input_dir, request.as_of, request.districts), request.as_of)
     from pipelines.score.params import load_parameters
 
     load_parameters(request.as_of, config.parameters or None)
     if request.output_dir.exists() and not request.output_dir.is_dir():
         raise UserError(f"--output {request.output_dir}: exists and is not a folder")
+    check_output(request.output_dir)
     if request.from_stage not in FROM_STAGES:
         raise UserError(f"--from-stage {request.from_stage!r}: expected one of {', '.join(FROM_STAGES)}")
     if request.from_stage != "ingest" and current_dir(request.output_dir) is None:
@@ -342,7 +353,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     config = load_config(request.config)
     output = request.output_dir
     output.mkdir(parents=True, exist_ok=True)
-    previous = current_dir(output)
+    placement = place_run(output, request.as_of, request.backfill)
+    previous = placement.previous
     past = _Past(previous, _previous_manifest(previous))
     plans = plan_landing(request.input_dir, request.as_of, request.districts)
     run_id = new_run_id(started, request.as_of)
@@ -356,7 +368,11 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         "input_dir": str(request.input_dir.resolve()), "districts_requested": list(request.districts),
         "from_stage": request.from_stage, "previous_run": previous.name if previous else None,
         "versions": _versions(), "task_runner": request.task_runner,
-        "config": {"parameters": config.parameters, "linkage": config.linkage.model_dump(exclude_unset=True)},
+        "config": {"parameters": config.parameters, "linkage": config.linkage.model_dump(exclude_unset=True),
+                   "retention": config.retention.model_dump()},
+        "history": placement.manifest(),
+        "parameters_end": {"last_date": parameters_last_date().isoformat(),
+                           "warning": parameters_warning(request.as_of)},
     }
     errors: list[str] = []
     districts = timer.run("ingest", lambda: _ingest(request, executor, plans, staging, past, reporter, errors))
@@ -374,6 +390,11 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
 
     if errors:
         return failed(EXIT_DISTRICT_FAILED)
+    try:
+        check_rows_found(districts, request.as_of)
+    except UserError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     hub_from = "link" if request.from_stage == "ingest" else request.from_stage
     manifest["link_key"] = cache.link_key(districts, config.linkage.model_dump(exclude_unset=True))
     if hub_from == "link" and _linkage_unchanged(manifest["link_key"], past.manifest):
@@ -381,7 +402,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     partitioned = executor.partitioned and hub_from == "link" and bool(lad_codes)
     job = HubJob(staging=staging, final=(output / "runs" / run_id).resolve(), lad_codes=lad_codes,
                  as_of=request.as_of, run_id=run_id, config=config, previous=past.folder,
-                 previous_manifest=past.manifest, from_stage=hub_from,
+                 previous_manifest=past.manifest, from_stage=hub_from, backfills=placement.backfills,
                  partitions=staging / PARTITIONS if partitioned else None)
     try:
         steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter)) \
@@ -400,8 +421,10 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     manifest["status"] = "complete"
     manifest["timings"] = timer.stages | {"total": {"wall_s": round(time.perf_counter() - clock, 3)}}
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+    current = current_dir(output)
+    manifest["retention"] = prune_runs(output, config.retention.keep_runs, {current.name} if current else set())
     write_json(manifest, staging / "manifest.json")
-    published = promote(output, run_id)
+    published = promote(output, run_id, make_current=placement.becomes_current)
     reporter.done("link, score, benchmark, publish", f"published {run_id}")
     executor.artifact(manifest)
     rejected = [f"{d['lad_code']}/{f['file']}: {f['reason']}" for d in districts for f in d.get("files", [])

@@ -31,9 +31,17 @@ def _ingest_table(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _run_notices(manifest: dict[str, Any]) -> list[str]:
+    """Warnings about the run itself: the parameters about to end, a back-dated run."""
+    notes = [(manifest.get("parameters_end") or {}).get("warning"), (manifest.get("history") or {}).get("note")]
+    return [str(n) for n in notes if n]
+
+
 def format_run_summary(manifest: dict[str, Any], published: Path | None, errors: list[str]) -> str:
     """Ingest counts, the scoring summary, linkage headline, and where the outputs are."""
     lines = [f"povertylink run {manifest.get('run_id', '?')} (as of {manifest.get('as_of', '?')})", ""]
+    lines += [f"WARNING: {n}" for n in _run_notices(manifest)]
+    lines += [""] if len(lines) > 2 else []
     lines += _ingest_table(manifest)
     linkage = manifest.get("linkage")
     if isinstance(linkage, dict) and linkage.get("headline"):
@@ -47,8 +55,14 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
     if published is None:
         lines.append("RUN FAILED: nothing was published; the previous good run is still current.")
         lines += [f"  {e}" for e in errors]
+    elif not (manifest.get("history") or {}).get("becomes_current", True):
+        lines.append(f"Written to {published}; current is unchanged (a back-dated run never replaces it)")
     else:
         lines.append(f"Published to {published} (current -> {published.name})")
+        pruned = (manifest.get("retention") or {}).get("pruned_now") or []
+        if pruned:
+            lines.append(f"Retention: row-level files of {len(pruned)} older run(s) removed "
+                         f"(keep_runs = {manifest['retention']['keep_runs']}): {', '.join(pruned)}")
         if errors:
             lines.append("Files refused whole (nothing from them is used):")
             lines += [f"  {e}" for e in errors]
@@ -59,6 +73,7 @@ def artifact_markdown(manifest: dict[str, Any]) -> str:
     """The Prefect artifact of a run: status, headline numbers, and a table of data-quality problems."""
     lines = [f"# povertylink run `{manifest.get('run_id')}`", "",
              f"As of **{manifest.get('as_of')}**: status **{manifest.get('status', 'running')}**.", ""]
+    lines += [f"**Warning:** {n}\n" for n in _run_notices(manifest)]
     rec = manifest.get("reconciliation") or {}
     if rec:
         lines.append(f"Rows read {rec['rows_read']:,} = valid {rec['rows_valid']:,} + quarantined "

@@ -7,6 +7,8 @@ first extract is read, and a problem is one line naming the section, the key and
     food_weekly_per_person = 34.00
     [linkage]             # matching settings (LinkSettings below)
     threshold = 0.95
+    [retention]           # how many runs keep their row-level files (RetentionSettings below)
+    keep_runs = 13
 
 No personal data.
 """
@@ -49,6 +51,18 @@ class LinkSettings(BaseModel):
         description="width of the match-weight histogram bins (log2 odds)")
 
 
+class RetentionSettings(BaseModel):
+    """How long row-level personal data is kept (the run config's ``[retention]`` section)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_runs: int = Field(default=13, ge=1, le=1000,
+        description="published runs (this one included) that keep their row-level files: households, districts/, "
+                    "validated extracts, links, quarantine, povertylink.duckdb; older runs keep their manifest and "
+                    "aggregate tables only. 13 nightly runs is about a fortnight, as long as the ingest cache keeps "
+                    "extracts: enough to rerun or compare with any recent run, and no longer (docs/OPERATIONS.md)")
+
+
 class RunConfig(BaseModel):
     """Overrides by stage; unknown sections and keys are refused so that a typo is never ignored."""
 
@@ -57,6 +71,7 @@ class RunConfig(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict,
         description="tax-year parameter overrides, by name (validated against the as-of year's file)")
     linkage: LinkSettings = Field(default_factory=LinkSettings, description="linkage settings")
+    retention: RetentionSettings = Field(default_factory=RetentionSettings, description="retention of runs")
 
     @field_validator("parameters")
     @classmethod

@@ -46,7 +46,9 @@ class HouseholdRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    household_id: Text = _f("stable household id ('H-' and 12 hex characters), the same from run to run")
+    household_id: Text = _f("stable household id ('H-' and 12 hex characters), the same from run to run; unique: "
+                            "one row per household, a household being one benefit claim in one district (a person "
+                            "claiming in two districts is in two households, linked by person_cluster_id)")
     lad_code: Text = _f("ONS local-authority code of the district holding the claim")
     claim_ref: Text = _f("the district's benefit claim reference")
     account_ref: Text | None = _f("the linked council-tax account reference; null where unlinked")
@@ -103,8 +105,13 @@ class HouseholdRow(BaseModel):
                                  "unlinked")
     link_probability: Annotated[float, Kind("number", "probability 0-1")] | None = _f(
         "match probability of the link; null where unlinked")
+    person_cluster_id: Text = _f("stable id ('C-' and 12 hex characters) of the households, across districts, "
+                                 "that share a claimant or partner; a household with no such link is a cluster of "
+                                 "one. Group by it to count people rather than claims")
     other_districts: Text = _f("comma-separated LAD codes of other districts where the same people also appear; "
                                "'' when none")
+    linked_household_ids: Text = _f("comma-separated household_id of the other households in the same "
+                                    "person_cluster_id (other districts' claims by the same people); '' when none")
     reasons: Text = _f("plain-English reasons: one clause per flag that holds, then the resilience status, "
                        "joined by '; '")
     extract_date: Day | None = _f("date of the benefits extract the claim came from")

@@ -37,14 +37,13 @@ import math
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from packaging.utils import canonicalize_name
 
 from schemas.columns import NAME_ENCODING_PATTERN, PERSON_KEY_PATTERN
 from schemas.inputs import RAW_IDENTIFIER_COLUMNS
+from tests import lockcheck
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
@@ -53,19 +52,8 @@ LOCK = ROOT / "requirements.lock"
 # Locked dependencies
 
 
-def _pins(lines: list[str]) -> dict[str, str]:
-    pins = {}
-    for line in lines:
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, sep, version = line.partition("==")
-            assert sep, f"not a name==version pin: {line!r}"
-            pins[canonicalize_name(name)] = version.strip()
-    return pins
-
-
 def test_lock_is_pinned_and_excludes_the_project():
-    pins = _pins(LOCK.read_text(encoding="utf-8").splitlines())
+    pins = lockcheck.pins(LOCK.read_text(encoding="utf-8").splitlines())
     assert len(pins) > 50, "requirements.lock looks truncated"
     assert "povertylink" not in pins and "pip" not in pins
     for name in ("duckdb", "prefect", "pydantic", "pytest", "ruff", "mypy", "pip-audit"):
@@ -73,17 +61,30 @@ def test_lock_is_pinned_and_excludes_the_project():
 
 
 def test_installed_packages_match_lock():
-    freeze = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable", "--exclude", "povertylink"],
-                            capture_output=True, text=True, check=True).stdout.splitlines()
-    installed = _pins([line for line in freeze if "==" in line])
-    locked = _pins(LOCK.read_text(encoding="utf-8").splitlines())
-    problems = [f"{n}: installed {installed[n]}, locked {v}" for n, v in locked.items()
-                if n in installed and installed[n] != v]
-    problems += [f"{n}=={v}: locked, not installed" for n, v in locked.items() if n not in installed]
-    problems += [f"{n}=={v}: installed, not locked" for n, v in installed.items() if n not in locked]
-    assert not problems, ("the environment differs from requirements.lock (make lock-install installs the lock; "
-                          "after changing dependencies run make lock and commit requirements.lock):\n"
-                          + "\n".join(sorted(problems)))
+    """Judged by the extras installed (tests/lockcheck.py): a runtime-only .venv (make run) passes when
+    everything in it is locked at the lock's version; with every extra (make test) it must be the lock."""
+    extras, problems = lockcheck.lock_problems(LOCK)
+    assert not problems, (f"the environment (extras: {sorted(extras) or 'none'}) differs from requirements.lock "
+                          "(make lock-install installs the lock; after changing dependencies run make lock and "
+                          "commit requirements.lock):\n" + "\n".join(problems))
+
+
+def test_lock_check_judges_by_extras(tmp_path):
+    """A lock missing an installed package, or pinning another version, fails; so does a locked package
+    that is not installed when every extra is (this environment has them all: make test)."""
+    locked = LOCK.read_text(encoding="utf-8").splitlines()
+    extras, problems = lockcheck.lock_problems(LOCK)
+    assert extras == {"dev", "perf"} and not problems
+    bumped = tmp_path / "bumped.lock"
+    bumped.write_text("\n".join(("duckdb==1.0.0" if line.startswith("duckdb==") else line) for line in locked))
+    assert [p for p in lockcheck.lock_problems(bumped)[1] if p.startswith("duckdb")] == [
+        f"duckdb: installed {lockcheck.installed()['duckdb']}, locked 1.0.0"]
+    fewer = tmp_path / "fewer.lock"
+    fewer.write_text("\n".join(line for line in locked if not line.startswith("ruff==")))
+    assert lockcheck.lock_problems(fewer)[1] == [f"ruff=={lockcheck.installed()['ruff']}: installed, not locked"]
+    more = tmp_path / "more.lock"
+    more.write_text("\n".join([*locked, "not-a-real-package==1.0"]))
+    assert lockcheck.lock_problems(more)[1] == ["not-a-real-package==1.0: locked, not installed"]
 
 
 # ---------------------------------------------------------------------------------------------

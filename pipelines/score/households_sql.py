@@ -46,12 +46,15 @@ def links_cte(has_links: bool) -> str:
 
 
 def keys_cte(has_keys: bool) -> str:
-    """household_id and other_districts per claim (empty where household_keys is not there yet)."""
+    """household_id, person_cluster_id, other_districts and linked_household_ids per claim (empty where
+    household_keys is not there yet)."""
     if not has_keys:
         return ("hkeys AS (SELECT NULL::VARCHAR AS lad_code, NULL::VARCHAR AS claim_ref,"
-                " NULL::VARCHAR AS household_id, NULL::VARCHAR AS other_districts WHERE FALSE)")
+                " NULL::VARCHAR AS household_id, NULL::VARCHAR AS person_cluster_id,"
+                " NULL::VARCHAR AS other_districts, NULL::VARCHAR AS linked_household_ids WHERE FALSE)")
     return ("hkeys AS (SELECT lad_code, claim_ref, min(household_id) AS household_id,"
-            " min(other_districts) AS other_districts FROM household_keys GROUP BY lad_code, claim_ref)")
+            " min(person_cluster_id) AS person_cluster_id, min(other_districts) AS other_districts,"
+            " min(linked_household_ids) AS linked_household_ids FROM household_keys GROUP BY lad_code, claim_ref)")
 
 
 def epc_cte(has_epc: bool, ratings: str) -> str:
@@ -78,6 +81,7 @@ def base_cte(p: Parameters, as_of: dt.date) -> str:
         c.annual_charge, c.ctr_annual, c.recovery_stage, c.uprn AS account_uprn,
         coalesce(e1.rating, e2.rating) AS epc_rating,
         k.household_id AS key_household_id, k.other_districts AS key_other_districts,
+        k.person_cluster_id AS key_person_cluster_id, k.linked_household_ids AS key_linked_household_ids,
         b.adults + b.children AS people,
         (b.adults >= 2 OR b.partner_birth_date IS NOT NULL) AS couple,
         {spa_date_sql("b.claimant_birth_date", p.state_pension_age.value)} <= {as_of_sql} AS claimant_spa,
@@ -214,7 +218,9 @@ def households_select_sql(p: Parameters, as_of: dt.date, run_id: str) -> str:
     CAST(CASE WHEN everyone_spa THEN income_pc_w END AS DECIMAL(18,2)) AS pension_credit_income_weekly,
     CAST(CASE WHEN everyone_spa THEN guarantee_w END AS DECIMAL(18,2)) AS pension_credit_guarantee_weekly,
     coalesce(link_method, 'unlinked') AS link_method, link_probability,
+    coalesce(key_person_cluster_id, 'C-' || left(sha256(lad_code || ':' || claim_ref), 12)) AS person_cluster_id,
     coalesce(key_other_districts, '') AS other_districts,
+    coalesce(key_linked_household_ids, '') AS linked_household_ids,
     {reasons_sql(p)} AS reasons,
     extract_date, {sql_date(as_of)} AS as_of_date, {quote_str(p.tax_year)} AS tax_year, {quote_str(run_id)} AS run_id
 FROM monthly"""

@@ -150,7 +150,9 @@ def start_paused(env: dict[str, str], landing: Path, out: Path, stage: str,
                 reached.set()
         reached.set()  # EOF: the run ended without reaching the stage
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    proc.stderr_seen, proc.stderr_reader = seen, reader  # type: ignore[attr-defined]  # for a run let go on
     if not reached.wait(timeout) or proc.poll() is not None:
         _kill(proc)
         pytest.fail(f"the run never paused before {stage}:\n{''.join(seen)[-3000:]}")
@@ -329,12 +331,30 @@ def test_normal_run_after_kills_cleans_up_and_current_is_never_half(world, env):
 
 # -------------------------------------------------------------------------- full disk, read-only
 
+def _fill(disk: Path, free_kb: int) -> None:
+    """Fill the file system at ``disk`` until ``free_kb`` KB are left (0: completely full)."""
+    stat = os.statvfs(disk)
+    filler = max(stat.f_bavail * stat.f_frsize - free_kb * 1024, 0)
+    with (disk / "filler").open("wb", buffering=0) as handle:
+        chunk = b"\0" * (1 << 20)
+        while filler > 0:
+            filler -= handle.write(chunk[: min(len(chunk), filler)])
+        try:  # top up to a completely full disk for free_kb == 0
+            while free_kb == 0:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+        except OSError:
+            pass
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("free_kb", [
     pytest.param(100, id="fills-in-hub"),
     pytest.param(0, id="full-at-start"),
 ])
 def test_full_disk_is_a_clear_error_and_current_survives(world, env, tmp_path, free_kb):
+    """A disk with less room than the last run took is refused up front (exit 2, nothing run); one that
+    fills while the run is in its hub stages (filled here while the run is paused before link) is exit 4."""
     disk = tmp_path / "disk"
     disk.mkdir()
     with mounted("-t", "tmpfs", "-o", "size=48m", "tmpfs", target=disk):
@@ -342,21 +362,25 @@ def test_full_disk_is_a_clear_error_and_current_survives(world, env, tmp_path, f
         shutil.copytree(world.out, out, symlinks=True)  # the published runs and the warm ingest cache
         before = target_of(out)
         files = fingerprint(out / "runs" / before)
-        stat = os.statvfs(disk)
-        filler = max(stat.f_bavail * stat.f_frsize - free_kb * 1024, 0)
-        with (disk / "filler").open("wb", buffering=0) as handle:
-            chunk = b"\0" * (1 << 20)
-            while filler > 0:
-                filler -= handle.write(chunk[: min(len(chunk), filler)])
-            try:  # top up to a completely full disk for free_kb == 0
-                while free_kb == 0:
-                    handle.write(b"\0" * 4096)
-                    handle.flush()
-            except OSError:
-                pass
-        result = povertylink(env, *run_args(world.landing, out))
-        assert result.returncode == EXIT_STAGE_FAILED, (result.returncode, result.stderr[-3000:])
-        assert_error_line(result, "No space left on device")
+        if free_kb == 0:
+            _fill(disk, free_kb)
+            result = povertylink(env, *run_args(world.landing, out))
+            assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+            assert_error_line(result, "not enough disk space")
+            assert stagings(out) == []
+        else:
+            resume = tmp_path / "resume"
+            proc = start_paused(env | {"POVERTYLINK_RESUME_FILE": str(resume)}, world.landing, out, "link")
+            _fill(disk, free_kb)
+            resume.touch()
+            try:
+                proc.wait(timeout=300)
+                proc.stderr_reader.join(30)
+            finally:
+                _kill(proc)
+            result = Result(proc.returncode, "", "".join(proc.stderr_seen))
+            assert result.returncode == EXIT_STAGE_FAILED, (result.returncode, result.stderr[-3000:])
+            assert_error_line(result, "No space left on device")
         assert target_of(out) == before
         (disk / "filler").unlink()
         assert fingerprint(out / "runs" / before) == files
@@ -373,8 +397,9 @@ def test_read_only_output_is_a_clear_error_and_current_survives(world, env):
         if ro.returncode:
             pytest.skip(f"cannot remount read-only: {ro.stderr.strip()}")
         result = povertylink(env, *run_args(world.landing, out))
-    assert result.returncode in (2, EXIT_STAGE_FAILED), (result.returncode, result.stderr[-3000:])
-    assert_error_line(result, "Read-only file system", "read-only", "not writable")
+    assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+    assert_error_line(result, "not writable")
+    assert stagings(out) == []
     assert target_of(out) == before
     assert fingerprint(out / "runs" / before) == files
 
@@ -481,7 +506,7 @@ def test_next_run_removes_every_leftover_of_a_killed_run(tmp_path):
     os.symlink(Path(RUNS) / good.name, out / CURRENT)
     staged = runs / ".staging-20261121T020000000000Z-as-of-2026-11-20"
     (staged / "validated").mkdir(parents=True)
-    os.symlink(staged, runs / "20261121T020000000000Z-as-of-2026-11-20")  # killed inside write_views_database
+    os.symlink(staged, runs / "20261121T020000000000Z-as-of-2026-11-20")  # an older release, killed
     os.symlink(Path(RUNS) / good.name, out / ".current.20261122T020000000000Z-as-of-2026-11-21.tmp")  # in promote
     removed = clean_stale_staging(out)
     assert len(removed) == 3, removed

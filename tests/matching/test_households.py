@@ -43,12 +43,17 @@ def test_moved_household_counted_once_and_every_claim_kept() -> None:
     keys = _keys(con)
     assert len(keys) == len(CLAIMS) + len(MOVERS)  # every valid claim: one row in its own district
     lad = "E07000112"
-    assert keys[(lad, "M1")][0] == keys[(OTHER, "N1")][0]  # same NINO key: one county household
+    assert len({hid for hid, _ in keys.values()}) == len(keys)  # household_id is a key: one per claim
+    clusters = dict(con.execute("SELECT claim_ref, person_cluster_id FROM household_keys").fetchall())
+    linked = dict(con.execute("SELECT claim_ref, linked_household_ids FROM household_keys").fetchall())
+    assert clusters["M1"] == clusters["N1"]  # same NINO key: one person, two households
+    assert linked["M1"] == keys[(OTHER, "N1")][0] and linked["N1"] == keys[(lad, "M1")][0]
     assert keys[(lad, "M1")][1] == OTHER and keys[(OTHER, "N1")][1] == lad
-    assert keys[(lad, "M3")][0] == keys[(OTHER, "N3")][0]  # no NINO: name encodings and date of birth
-    assert keys[(lad, "S1")][0] != keys[(OTHER, "N5")][0]  # same name and birth date, different NINO keys
-    assert keys[(lad, "B1")][1] == "" and len({hid for hid, _ in keys.values()}) == len(keys) - 2
+    assert clusters["M3"] == clusters["N3"]  # no NINO: name encodings and date of birth
+    assert clusters["S1"] != clusters["N5"]  # same name and birth date, different NINO keys
+    assert keys[(lad, "B1")][1] == "" and linked["B1"] == "" and len(set(clusters.values())) == len(keys) - 2
     assert all(hid.startswith("H-") and len(hid) == 14 for hid, _ in keys.values())
+    assert all(c.startswith("C-") and len(c) == 14 for c in clusters.values())
     methods = dict(con.execute("SELECT claim_ref, method FROM person_links").fetchall())
     assert methods == {"M1": "nino", "N1": "nino", "M3": "probabilistic", "N3": "probabilistic"}
     manifest = report.as_manifest()

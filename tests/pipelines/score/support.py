@@ -77,9 +77,10 @@ def make_db(claims: list[dict[str, Any]], accounts: list[dict[str, Any]] | None 
             con.execute("INSERT INTO links VALUES (?, ?, ?, 'uprn', 0.99, 12.5)", [LAD, claim_ref, account_ref])
     if keys is not None:
         con.execute("CREATE TABLE household_keys (lad_code VARCHAR, claim_ref VARCHAR, household_id VARCHAR,"
-                    " other_districts VARCHAR)")
-        for claim_ref, household_id, others in keys:
-            con.execute("INSERT INTO household_keys VALUES (?, ?, ?, ?)", [LAD, claim_ref, household_id, others])
+                    " other_districts VARCHAR, person_cluster_id VARCHAR, linked_household_ids VARCHAR)")
+        for claim_ref, household_id, others in keys:  # a claim in another district: the cluster named for it
+            con.execute("INSERT INTO household_keys VALUES (?, ?, ?, ?, ?, ?)",
+                        [LAD, claim_ref, household_id, others, f"C-{household_id}", "H-other" if others else ""])
     return con
 
 

@@ -198,6 +198,8 @@ def test_household_id_fallback_and_keys() -> None:
     con = make_db([claim("B1"), claim("B2")], keys=[("B1", "H-kept", "E07000106")])
     rows = score(con)
     assert rows["B1"]["household_id"] == "H-kept" and rows["B1"]["other_districts"] == "E07000106"
+    assert (rows["B1"]["person_cluster_id"], rows["B1"]["linked_household_ids"]) == ("C-H-kept", "H-other")
+    assert rows["B2"]["person_cluster_id"] == "C-" + hashlib.sha256(f"{LAD}:B2".encode()).hexdigest()[:12]
     assert rows["B2"]["household_id"].startswith("H-")
 
 
