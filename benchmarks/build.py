@@ -50,7 +50,7 @@ class BenchmarkReport:
         return {
             "run_id": self.run_id,
             "run_date": self.run_date.isoformat(),
-            "previous_run": str(self.previous_dir) if self.previous_dir else None,
+            "previous_run": self.previous_dir.name if self.previous_dir else None,
             "tables": {name: {"file": TABLES[name], "rows": self.rows.get(name, 0)} for name in TABLES},
             "county_headline": self.headline,
             "suppressed_cells_this_run": self.suppressed_cells,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.reference import district_name
+from schemas.text import markdown_escape, one_line
 
 
 def _ingest_table(manifest: dict[str, Any]) -> list[str]:
@@ -14,14 +15,15 @@ def _ingest_table(manifest: dict[str, Any]) -> list[str]:
     for district in manifest.get("districts", []):
         name = district_name(district["lad_code"])
         if district.get("error"):
-            lines.append(f"  {name:<24}FAILED: {district['error']}")
+            lines.append(f"  {name:<24}FAILED: {one_line(district['error'])}")
         for f in district.get("files", []):
-            lines.append(f"  {name:<24}{f['file']:<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
-                         f"{f['rows_quarantined']:>13,}  {f['status']}" + (f" ({f['reason']})" if f["reason"] else ""))
+            lines.append(f"  {name:<24}{one_line(f['file']):<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
+                         f"{f['rows_quarantined']:>13,}  {f['status']}"
+                         + (f" ({one_line(f['reason'])})" if f["reason"] else ""))
         for note in district.get("notes", []):
-            lines.append(f"  {name:<24}note: {note}")
+            lines.append(f"  {name:<24}note: {one_line(note)}")
     for f in manifest.get("reference", {}).get("files", []):
-        lines.append(f"  {'county files':<24}{f['file']:<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
+        lines.append(f"  {'county files':<24}{one_line(f['file']):<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
                      f"{f['rows_quarantined']:>13,}  {f['status']}")
     rec = manifest.get("reconciliation")
     if rec:
@@ -29,6 +31,15 @@ def _ingest_table(manifest: dict[str, Any]) -> list[str]:
         lines.append(f"  total: {rec['rows_read']:,} rows read = {rec['rows_valid']:,} valid + "
                      f"{rec['rows_quarantined']:,} quarantined ({ok})")
     return lines
+
+
+def _history_lines(manifest: dict[str, Any]) -> list[str]:
+    """What this run could not read from the previous run (and so ignored or rebuilt)."""
+    damaged = (manifest.get("history") or {}).get("damaged") or []
+    if not damaged:
+        return []
+    return ["", "Damaged files of the previous run, ignored (this run went on as if they were absent):",
+            *[f"  {one_line(d)}" for d in damaged]]
 
 
 def format_run_summary(manifest: dict[str, Any], published: Path | None, errors: list[str]) -> str:
@@ -43,22 +54,24 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
         from pipelines.score.households import format_summary
 
         lines += ["", format_summary(scoring["summary"])]
+    lines += _history_lines(manifest)
     lines.append("")
     if published is None:
         lines.append("RUN FAILED: nothing was published; the previous good run is still current.")
-        lines += [f"  {e}" for e in errors]
+        lines += [f"  {one_line(e)}" for e in errors]
     else:
-        lines.append(f"Published to {published} (current -> {published.name})")
+        lines.append(f"Published to {one_line(published)} (current -> {one_line(published.name)})")
         if errors:
             lines.append("Files refused whole (nothing from them is used):")
-            lines += [f"  {e}" for e in errors]
+            lines += [f"  {one_line(e)}" for e in errors]
     return "\n".join(lines)
 
 
 def artifact_markdown(manifest: dict[str, Any]) -> str:
     """The Prefect artifact of a run: status, headline numbers, and a table of data-quality problems."""
-    lines = [f"# povertylink run `{manifest.get('run_id')}`", "",
-             f"As of **{manifest.get('as_of')}**: status **{manifest.get('status', 'running')}**.", ""]
+    lines = [f"# povertylink run {markdown_escape(manifest.get('run_id'))}", "",
+             f"As of **{markdown_escape(manifest.get('as_of'))}**: status "
+             f"**{markdown_escape(manifest.get('status', 'running'))}**.", ""]
     rec = manifest.get("reconciliation") or {}
     if rec:
         lines.append(f"Rows read {rec['rows_read']:,} = valid {rec['rows_valid']:,} + quarantined "
@@ -75,9 +88,14 @@ def artifact_markdown(manifest: dict[str, Any]) -> str:
     lines += ["", "## Data-quality problems", ""]
     if problems:
         lines += ["| district | file | reason | rows |", "|---|---|---|---:|"]
-        lines += [f"| {district_name(lad)} | {file} | {reason} | {n:,} |" for lad, file, reason, n in problems]
+        lines += [f"| {markdown_escape(district_name(lad))} | {markdown_escape(file)} | {markdown_escape(reason)} | "
+                  f"{n:,} |" for lad, file, reason, n in problems]
     else:
         lines.append("None: every row was valid.")
+    damaged = (manifest.get("history") or {}).get("damaged") or []
+    if damaged:
+        lines += ["", "## Previous run: damaged files ignored", ""]
+        lines += [f"- {markdown_escape(d)}" for d in damaged]
     for error in manifest.get("errors", []):
-        lines.append(f"\n**Error:** {error}")
+        lines.append(f"\n**Error:** {markdown_escape(error)}")
     return "\n".join(lines)
