@@ -152,6 +152,10 @@ def run(
     """Ingest, validate, link, score, benchmark and publish one run."""
     import logging
 
+    from pipelines.lifeline import hold
+
+    hold()  # the GX worker and Prefect's temporary server die with this process, however it ends
+
     if not verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
         logging.getLogger("prefect").setLevel(logging.CRITICAL)
@@ -209,7 +213,9 @@ def serve(
     if not input.is_dir():
         fail(f"--input {input}: no such folder")
     from flows import serve_nightly
+    from pipelines.lifeline import hold
 
+    hold()
     serve_nightly(input, output, cron, timezone, interval, name)
 
 
