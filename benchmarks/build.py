@@ -54,8 +54,9 @@ class BenchmarkReport:
             "tables": {name: {"file": TABLES[name], "rows": self.rows.get(name, 0)} for name in TABLES},
             "county_headline": self.headline,
             "suppressed_cells_this_run": self.suppressed_cells,
-            "disclosure_control": "counts 1-9 suppressed, others rounded to the nearest 5; secondary suppression "
-            "so no suppressed cell can be recovered by subtraction; derived rates and money suppressed too",
+            "disclosure_control": "counts 1-9 suppressed, others rounded to the nearest 5, money to the nearest "
+            "£1,000; secondary suppression so no suppressed cell can be recovered by subtraction; derived rates "
+            "and money suppressed too; rates and percentages computed from the rounded counts",
         }
 
 

@@ -12,7 +12,14 @@ see only aggregate counts.
   check (every suppressed cell has a free direction in the null space of the lines) catches
   what the line-by-line rule misses where lines nest or overlap;
 - rates and money derived from a suppressed count are suppressed with it (callers use
-  :func:`protect` and drop derived values where ``suppressed`` is true).
+  :func:`protect` and drop derived values where ``suppressed`` is true);
+- money is rounded to the nearest £1,000 (:data:`MONEY_ROUND_TO`), so that the difference of two
+  published totals (two runs, or a total minus its parts) tells one household's value only to
+  within about £1,000 either way; rates and percentages are computed from rounded counts
+  (:func:`percent`), so they carry nothing the rounded counts do not.
+
+:func:`protect_table` applies all of this to a small table of rows (one per district and the
+county), e.g. the scoring summary that the manifest, the terminal and the Prefect artifact show.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -28,6 +35,7 @@ K = TypeVar("K", bound=Hashable)
 
 LOWEST_SHOWN = 10  # counts 1..LOWEST_SHOWN-1 are suppressed
 ROUND_TO = 5
+MONEY_ROUND_TO = 1000  # pounds: about the value of one household's missed Pension Credit or less
 
 
 def is_primary(count: int) -> bool:
@@ -43,8 +51,21 @@ def round_count(count: int) -> int:
 
 
 def round_money(value: Decimal | float | int) -> Decimal:
-    """Pounds rounded to the nearest whole pound, as DECIMAL(18,2)."""
-    return Decimal(str(value)).quantize(Decimal("1"), rounding=ROUND_HALF_UP).quantize(Decimal("0.01"))
+    """Pounds rounded to the nearest £1,000 (:data:`MONEY_ROUND_TO`), as DECIMAL(18,2)."""
+    steps = (Decimal(str(value)) / MONEY_ROUND_TO).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+    return (steps * MONEY_ROUND_TO).quantize(Decimal("0.01"))
+
+
+def published_count(count: int | None) -> int | None:
+    """One count as it may be shown on its own: None for 1 to 9 (or None), else rounded to the nearest 5."""
+    return None if count is None or is_primary(count) else round_count(count)
+
+
+def percent(part: int | None, whole: int | None, digits: int = 4) -> float | None:
+    """``part`` as a percentage of ``whole``, both *published* (rounded) counts; None when either is hidden."""
+    if part is None or not whole:
+        return None
+    return round(part / whole * 100, digits)
 
 
 @dataclass(frozen=True)
@@ -239,3 +260,30 @@ def grid_lines(
     for column in (*columns, column_total):
         lines.append(Line(tuple((row, column) for row in rows), (row_total, column)))
     return lines
+
+
+def protect_table(rows: Sequence[Mapping[str, Any]], area: str, total_area: str, parts: Mapping[str, Sequence[str]],
+                  counts: Sequence[str], money: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Rows of exact figures (one per area, one of them ``total_area``, the sum of the others) as published.
+
+    ``parts``: a count column -> the count columns that add up to it within a row (secondary
+    suppression along them and down each column to the total); ``counts``: every count column;
+    ``money``: a money column -> the count it belongs to (hidden with it, else :func:`round_money`).
+    Other columns are copied. Aggregates only: no personal data.
+    """
+    areas = [str(r[area]) for r in rows]
+    cells = {(str(r[area]), c): int(r[c] or 0) for r in rows for c in counts}
+    lines: list[Line[tuple[str, str]]] = [Line(tuple((a, m) for m in members), (a, total))
+                                          for a in areas for total, members in parts.items()]
+    members = [a for a in areas if a != total_area]
+    if total_area in areas and members:
+        lines += [Line(tuple((a, c) for a in members), (total_area, c)) for c in counts]
+    shown = protect(cells, lines, keep={(total_area, c): 1 for c in counts})
+    out = []
+    for row in rows:
+        key = str(row[area])
+        new = dict(row) | {c: shown[(key, c)].count for c in counts}
+        for column, count in money.items():
+            new[column] = None if shown[(key, count)].suppressed else round_money(row[column] or 0)
+        out.append(new)
+    return out

@@ -65,8 +65,20 @@ def summarise(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return rows
 
 
+def published_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`summarise`'s rows as the manifest, terminal and Prefect artifact show them: counts of 1 to 9
+    hidden (None), with whatever would reveal them; the others rounded to 5, money to £1,000."""
+    from benchmarks.disclosure import protect_table
+
+    counts = ["households", *RESILIENCE_STATUSES, *FLAGS, "pension_credit_missing"]
+    return protect_table(rows, "lad_code", COUNTY_CODE, {"households": RESILIENCE_STATUSES}, counts,
+                         {"pension_credit_value_annual": "pension_credit_missing"})
+
+
 def format_summary(rows: list[dict[str, Any]]) -> str:
-    """A fixed-width table of :func:`summarise`'s rows, one line per district and the county total last."""
+    """A fixed-width table of :func:`summarise`'s rows, one line per district and the county total last.
+
+    Hidden figures (None, see :func:`published_summary`) are shown as ``*``."""
     columns = [("district_name", "district", 22), ("households", "households", 10),
                *[(s, s.replace("_", " "), len(s) if len(s) > 8 else 8) for s in RESILIENCE_STATUSES],
                ("fuel_poverty", "fuel", 6), ("water_poverty", "water", 6), ("food_poverty", "food", 6),
@@ -81,6 +93,8 @@ def format_summary(rows: list[dict[str, Any]]) -> str:
             value = row.get(key, "")
             if key == "district_name":
                 cells.append(f"{str(value)[:width]:<{width}}")
+            elif value is None:
+                cells.append(f"{'*':>{width}}")
             elif key == "pension_credit_value_annual":
                 cells.append(f"{'£' + format(float(value or 0), ',.0f'):>{width}}")
             else:
@@ -88,4 +102,6 @@ def format_summary(rows: list[dict[str, Any]]) -> str:
         if row.get("lad_code") == COUNTY_CODE and len(rows) > 1:
             lines.append("-" * len(lines[0]))
         lines.append("  ".join(cells).rstrip())
+    if any(value is None for row in rows for value in row.values()):
+        lines.append("* hidden: a count of 1 to 9, or one that would reveal it (others rounded to 5, £ to £1,000)")
     return "\n".join(lines)
