@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipelines.faults import fail_reading
 from pipelines.history import Past, drop_view, read_past
 from pipelines.hub import HUB_STAGES, HubJob, run_hub
 from pipelines.ingest import cache, gx_worker
@@ -148,6 +149,8 @@ def _cached(output: Path, key: str, build: Callable[[Path], dict[str, Any]]) -> 
 
 def district_section(plan: DistrictPlan, as_of: dt.date, output: str) -> dict[str, Any]:
     """Step: one district's extracts validated into the content-addressed cache (reused when unchanged)."""
+    for extract in plan.extracts:
+        fail_reading(extract.path)
     return _cached(Path(output), cache.district_key(plan, as_of), lambda into: ingest_district(plan, as_of, into))
 
 

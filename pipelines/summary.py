@@ -25,6 +25,8 @@ def _ingest_table(manifest: dict[str, Any]) -> list[str]:
     for f in manifest.get("reference", {}).get("files", []):
         lines.append(f"  {'county files':<24}{one_line(f['file']):<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
                      f"{f['rows_quarantined']:>13,}  {f['status']}")
+    for note in manifest.get("reference", {}).get("notes", []):
+        lines.append(f"  {'county files':<24}note: {one_line(note)}")
     rec = manifest.get("reconciliation")
     if rec:
         ok = "every row accounted for" if rec["all_reconcile"] else "COUNTS DO NOT RECONCILE"

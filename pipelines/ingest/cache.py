@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.ingest.plan import COUNTY_FILES, DistrictPlan, sha256_file
+from pipelines.ingest.plan import COUNTY_FILES, DistrictPlan, county_file, sha256_file
 
 CACHE_DIR = ".cache/ingest"
 KEEP_DAYS = 14
@@ -66,8 +66,9 @@ def is_cached(output: Path, plan: DistrictPlan, as_of: dt.date) -> bool:
 
 def reference_key(landing: Path, as_of: dt.date) -> str:
     """The cache key of the county files' ingest: their hashes (absent ones too), the as-of date, the code."""
-    files = {kind: sha256_file(landing / name) if (landing / name).is_file() else None
-             for kind, name in sorted(COUNTY_FILES.items())}
+    found = {kind: county_file(landing, name) for kind, name in sorted(COUNTY_FILES.items())}
+    files = {kind: sha256_file(path) if path is not None else
+             "refused" if (landing / COUNTY_FILES[kind]).is_symlink() else None for kind, path in found.items()}
     parts = {"reference": files, "as_of": as_of.isoformat(), "code": code_version()}
     return "reference-" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
