@@ -4,7 +4,7 @@ A run starts helpers it does not wait for: the Great Expectations worker and mul
 fork server and resource tracker (:mod:`pipelines.ingest.gx_worker`), and Prefect's temporary
 API server. Killed without warning, the run cannot stop them, and they would run on. So:
 
-- :func:`hold` gives this process a fresh token in the environment variable :data:`TOKEN_ENV`
+- :func:`hold` gives this process a fresh token in the environment variable :data:`MARK_ENV`
   (every process started from now on inherits it) and starts a watchdog holding the read end of
   a pipe whose write end only this process has. When this process ends, however it ends, the
   kernel closes the pipe; the watchdog wakes and SIGKILLs every process whose environment
@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-TOKEN_ENV = "POVERTYLINK_LIFELINE"
+MARK_ENV = "POVERTYLINK_LIFELINE"
 
 # The watchdog, run with ``python -I -S -c``: wait for EOF on stdin, then kill the token's processes.
 _WATCHDOG = r"""
@@ -62,9 +62,9 @@ def hold() -> None:
     if _watchdog is not None or not Path("/proc/self/environ").exists():
         return
     token = secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}  # the watchdog must not match itself
-    _watchdog = subprocess.Popen([sys.executable, "-I", "-S", "-c", _WATCHDOG, TOKEN_ENV, token],
+    env = {k: v for k, v in os.environ.items() if k != MARK_ENV}  # the watchdog must not match itself
+    _watchdog = subprocess.Popen([sys.executable, "-I", "-S", "-c", _WATCHDOG, MARK_ENV, token],
                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                  env=env, close_fds=True)
-    os.environ[TOKEN_ENV] = token
+    os.environ[MARK_ENV] = token
 
