@@ -268,7 +268,7 @@ def linkage_context(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) ->
         total = published_count(exact_total)
         got = {m: published_count(v) for m, v in exact_got.items()}
         done = None if None in got.values() else sum(v for v in got.values() if v is not None)
-        share = percent(done, total)
+        share = None if percent(done, total) is None else min(percent(done, total) or 0.0, 100.0)
         rows.append({"name": district_name(lad), "claims": fmt_count(total), "linked": fmt_count(done),
                      "share": None if share is None else share / 100,
                      "rate": "–" if share is None else f"{share:.0f}%",

@@ -60,9 +60,9 @@ def published_linkage(section: dict[str, Any]) -> dict[str, Any]:
     districts = []
     for entry in section.get("districts") or []:
         row = shown(entry)
-        linked = [v for k, v in row.items() if k.startswith("linked_")]
+        linked = published_count(sum(v for k, v in entry.items() if k.startswith("linked_") and isinstance(v, int)))
         claims = row.get("claims")
-        row["link_rate"] = round(sum(linked) / claims, 4) if claims and None not in linked else None
+        row["link_rate"] = min(round(linked / claims, 4), 1.0) if claims and linked is not None else None
         districts.append(row)
     return section | {"districts": districts, "cross_district": shown(section.get("cross_district") or {})}
 

@@ -85,6 +85,9 @@ def artifact_markdown(manifest: dict[str, Any]) -> str:
         for key, value in county.items():
             if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
                 lines.append(f"| {key.replace('_', ' ')} | {value:,} |")
+            elif value is None:  # hidden by disclosure control
+                lines.append(f"| {key.replace('_', ' ')} | \\* |")
+        lines.append("\n\\* hidden: a count of 1 to 9 or one that would reveal it; others rounded to 5, £ to £1,000.")
     problems = [(d["lad_code"], f["file"], reason, n) for d in manifest.get("districts", [])
                 for f in d.get("files", []) for reason, n in f.get("problems_by_reason", {}).items()]
     lines += ["", "## Data-quality problems", ""]
