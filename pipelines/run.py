@@ -276,7 +276,7 @@ def _to_ingest(request: RunRequest, plans: list[DistrictPlan], past: Past) -> tu
     A rerun (``--district``, ``--from-stage``) reuses the previous run's other districts; where its
     manifest or a district's validated files are damaged, those districts are ingested afresh.
     """
-    fresh = plans if request.from_stage == "ingest" else []
+    fresh = list(plans) if request.from_stage == "ingest" else []
     if past.folder is None or not (request.districts or request.from_stage != "ingest"):
         return fresh, []
     asked = {p.lad_code for p in fresh}
@@ -382,6 +382,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     lad_codes = [d["lad_code"] for d in districts]
 
     def failed(code: int) -> RunOutcome:
+        drop_view(staging)
         manifest.update(status="failed", errors=errors, timings=timer.stages)
         write_json(manifest, staging / "manifest.json")
         executor.artifact(manifest)
