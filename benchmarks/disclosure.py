@@ -18,8 +18,6 @@ see only aggregate counts.
   within about £1,000 either way; rates and percentages are computed from rounded counts
   (:func:`percent`), so they carry nothing the rounded counts do not.
 
-:func:`protect_table` applies all of this to a small table of rows (one per district and the
-county), e.g. the scoring summary that the manifest, the terminal and the Prefect artifact show.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -261,29 +259,3 @@ def grid_lines(
         lines.append(Line(tuple((row, column) for row in rows), (row_total, column)))
     return lines
 
-
-def protect_table(rows: Sequence[Mapping[str, Any]], area: str, total_area: str, parts: Mapping[str, Sequence[str]],
-                  counts: Sequence[str], money: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Rows of exact figures (one per area, one of them ``total_area``, the sum of the others) as published.
-
-    ``parts``: a count column -> the count columns that add up to it within a row (secondary
-    suppression along them and down each column to the total); ``counts``: every count column;
-    ``money``: a money column -> the count it belongs to (hidden with it, else :func:`round_money`).
-    Other columns are copied. Aggregates only: no personal data.
-    """
-    areas = [str(r[area]) for r in rows]
-    cells = {(str(r[area]), c): int(r[c] or 0) for r in rows for c in counts}
-    lines: list[Line[tuple[str, str]]] = [Line(tuple((a, m) for m in members), (a, total))
-                                          for a in areas for total, members in parts.items()]
-    members = [a for a in areas if a != total_area]
-    if total_area in areas and members:
-        lines += [Line(tuple((a, c) for a in members), (total_area, c)) for c in counts]
-    shown = protect(cells, lines, keep={(total_area, c): 1 for c in counts})
-    out = []
-    for row in rows:
-        key = str(row[area])
-        new = dict(row) | {c: shown[(key, c)].count for c in counts}
-        for column, count in money.items():
-            new[column] = None if shown[(key, count)].suppressed else round_money(row[column] or 0)
-        out.append(new)
-    return out

@@ -66,13 +66,30 @@ def summarise(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def published_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """:func:`summarise`'s rows as the manifest, terminal and Prefect artifact show them: counts of 1 to 9
-    hidden (None), with whatever would reveal them; the others rounded to 5, money to £1,000."""
-    from benchmarks.disclosure import protect_table
+    """:func:`summarise`'s rows as the manifest, terminal and Prefect artifact show them: exactly the
+    figures ``district_benchmarks`` publishes (the same suppression, one view of the counts, not two
+    that could be combined): hidden counts None, others rounded to 5, money to £1,000."""
+    from benchmarks.disclosure import protect, round_money
+    from benchmarks.metrics import benchmark_lines
+    from schemas.outputs import METRICS
 
-    counts = ["households", *RESILIENCE_STATUSES, *FLAGS, "pension_credit_missing"]
-    return protect_table(rows, "lad_code", COUNTY_CODE, {"households": RESILIENCE_STATUSES}, counts,
-                         {"pension_credit_value_annual": "pension_credit_missing"})
+    column = {"households_scored": "households"}  # benchmark metric -> summary column (else the same name)
+    districts = [str(r["lad_code"]) for r in rows if r["lad_code"] != COUNTY_CODE]
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        for metric in METRICS:  # metrics the summary lacks count 0: their lines are apart from the others
+            value = row["in_crisis"] + row["at_risk"] if metric == "in_crisis_or_at_risk" \
+                else row.get(column.get(metric, metric), 0)
+            counts[(str(row["lad_code"]), metric)] = int(value or 0)
+    shown = protect(counts, benchmark_lines(districts), keep={(COUNTY_CODE, m): 1 for m in METRICS})
+    out = []
+    for row in rows:
+        lad = str(row["lad_code"])
+        new = dict(row) | {column.get(m, m): shown[(lad, m)].count for m in METRICS if column.get(m, m) in row}
+        pc = shown[(lad, "pension_credit_missing")]
+        new["pension_credit_value_annual"] = None if pc.suppressed else round_money(row["pension_credit_value_annual"])
+        out.append(new)
+    return out
 
 
 def format_summary(rows: list[dict[str, Any]]) -> str:

@@ -123,3 +123,23 @@ def test_link_rates_are_computed_from_rounded_counts() -> None:
     assert districts[0]["link_rate"] == 1.0  # 13 linked of 13 claims: 15 of 15 once rounded
     assert cross["claims_in_other_districts"] is None
     assert rows[0]["rate"] == "–" and "23%" not in repr(rows)  # a hidden method: no rate from the parts
+
+
+def test_the_summary_and_the_benchmarks_publish_one_view_of_the_counts() -> None:
+    """Two differently suppressed views of the same counts could be combined; there is one."""
+    con = world([Group(C, 3, "in_crisis", "x", start=100), Group(B, 4, "struggling", "y", start=100,
+                                                                   pensioner=True, pc_missing=True, pc_value="900")])
+    build_benchmarks(con, "r", DAY, None)
+    bench = {(lad, metric): (count, value) for lad, metric, count, value in con.execute(
+        "SELECT lad_code, metric, count, value_gbp FROM district_benchmarks").fetchall()}
+    summary = published_summary(summarise(con))
+    column = {"households": "households_scored"}
+    compared = 0
+    for row in summary:
+        for key, value in row.items():
+            metric = column.get(key, key)
+            if (row["lad_code"], metric) in bench:
+                assert value == bench[(row["lad_code"], metric)][0], (row["lad_code"], metric)
+                compared += 1
+        assert row["pension_credit_value_annual"] == bench[(row["lad_code"], "pension_credit_missing")][1]
+    assert compared == 4 * 10  # 3 districts and the county, 10 counts each
