@@ -23,15 +23,25 @@ import pyarrow.parquet as pq
 from schemas.text import one_line
 
 MANIFEST = "manifest.json"
-HISTORY_FILES = ("households.parquet", "links.parquet", "district_benchmarks.parquet",
-                 "pension_credit_campaign.parquet")
+HISTORY_COLUMNS = {  # each history file and the columns this run reads from it
+    "households.parquet": ("household_id", "lad_code", "claim_ref", "resilience_status", "pension_credit_missing",
+                           "pension_credit_value_annual"),
+    "links.parquet": ("lad_code", "claim_ref", "account_ref"),
+    "district_benchmarks.parquet": ("run_id", "run_date", "lad_code", "metric"),
+    "pension_credit_campaign.parquet": ("run_id", "run_date", "lad_code"),
+}
+HISTORY_FILES = tuple(HISTORY_COLUMNS)
 VIEW = "_past"  # in the run's staging folder: the previous run without its damaged files (removed after the hub)
 
 
-def parquet_problem(path: Path) -> str | None:
-    """Why a Parquet file cannot be read whole (footer, schema, every page decoded), or None when it can."""
+def parquet_problem(path: Path, columns: tuple[str, ...] = ()) -> str | None:
+    """Why a Parquet file cannot be read whole (footer, schema, every page decoded) or lacks one of
+    ``columns``, or None when it is whole."""
     try:
         handle = pq.ParquetFile(path)
+        missing = [c for c in columns if c not in handle.schema_arrow.names]
+        if missing:
+            return f"lacks the column(s) {', '.join(missing)}"
         for _ in handle.iter_batches(batch_size=65_536):
             pass
     except Exception as err:  # noqa: BLE001 - any failure to decode is damage, whatever pyarrow calls it
@@ -111,7 +121,7 @@ def read_past(folder: Path | None, staging: Path) -> Past:
         past.bad_files.add(MANIFEST)
     for name in HISTORY_FILES:
         path = folder / name
-        problem = parquet_problem(path) if path.exists() else None
+        problem = parquet_problem(path, HISTORY_COLUMNS[name]) if path.exists() else None
         if problem:
             past.damaged.append(f"{path}: {problem}")
             past.bad_files.add(name)

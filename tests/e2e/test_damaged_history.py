@@ -144,3 +144,13 @@ def test_no_view_of_the_previous_run_is_published(landing: Path, out: Path) -> N
     assert outcome.published is not None
     assert not (outcome.published / "_past").exists()
     assert not any(p.is_symlink() for p in outcome.published.rglob("*")), os.listdir(outcome.published)
+
+
+def test_history_parquet_without_its_columns_is_ignored(landing: Path, out: Path) -> None:
+    """Whole, but not what a run wrote (another tool overwrote it): its columns are checked too."""
+    before = _current(out)
+    table = pq.read_table(before / "households.parquet").drop_columns(["household_id"])
+    pq.write_table(table, before / "households.parquet")
+    outcome = _run(landing, out)
+    _recovered(outcome, out, before, before / "households.parquet")
+    assert any("lacks the column(s) household_id" in d for d in outcome.manifest["history"]["damaged"])
