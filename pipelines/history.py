@@ -24,8 +24,8 @@ from schemas.text import one_line
 
 MANIFEST = "manifest.json"
 HISTORY_COLUMNS = {  # each history file and the columns this run reads from it
-    "households.parquet": ("household_id", "lad_code", "claim_ref", "resilience_status", "pension_credit_missing",
-                           "pension_credit_value_annual"),
+    "households.parquet": ("household_id", "lad_code", "claim_ref", "other_districts", "resilience_status",
+                           "pension_credit_missing", "pension_credit_value_annual"),
     "links.parquet": ("lad_code", "claim_ref", "account_ref"),
     "district_benchmarks.parquet": ("run_id", "run_date", "lad_code", "metric"),
     "pension_credit_campaign.parquet": ("run_id", "run_date", "lad_code"),
@@ -34,15 +34,15 @@ HISTORY_FILES = tuple(HISTORY_COLUMNS)
 VIEW = "_past"  # in the run's staging folder: the previous run without its damaged files (removed after the hub)
 
 
-def parquet_problem(path: Path, columns: tuple[str, ...] = ()) -> str | None:
-    """Why a Parquet file cannot be read whole (footer, schema, every page decoded) or lacks one of
-    ``columns``, or None when it is whole."""
+def parquet_problem(path: Path, columns: tuple[str, ...] = (), whole: bool = True) -> str | None:
+    """Why a Parquet file cannot be read (footer, schema, the pages of every column, or with
+    ``whole=False`` only of ``columns``) or lacks one of ``columns``; None when it can be."""
     try:
         handle = pq.ParquetFile(path)
         missing = [c for c in columns if c not in handle.schema_arrow.names]
         if missing:
             return f"lacks the column(s) {', '.join(missing)}"
-        for _ in handle.iter_batches(batch_size=65_536):
+        for _ in handle.iter_batches(batch_size=65_536, columns=None if whole else list(columns)):
             pass
     except Exception as err:  # noqa: BLE001 - any failure to decode is damage, whatever pyarrow calls it
         return one_line(f"{type(err).__name__}: {err}", 200)
@@ -106,8 +106,11 @@ class Past:
                 "ignored": sorted(self.bad_files)}
 
 
-def read_past(folder: Path | None, staging: Path) -> Past:
-    """Check the previous run's manifest and history files; build the view without the damaged ones."""
+def read_past(folder: Path | None, staging: Path, whole: bool = True) -> Past:
+    """Check the previous run's manifest and history files; build the view without the damaged ones.
+
+    ``whole=False``: of ``households.parquet`` only the columns a run reads when it restores no
+    stage from it are decoded (a full decode costs seconds at county scale)."""
     past = Past(folder, view=folder)
     if folder is None:
         return past
@@ -121,7 +124,8 @@ def read_past(folder: Path | None, staging: Path) -> Past:
         past.bad_files.add(MANIFEST)
     for name in HISTORY_FILES:
         path = folder / name
-        problem = parquet_problem(path, HISTORY_COLUMNS[name]) if path.exists() else None
+        partly = not whole and name == "households.parquet"
+        problem = parquet_problem(path, HISTORY_COLUMNS[name], whole=not partly) if path.exists() else None
         if problem:
             past.damaged.append(f"{path}: {problem}")
             past.bad_files.add(name)

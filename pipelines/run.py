@@ -362,7 +362,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     cache.prune(output)
     staging = staging_dir(output, run_id)
     staging.mkdir(parents=True)
-    past = read_past(previous, staging)  # damaged files of the last run: reported, then ignored
+    # damaged files of the last run: reported, then ignored (households decoded whole only to be restored)
+    past = read_past(previous, staging, whole=request.from_stage == "benchmark")
     timer = StageTimer()
     manifest: dict[str, Any] = {
         "run_id": run_id, "as_of": request.as_of.isoformat(), "started_at": started.isoformat(),
