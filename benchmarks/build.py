@@ -50,12 +50,13 @@ class BenchmarkReport:
         return {
             "run_id": self.run_id,
             "run_date": self.run_date.isoformat(),
-            "previous_run": str(self.previous_dir) if self.previous_dir else None,
+            "previous_run": self.previous_dir.name if self.previous_dir else None,
             "tables": {name: {"file": TABLES[name], "rows": self.rows.get(name, 0)} for name in TABLES},
             "county_headline": self.headline,
             "suppressed_cells_this_run": self.suppressed_cells,
-            "disclosure_control": "counts 1-9 suppressed, others rounded to the nearest 5; secondary suppression "
-            "so no suppressed cell can be recovered by subtraction; derived rates and money suppressed too",
+            "disclosure_control": "counts 1-9 suppressed, others rounded to the nearest 5, money to the nearest "
+            "£1,000; secondary suppression so no suppressed cell can be recovered by subtraction; derived rates "
+            "and money suppressed too; rates and percentages computed from the rounded counts",
         }
 
 

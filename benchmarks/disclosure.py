@@ -12,7 +12,12 @@ see only aggregate counts.
   check (every suppressed cell has a free direction in the null space of the lines) catches
   what the line-by-line rule misses where lines nest or overlap;
 - rates and money derived from a suppressed count are suppressed with it (callers use
-  :func:`protect` and drop derived values where ``suppressed`` is true).
+  :func:`protect` and drop derived values where ``suppressed`` is true);
+- money is rounded to the nearest £1,000 (:data:`MONEY_ROUND_TO`), so that the difference of two
+  published totals (two runs, or a total minus its parts) tells one household's value only to
+  within about £1,000 either way; rates and percentages are computed from rounded counts
+  (:func:`percent`), so they carry nothing the rounded counts do not.
+
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ K = TypeVar("K", bound=Hashable)
 
 LOWEST_SHOWN = 10  # counts 1..LOWEST_SHOWN-1 are suppressed
 ROUND_TO = 5
+MONEY_ROUND_TO = 1000  # pounds: about the value of one household's missed Pension Credit or less
 
 
 def is_primary(count: int) -> bool:
@@ -43,8 +49,21 @@ def round_count(count: int) -> int:
 
 
 def round_money(value: Decimal | float | int) -> Decimal:
-    """Pounds rounded to the nearest whole pound, as DECIMAL(18,2)."""
-    return Decimal(str(value)).quantize(Decimal("1"), rounding=ROUND_HALF_UP).quantize(Decimal("0.01"))
+    """Pounds rounded to the nearest £1,000 (:data:`MONEY_ROUND_TO`), as DECIMAL(18,2)."""
+    steps = (Decimal(str(value)) / MONEY_ROUND_TO).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+    return (steps * MONEY_ROUND_TO).quantize(Decimal("0.01"))
+
+
+def published_count(count: int | None) -> int | None:
+    """One count as it may be shown on its own: None for 1 to 9 (or None), else rounded to the nearest 5."""
+    return None if count is None or is_primary(count) else round_count(count)
+
+
+def percent(part: int | None, whole: int | None, digits: int = 4) -> float | None:
+    """``part`` as a percentage of ``whole``, both *published* (rounded) counts; None when either is hidden."""
+    if part is None or not whole:
+        return None
+    return round(part / whole * 100, digits)
 
 
 @dataclass(frozen=True)
@@ -239,3 +258,4 @@ def grid_lines(
     for column in (*columns, column_total):
         lines.append(Line(tuple((row, column) for row in rows), (row_total, column)))
     return lines
+

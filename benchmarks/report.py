@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from benchmarks.charts import STATUS_COLOURS, SUPPRESSED, bar_chart, line_chart, status_mix_chart
-from benchmarks.disclosure import is_primary, round_count
+from benchmarks.disclosure import is_primary, percent, published_count, round_count
 from benchmarks.output_tables import columns_of
 from schemas.outputs import METRIC_LABELS
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
@@ -248,27 +248,31 @@ def linkage_context(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) ->
     the ``links`` and ``benefits`` tables; other linkage figures listed (tolerates none)."""
     section = manifest.get("linkage")
     section = section if isinstance(section, dict) else {}
-    per_district: dict[str, tuple[int, dict[str, int]]] = {}
-    for entry in section.get("districts") or []:
-        if isinstance(entry, dict) and entry.get("lad_code") and isinstance(entry.get("claims"), int):
-            by_method = {k.removeprefix("linked_"): int(v) for k, v in entry.items()
-                         if k.startswith("linked_") and isinstance(v, int)}
-            per_district[str(entry["lad_code"])] = (int(entry["claims"]), by_method)
+    per_district: dict[str, tuple[int | None, dict[str, int | None]]] = {}
+    for entry in section.get("districts") or []:  # the manifest's counts: published under the 10-5 rule
+        if isinstance(entry, dict) and entry.get("lad_code") and "claims" in entry:
+            by_method = {k.removeprefix("linked_"): v for k, v in entry.items()
+                         if k.startswith("linked_") and (v is None or isinstance(v, int))}
+            per_district[str(entry["lad_code"])] = (entry["claims"], by_method)
     if not per_district and table_exists(con, "links") and table_exists(con, "benefits") and {
             "lad_code", "method"} <= set(columns_of(con, "links")):
         claims = dict(con.execute("SELECT lad_code, count(*) FROM benefits GROUP BY 1").fetchall())
-        found: dict[str, dict[str, int]] = {}
+        found: dict[str, dict[str, int | None]] = {}
         for lad, method, n in con.execute("SELECT lad_code, method, count(*) FROM links GROUP BY ALL").fetchall():
             found.setdefault(str(lad), {})[str(method)] = int(n)
         per_district = {str(lad): (int(n), found.get(str(lad), {})) for lad, n in claims.items()}
     methods = sorted({m for _, got in per_district.values() for m in got})
     rows: list[dict[str, Any]] = []
-    for lad in sorted(per_district, key=district_name):
-        total, got = per_district[lad]
-        done = sum(got.values())
-        rows.append({"name": district_name(lad), "claims": _published(total), "linked": _published(done),
-                     "share": done / total if total else None, "rate": f"{done / total:.0%}" if total else "–",
-                     "methods": [f"{got.get(m, 0) / done:.0%}" if done else "–" for m in methods]})
+    for lad in sorted(per_district, key=district_name):  # percentages only from rounded counts
+        exact_total, exact_got = per_district[lad]
+        total = published_count(exact_total)
+        got = {m: published_count(v) for m, v in exact_got.items()}
+        done = None if None in got.values() else sum(v for v in got.values() if v is not None)
+        share = None if percent(done, total) is None else min(percent(done, total) or 0.0, 100.0)
+        rows.append({"name": district_name(lad), "claims": fmt_count(total), "linked": fmt_count(done),
+                     "share": None if share is None else share / 100,
+                     "rate": "–" if share is None else f"{share:.0f}%",
+                     "methods": [fmt_percent(percent(got.get(m, 0), done)) for m in methods]})
     items = [(r["name"], 100 * r["share"]) for r in rows if r["share"] is not None]
     svg = Markup(bar_chart(items, "Share of benefit claims linked to a council-tax account", fmt_percent)) \
         if items else None

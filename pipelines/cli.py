@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from schemas.errors import UserError
+from schemas.text import one_line, printable
 
 for _name, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -37,8 +38,8 @@ app = typer.Typer(
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print a one-line reason on stderr and exit."""
-    typer.echo(f"povertylink: error: {message}", err=True)
+    """Print a one-line reason on stderr (control characters from file names or headers neutralised) and exit."""
+    typer.echo(f"povertylink: error: {one_line(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -107,7 +108,7 @@ def pseudonymise(
     except (OSError, ValueError) as err:
         fail(str(err))
         return
-    typer.echo(report.summary())
+    typer.echo(printable(report.summary()))
     if report.rejected:
         raise typer.Exit(1)
 
@@ -126,7 +127,7 @@ def validate(
     except ValueError as err:
         fail(str(err))
         return
-    typer.echo(result.summary())
+    typer.echo(printable(result.summary()))
     if not result.ok:
         raise typer.Exit(1)
 
@@ -153,6 +154,10 @@ def run(
 ) -> None:
     """Ingest, validate, link, score, benchmark and publish one run."""
     import logging
+
+    from pipelines.lifeline import hold
+
+    hold()  # the GX worker and Prefect's temporary server die with this process, however it ends
 
     if not verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
@@ -188,10 +193,10 @@ def run(
         first = str(err).splitlines()[0] if str(err) else ""
         fail(f"the run stopped: {type(err).__name__}: {first} (rerun with --verbose for details)", 4)
         return
-    typer.echo(outcome.summary())  # --quiet drops the progress, never the summary
+    typer.echo(printable(outcome.summary()))  # --quiet drops the progress, never the summary
     if outcome.exit_code:
         first = outcome.errors[0] if outcome.errors else "see the summary above"
-        typer.echo(f"povertylink: error: {first}", err=True)
+        typer.echo(f"povertylink: error: {one_line(first)}", err=True)
     raise typer.Exit(outcome.exit_code)
 
 
@@ -212,7 +217,9 @@ def serve(
     if not input.is_dir():
         fail(f"--input {input}: no such folder")
     from flows import serve_nightly
+    from pipelines.lifeline import hold
 
+    hold()
     serve_nightly(input, output, cron, timezone, interval, name)
 
 

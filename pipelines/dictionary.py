@@ -246,7 +246,7 @@ def datapackage() -> dict[str, Any]:
         "title": "povertylink outputs",
         "profile": "tabular-data-package",
         "description": "Published outputs of one povertylink run; counts in shared tables are rounded to the "
-                       "nearest 5 and null where suppressed.",
+                       "nearest 5 and null where suppressed; money to the nearest £1,000.",
         "resources": [
             {"name": t.name, "path": t.path, "profile": "tabular-data-resource", "format": "parquet",
              "mediatype": "application/vnd.apache.parquet", "description": t.description,
@@ -289,7 +289,8 @@ def markdown() -> str:
         "",
         "Generated from the pydantic models in `schemas/` by `pipelines/dictionary.py`; do not edit by hand.",
         "Types of outputs are the DuckDB/Parquet types (BI-safe: signed integers, DECIMAL(18,2), DOUBLE, DATE,",
-        "VARCHAR, BOOLEAN). In shared tables, counts are rounded to the nearest 5 and null where `suppressed`.",
+        "VARCHAR, BOOLEAN). In shared tables, counts are rounded to the nearest 5 and null where `suppressed`; "
+        "money to the nearest £1,000.",
         "",
         "## Contents",
         "",

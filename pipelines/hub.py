@@ -45,17 +45,36 @@ def link_stage(con: duckdb.DuckDBPyConnection, previous_dir: Path | None, config
 
     settings = config.linkage
     parts = Partitions(partitions, tuple(lad_codes or ())) if partitions is not None else None
-    return link_households(con, previous_dir, settings, parts).as_manifest()
+    return published_linkage(link_households(con, previous_dir, settings, parts).as_manifest())
+
+
+def published_linkage(section: dict[str, Any]) -> dict[str, Any]:
+    """The linkage section as the manifest shares it: counts per district and across districts under
+    the 10-5 rule (None for 1 to 9), link rates computed from the rounded counts."""
+    from benchmarks.disclosure import published_count
+
+    def shown(entry: dict[str, Any]) -> dict[str, Any]:
+        return {k: published_count(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                for k, v in entry.items()}
+
+    districts = []
+    for entry in section.get("districts") or []:
+        row = shown(entry)
+        linked = published_count(sum(v for k, v in entry.items() if k.startswith("linked_") and isinstance(v, int)))
+        claims = row.get("claims")
+        row["link_rate"] = min(round(linked / claims, 4), 1.0) if claims and linked is not None else None
+        districts.append(row)
+    return section | {"districts": districts, "cross_district": shown(section.get("cross_district") or {})}
 
 
 def score_stage(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str, config: RunConfig) -> dict[str, Any]:
     """Score every household; returns the parameters used and the summary rows."""
-    from pipelines.score.households import score_households, summarise
+    from pipelines.score.households import published_summary, score_households, summarise
     from pipelines.score.params import load_parameters
 
     params = load_parameters(as_of, config.parameters or None)
     score_households(con, as_of, params, run_id)
-    return {"parameters": params.manifest(), "summary": summarise(con)}
+    return {"parameters": params.manifest(), "summary": published_summary(summarise(con))}  # shared: protected
 
 
 def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, previous_dir: Path | None,

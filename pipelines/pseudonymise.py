@@ -36,6 +36,8 @@ from pathlib import Path
 import jellyfish
 from nicknames import NickNamer
 
+from schemas.text import csv_safe
+
 ENCODING_VERSION = "v2"
 CANONICAL_SLOTS = 5
 BLOOM_BITS = 256
@@ -277,7 +279,8 @@ def pseudonymise_file(key_file: Path, kind: str, raw: Path, out: Path) -> Pseudo
                     column, _, reason = str(err).partition(": ")
                     report.rejected.append((start, column, reason))
                     continue
-                writer.writerow([row.get(c, "") for c in out_columns])
+                writer.writerow([csv_safe(v) if isinstance(v := row.get(c, ""), str) else v  # no formula for Excel
+                                 for c in out_columns])
                 report.rows_written += 1
         os.replace(tmp, out)
     except UnicodeDecodeError:

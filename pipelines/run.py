@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import os
 import platform
 import shutil
@@ -27,6 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipelines.faults import fail_reading
+from pipelines.history import Past, drop_view, read_past
 from pipelines.hub import HUB_STAGES, HubJob, run_hub
 from pipelines.ingest import cache, gx_worker
 from pipelines.ingest.district import DISTRICT_THREADS, ingest_district, ingest_reference
@@ -140,20 +141,26 @@ class LocalExecutor:
 def _cached(output: Path, key: str, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
     """The manifest section of a content-addressed cache entry, built into it first when missing."""
     folder = cache.cache_folder(output, key)
-    entry = cache.read_entry(folder)
+    damage = cache.entry_problem(folder) if folder.exists() else None
+    entry = None if damage else cache.read_entry(folder)
     if entry is not None:
         os.utime(folder)
         return entry | {"cache": "hit", "cache_key": key}
     building = folder.with_name(f"{folder.name}.building-{os.getpid()}-{time.monotonic_ns()}")
     section = build(building)
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)  # a damaged entry is dropped: rebuilt from the landing files
     os.replace(building, folder)
     cache.write_entry(folder, section)
+    if damage:
+        section = section | {"notes": [*section.get("notes", []),
+                                       f"damaged ingest cache entry dropped and rebuilt ({damage})"]}
     return section | {"cache": "miss", "cache_key": key}
 
 
 def district_section(plan: DistrictPlan, as_of: dt.date, output: str) -> dict[str, Any]:
     """Step: one district's extracts validated into the content-addressed cache (reused when unchanged)."""
+    for extract in plan.extracts:
+        fail_reading(extract.path)
     return _cached(Path(output), cache.district_key(plan, as_of), lambda into: ingest_district(plan, as_of, into))
 
 
@@ -161,7 +168,7 @@ def reference_section(landing: str, as_of: dt.date, staging: str, output: str) -
     """Step: the optional county files (EPC ratings, postcode lookup) validated through the same cache."""
     key = cache.reference_key(Path(landing), as_of)
     section = _cached(Path(output), key, lambda into: ingest_reference(Path(landing), as_of, into))
-    cache.link_tree(cache.cache_folder(Path(output), key), Path(staging))
+    cache.copy_tree(cache.cache_folder(Path(output), key), Path(staging))
     return section
 
 
@@ -261,50 +268,56 @@ def check_request(request: RunRequest) -> None:
         raise UserError("--task-runner dask needs --dask-address tcp://HOST:PORT")
 
 
-def _previous_manifest(previous: Path | None) -> dict[str, Any]:
-    if previous is None or not (previous / "manifest.json").is_file():
-        return {}
-    return dict(json.loads((previous / "manifest.json").read_text(encoding="utf-8")))
-
-
 def _linkage_unchanged(link_key: str, previous_manifest: dict[str, Any]) -> bool:
     """True when the last good run linked exactly these inputs (see :func:`pipelines.ingest.cache.link_key`)."""
     return previous_manifest.get("status") == "complete" and previous_manifest.get("link_key") == link_key
 
 
-def _reuse_district(lad: str, previous: Path, staging: Path, previous_manifest: dict[str, Any]) -> dict[str, Any]:
-    source = previous / "validated" / lad
-    if not source.is_dir():
-        raise UserError(f"cannot reuse district {lad}: the previous run {previous.name} has no validated/{lad}")
-    cache.link_tree(source, staging / "validated" / lad)
-    section = next((d for d in previous_manifest.get("districts", []) if d.get("lad_code") == lad), None)
+def _reuse_district(lad: str, past: Past, staging: Path) -> dict[str, Any]:
+    assert past.folder is not None
+    cache.copy_tree(past.folder / "validated" / lad, staging / "validated" / lad)
+    section = next((d for d in past.manifest.get("districts", []) if d.get("lad_code") == lad), None)
     section = {k: v for k, v in (section or {"lad_code": lad, "files": [], "notes": []}).items() if k != "cache"}
-    return section | {"reused_from": previous.name}
+    return section | {"reused_from": past.folder.name}
 
 
-@dataclass(frozen=True)
-class _Past:
-    """The last good run, as this run sees it."""
+def _to_ingest(request: RunRequest, plans: list[DistrictPlan], past: Past) -> tuple[list[DistrictPlan], list[str]]:
+    """The districts to ingest from the landing folder, and those to reuse from the previous run.
 
-    folder: Path | None
-    manifest: dict[str, Any]
+    A rerun (``--district``, ``--from-stage``) reuses the previous run's other districts; where its
+    manifest or a district's validated files are damaged, those districts are ingested afresh.
+    """
+    fresh = list(plans) if request.from_stage == "ingest" else []
+    if past.folder is None or not (request.districts or request.from_stage != "ingest"):
+        return fresh, []
+    asked = {p.lad_code for p in fresh}
+    landing = {p.lad_code: p for p in plan_landing(request.input_dir, request.as_of)}
+    if not past.manifest_ok:  # nothing says which districts the last run had: every landing district afresh
+        return list(landing.values()), []
+    reused: list[str] = []
+    for lad in [d["lad_code"] for d in past.manifest.get("districts", []) if d["lad_code"] not in asked]:
+        if past.validated_problem(lad) is not None and lad in landing:
+            fresh.append(landing[lad])  # damaged: rebuilt from its landing files
+        else:
+            reused.append(lad)
+    return fresh, reused
 
 
-def _ingest(request: RunRequest, executor: Executor, plans: list[DistrictPlan], staging: Path, past: _Past,
+def _ingest(request: RunRequest, executor: Executor, plans: list[DistrictPlan], staging: Path, past: Past,
             reporter: Reporter, errors: list[str]) -> list[dict[str, Any]]:
     """Ingest the districts asked for (as steps); reuse the others from the previous good run."""
-    fresh = plans if request.from_stage == "ingest" else []
-    reused: list[str] = []
-    if past.folder is not None and (request.districts or request.from_stage != "ingest"):
-        asked = {p.lad_code for p in fresh}
-        reused = [d["lad_code"] for d in past.manifest.get("districts", []) if d["lad_code"] not in asked]
+    fresh, reused = _to_ingest(request, plans, past)
     reporter.stage("ingest", max(len(fresh) + len(reused), 1))
     pending = [(plan, executor.submit(district_section, plan, request.as_of, str(request.output_dir)))
                for plan in fresh]
     sections: list[dict[str, Any]] = []
     for lad in reused:
-        assert past.folder is not None
-        sections.append(_reuse_district(lad, past.folder, staging, past.manifest))
+        if past.validated_problem(lad) is not None:
+            errors.append(f"district {lad}: cannot reuse the previous run's validated files "
+                          f"({past.validated_problem(lad)}) and the landing folder has none to ingest afresh")
+            sections.append({"lad_code": lad, "files": [], "notes": [], "error": "previous validated files unusable"})
+            continue
+        sections.append(_reuse_district(lad, past, staging))
         reporter.advance("ingest", f"{lad} reused")
     for plan, job in pending:
         try:
@@ -314,7 +327,7 @@ def _ingest(request: RunRequest, executor: Executor, plans: list[DistrictPlan], 
             sections.append({"lad_code": plan.lad_code, "files": [], "notes": [], "error": str(err)})
             reporter.advance("ingest", f"{plan.lad_code} FAILED")
             continue
-        cache.link_tree(cache.cache_folder(request.output_dir, section["cache_key"]), staging)
+        cache.copy_tree(cache.cache_folder(request.output_dir, section["cache_key"]), staging)
         sections.append(section)
         rows = sum(f["rows_read"] for f in section["files"])
         reporter.advance("ingest", f"{plan.lad_code} {rows:,} rows ({section['cache']} cache)")
@@ -355,13 +368,14 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     output.mkdir(parents=True, exist_ok=True)
     placement = place_run(output, request.as_of, request.backfill)
     previous = placement.previous
-    past = _Past(previous, _previous_manifest(previous))
     plans = plan_landing(request.input_dir, request.as_of, request.districts)
     run_id = new_run_id(started, request.as_of)
     clean_stale_staging(output)
     cache.prune(output)
     staging = staging_dir(output, run_id)
     staging.mkdir(parents=True)
+    # damaged files of the last run: reported, then ignored (households decoded whole only to be restored)
+    past = read_past(previous, staging, whole=request.from_stage == "benchmark")
     timer = StageTimer()
     manifest: dict[str, Any] = {
         "run_id": run_id, "as_of": request.as_of.isoformat(), "started_at": started.isoformat(),
@@ -379,10 +393,13 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     manifest["reference"] = executor.submit(reference_section, str(request.input_dir), request.as_of, str(staging),
                                             str(output)).result()
     manifest["districts"] = districts
+    if past.damaged:
+        manifest["history"] |= past.as_manifest()  # with any validated files found damaged while reusing
     manifest["reconciliation"] = _reconciliation(districts + [manifest["reference"]])
     lad_codes = [d["lad_code"] for d in districts]
 
     def failed(code: int) -> RunOutcome:
+        drop_view(staging)
         manifest.update(status="failed", errors=errors, timings=timer.stages)
         write_json(manifest, staging / "manifest.json")
         executor.artifact(manifest)
@@ -399,9 +416,11 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     manifest["link_key"] = cache.link_key(districts, config.linkage.model_dump(exclude_unset=True))
     if hub_from == "link" and _linkage_unchanged(manifest["link_key"], past.manifest):
         hub_from = "score"  # same extracts, code and settings as the last good run: its links are this run's
+    if hub_from != "link" and not all(past.usable(f) for f in ("households.parquet", "links.parquet")):
+        hub_from = "link"  # the previous run's links or households are damaged: recomputed, not restored
     partitioned = executor.partitioned and hub_from == "link" and bool(lad_codes)
     job = HubJob(staging=staging, final=(output / "runs" / run_id).resolve(), lad_codes=lad_codes,
-                 as_of=request.as_of, run_id=run_id, config=config, previous=past.folder,
+                 as_of=request.as_of, run_id=run_id, config=config, previous=past.view,
                  previous_manifest=past.manifest, from_stage=hub_from, backfills=placement.backfills,
                  partitions=staging / PARTITIONS if partitioned else None)
     try:
@@ -418,6 +437,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         return failed(EXIT_STAGE_FAILED)
     finally:
         shutil.rmtree(staging / PARTITIONS, ignore_errors=True)  # person records: never published
+        drop_view(staging)
     manifest["status"] = "complete"
     manifest["timings"] = timer.stages | {"total": {"wall_s": round(time.perf_counter() - clock, 3)}}
     manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.reference import district_name
+from schemas.text import markdown_escape, one_line
 
 
 def _ingest_table(manifest: dict[str, Any]) -> list[str]:
@@ -14,15 +15,18 @@ def _ingest_table(manifest: dict[str, Any]) -> list[str]:
     for district in manifest.get("districts", []):
         name = district_name(district["lad_code"])
         if district.get("error"):
-            lines.append(f"  {name:<24}FAILED: {district['error']}")
+            lines.append(f"  {name:<24}FAILED: {one_line(district['error'])}")
         for f in district.get("files", []):
-            lines.append(f"  {name:<24}{f['file']:<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
-                         f"{f['rows_quarantined']:>13,}  {f['status']}" + (f" ({f['reason']})" if f["reason"] else ""))
+            lines.append(f"  {name:<24}{one_line(f['file']):<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
+                         f"{f['rows_quarantined']:>13,}  {f['status']}"
+                         + (f" ({one_line(f['reason'])})" if f["reason"] else ""))
         for note in district.get("notes", []):
-            lines.append(f"  {name:<24}note: {note}")
+            lines.append(f"  {name:<24}note: {one_line(note)}")
     for f in manifest.get("reference", {}).get("files", []):
-        lines.append(f"  {'county files':<24}{f['file']:<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
+        lines.append(f"  {'county files':<24}{one_line(f['file']):<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
                      f"{f['rows_quarantined']:>13,}  {f['status']}")
+    for note in manifest.get("reference", {}).get("notes", []):
+        lines.append(f"  {'county files':<24}note: {one_line(note)}")
     rec = manifest.get("reconciliation")
     if rec:
         ok = "every row accounted for" if rec["all_reconcile"] else "COUNTS DO NOT RECONCILE"
@@ -34,7 +38,16 @@ def _ingest_table(manifest: dict[str, Any]) -> list[str]:
 def _run_notices(manifest: dict[str, Any]) -> list[str]:
     """Warnings about the run itself: the parameters about to end, a back-dated run."""
     notes = [(manifest.get("parameters_end") or {}).get("warning"), (manifest.get("history") or {}).get("note")]
-    return [str(n) for n in notes if n]
+    return [one_line(str(n)) for n in notes if n]
+
+
+def _history_lines(manifest: dict[str, Any]) -> list[str]:
+    """What this run could not read from the previous run (and so ignored or rebuilt)."""
+    damaged = (manifest.get("history") or {}).get("damaged") or []
+    if not damaged:
+        return []
+    return ["", "Damaged files of the previous run, ignored (this run went on as if they were absent):",
+            *[f"  {one_line(d)}" for d in damaged]]
 
 
 def format_run_summary(manifest: dict[str, Any], published: Path | None, errors: list[str]) -> str:
@@ -51,29 +64,31 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
         from pipelines.score.households import format_summary
 
         lines += ["", format_summary(scoring["summary"])]
+    lines += _history_lines(manifest)
     lines.append("")
     if published is None:
         lines.append("RUN FAILED: nothing was published; the previous good run is still current.")
-        lines += [f"  {e}" for e in errors]
+        lines += [f"  {one_line(e)}" for e in errors]
     elif not (manifest.get("history") or {}).get("becomes_current", True):
-        lines.append(f"Written to {published}; current is unchanged (a back-dated run never replaces it)")
+        lines.append(f"Written to {one_line(published)}; current is unchanged (a back-dated run never replaces it)")
     else:
-        lines.append(f"Published to {published} (current -> {published.name})")
+        lines.append(f"Published to {one_line(published)} (current -> {one_line(published.name)})")
         pruned = (manifest.get("retention") or {}).get("pruned_now") or []
         if pruned:
             lines.append(f"Retention: row-level files of {len(pruned)} older run(s) removed "
                          f"(keep_runs = {manifest['retention']['keep_runs']}): {', '.join(pruned)}")
         if errors:
             lines.append("Files refused whole (nothing from them is used):")
-            lines += [f"  {e}" for e in errors]
+            lines += [f"  {one_line(e)}" for e in errors]
     return "\n".join(lines)
 
 
 def artifact_markdown(manifest: dict[str, Any]) -> str:
     """The Prefect artifact of a run: status, headline numbers, and a table of data-quality problems."""
-    lines = [f"# povertylink run `{manifest.get('run_id')}`", "",
-             f"As of **{manifest.get('as_of')}**: status **{manifest.get('status', 'running')}**.", ""]
-    lines += [f"**Warning:** {n}\n" for n in _run_notices(manifest)]
+    lines = [f"# povertylink run {markdown_escape(manifest.get('run_id'))}", "",
+             f"As of **{markdown_escape(manifest.get('as_of'))}**: status "
+             f"**{markdown_escape(manifest.get('status', 'running'))}**.", ""]
+    lines += [f"**Warning:** {markdown_escape(n)}\n" for n in _run_notices(manifest)]
     rec = manifest.get("reconciliation") or {}
     if rec:
         lines.append(f"Rows read {rec['rows_read']:,} = valid {rec['rows_valid']:,} + quarantined "
@@ -85,14 +100,22 @@ def artifact_markdown(manifest: dict[str, Any]) -> str:
         for key, value in county.items():
             if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
                 lines.append(f"| {key.replace('_', ' ')} | {value:,} |")
+            elif value is None:  # hidden by disclosure control
+                lines.append(f"| {key.replace('_', ' ')} | \\* |")
+        lines.append("\n\\* hidden: a count of 1 to 9 or one that would reveal it; others rounded to 5, £ to £1,000.")
     problems = [(d["lad_code"], f["file"], reason, n) for d in manifest.get("districts", [])
                 for f in d.get("files", []) for reason, n in f.get("problems_by_reason", {}).items()]
     lines += ["", "## Data-quality problems", ""]
     if problems:
         lines += ["| district | file | reason | rows |", "|---|---|---|---:|"]
-        lines += [f"| {district_name(lad)} | {file} | {reason} | {n:,} |" for lad, file, reason, n in problems]
+        lines += [f"| {markdown_escape(district_name(lad))} | {markdown_escape(file)} | {markdown_escape(reason)} | "
+                  f"{n:,} |" for lad, file, reason, n in problems]
     else:
         lines.append("None: every row was valid.")
+    damaged = (manifest.get("history") or {}).get("damaged") or []
+    if damaged:
+        lines += ["", "## Previous run: damaged files ignored", ""]
+        lines += [f"- {markdown_escape(d)}" for d in damaged]
     for error in manifest.get("errors", []):
-        lines.append(f"\n**Error:** {error}")
+        lines.append(f"\n**Error:** {markdown_escape(error)}")
     return "\n".join(lines)

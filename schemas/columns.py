@@ -226,6 +226,17 @@ PersonKey = Annotated[str, Kind("text", "a keyed hash made by pseudonymise"), Pe
 NameEncoding = Annotated[str, Kind("text", "a name encoding made by pseudonymise"), Personal(raw=False),
                          Field(pattern=NAME_ENCODING_PATTERN)]
 RawIdentifier = Annotated[str, Kind("text"), Personal(raw=True), Field(min_length=1)]
+# ONS geography codes (a letter for the nation, an entity code, six digits): checked as codes, so that
+# no free text (a spreadsheet formula, markup) reaches area_needs.area_code from the postcode lookup.
+LSOA_PATTERN = r"^[EW]01[0-9]{6}$"
+WARD_PATTERN = r"^[EW]05[0-9]{6}$"
+LAD_PATTERN = r"^[ENSW][0-9]{8}$"
+LsoaCode = Annotated[str, Kind("text", "an ONS LSOA code, e.g. E01024031"), Field(pattern=LSOA_PATTERN)]
+WardCode = Annotated[str, Kind("text", "an ONS ward code, e.g. E05005004"), Field(pattern=WARD_PATTERN)]
+LadCode = Annotated[str, Kind("text", "an ONS district code, e.g. E07000105"), Field(pattern=LAD_PATTERN)]
+PATTERN_REASONS = {LSOA_PATTERN: "not an LSOA code (E01 or W01 and 6 digits)",
+                   WARD_PATTERN: "not a ward code (E05 or W05 and 6 digits)",
+                   LAD_PATTERN: "not a district code (a letter and 8 digits, e.g. E07000105)"}
 
 
 # The DuckDB (and so Parquet) type of each column kind: BI-safe types only.

@@ -19,6 +19,8 @@ from schemas.columns import (
     Count,
     Date,
     Flag,
+    LadCode,
+    LsoaCode,
     Money,
     NameEncoding,
     PersonKey,
@@ -28,6 +30,7 @@ from schemas.columns import (
     Text,
     Unique,
     Uprn,
+    WardCode,
 )
 from schemas.vocabulary import RecoveryStage
 
@@ -172,9 +175,9 @@ Epc: type[InputRow] = create_model(  # type: ignore[call-overload]
 PostcodeLookup: type[InputRow] = create_model(  # type: ignore[call-overload]
     "PostcodeLookup", __base__=InputRow, __doc__="Optional landing/postcode_lookup.csv: areas of each postcode.",
     postcode=_f(Annotated[Postcode, Unique()], description="UK postcode, unique in the file"),
-    lsoa21cd=_f(Optional[Text], None, "2021 Lower layer Super Output Area code"),
-    ward_code=_f(Optional[Text], None, "electoral ward code"),
-    lad_code=_f(Optional[Text], None, "local authority district code"),
+    lsoa21cd=_f(Optional[LsoaCode], None, "2021 Lower layer Super Output Area code, e.g. E01024031"),
+    ward_code=_f(Optional[WardCode], None, "electoral ward code, e.g. E05005004"),
+    lad_code=_f(Optional[LadCode], None, "local authority district code, e.g. E07000105"),
 )
 
 MODELS: dict[tuple[str, bool], type[InputRow]] = {

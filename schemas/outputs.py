@@ -94,7 +94,7 @@ class DistrictBenchmarkRow(BaseModel):
     rate: OutNumber | None = _f("count per 1,000 dwellings (from the rounded figures); null where "
                                    "suppressed", None)
     value_gbp: OutMoney | None = _f("pounds a year (Pension Credit missed, for "
-                                       "'pension_credit_missing'), to the nearest pound; null otherwise or where "
+                                       "'pension_credit_missing'), to the nearest £1,000; null otherwise or where "
                                        "suppressed", None)
     suppressed: OutFlag = _f("true where the count is hidden by disclosure control (1-9, or secondary)")
     run_id: OutText = _f("the run's id")
@@ -152,7 +152,7 @@ class PensionCreditCampaignRow(BaseModel):
     count: OutInt | None = _f("households, rounded to the nearest 5; null where suppressed", None)
     value_gbp: OutMoney | None = _f("pounds a year: now received (now_receiving), still missed "
                                        "(still_missing) or missed when flagged (flagged_previously); to the "
-                                       "nearest pound", None)
+                                       "nearest £1,000", None)
     suppressed: OutFlag = _f("true where the count is hidden by disclosure control")
 
 

@@ -2,8 +2,11 @@
 
 A district's key is the SHA-256 of its extract files' hashes and names, the as-of date (birth
 dates are checked against it) and the code version (a hash of the schema and validation source).
-Its validated Parquet lives in ``<output>/.cache/ingest/<key>/`` and is hard-linked into each run
-that uses it. Personal data: the cache holds the same pseudonymised rows as ``validated/``.
+Its validated Parquet lives in ``<output>/.cache/ingest/<key>/`` and is copied into each run that
+uses it: the cache never shares storage with a published run, so damage to one is not damage to
+both. ``done.json`` records every file's SHA-256; an entry whose files no longer match is dropped
+and rebuilt (:func:`entry_problem`). Personal data: the cache holds the same pseudonymised rows
+as ``validated/``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.ingest.plan import COUNTY_FILES, DistrictPlan, sha256_file
+from pipelines.ingest.plan import COUNTY_FILES, DistrictPlan, county_file, sha256_file
 
 CACHE_DIR = ".cache/ingest"
 KEEP_DAYS = 14
@@ -63,8 +66,9 @@ def is_cached(output: Path, plan: DistrictPlan, as_of: dt.date) -> bool:
 
 def reference_key(landing: Path, as_of: dt.date) -> str:
     """The cache key of the county files' ingest: their hashes (absent ones too), the as-of date, the code."""
-    files = {kind: sha256_file(landing / name) if (landing / name).is_file() else None
-             for kind, name in sorted(COUNTY_FILES.items())}
+    found = {kind: county_file(landing, name) for kind, name in sorted(COUNTY_FILES.items())}
+    files = {kind: sha256_file(path) if path is not None else
+             "refused" if (landing / COUNTY_FILES[kind]).is_symlink() else None for kind, path in found.items()}
     parts = {"reference": files, "as_of": as_of.isoformat(), "code": code_version()}
     return "reference-" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -85,31 +89,63 @@ def cache_folder(output: Path, key: str) -> Path:
     return output / CACHE_DIR / key
 
 
-def read_entry(folder: Path) -> dict[str, Any] | None:
-    """The manifest section stored with a complete cache entry, or None when absent or partial."""
-    done = folder / "done.json"
+DONE = "done.json"
+FILES_KEY = "_files"  # in done.json: relative path -> SHA-256 of every file of the entry
+
+
+def _done(folder: Path) -> dict[str, Any] | None:
+    done = folder / DONE
     if not done.is_file():
         return None
-    return dict(json.loads(done.read_text(encoding="utf-8")))
+    try:
+        data = json.loads(done.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get(FILES_KEY), dict) else None
+
+
+def entry_problem(folder: Path) -> str | None:
+    """Why a present cache entry cannot be used (its record unreadable, a file missing, changed or
+    added since it was written), or None when every file matches its recorded SHA-256."""
+    data = _done(folder)
+    if data is None:
+        return f"{folder / DONE}: unreadable or from an older version"
+    files: dict[str, str] = data[FILES_KEY]
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+               if p.is_file() and not p.name.startswith(DONE)}
+    for name in sorted(present | set(files)):
+        if name not in files or name not in present:
+            return f"{folder / name}: {'not recorded' if name not in files else 'missing'}"
+        if sha256_file(folder / name) != files[name]:
+            return f"{folder / name}: its content changed since it was cached (SHA-256 differs)"
+    return None
+
+
+def read_entry(folder: Path, verify: bool = False) -> dict[str, Any] | None:
+    """The manifest section stored with a complete cache entry, or None when absent or partial
+    (or, with ``verify``, when :func:`entry_problem` finds it damaged)."""
+    data = _done(folder)
+    if data is None or (verify and entry_problem(folder) is not None):
+        return None
+    return {k: v for k, v in data.items() if k != FILES_KEY}
 
 
 def write_entry(folder: Path, section: dict[str, Any]) -> None:
-    """Mark a cache entry complete by writing its manifest section last."""
-    tmp = folder / "done.json.tmp"
-    tmp.write_text(json.dumps(section, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, folder / "done.json")
+    """Mark a cache entry complete by writing its manifest section, with its files' hashes, last."""
+    files = {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
+             if p.is_file() and p.name != DONE}
+    tmp = folder / f"{DONE}.tmp"
+    tmp.write_text(json.dumps(section | {FILES_KEY: files}, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, folder / DONE)
 
 
-def link_tree(source: Path, target: Path) -> None:
-    """Hard-link every file of ``source`` into ``target`` (copy where links are impossible)."""
+def copy_tree(source: Path, target: Path) -> None:
+    """Copy every file of ``source`` into ``target`` (never a hard link: no storage shared between them)."""
     for path in source.rglob("*"):
-        if path.is_file() and path.name != "done.json":
+        if path.is_file() and path.name not in (DONE, f"{DONE}.tmp"):
             dest = target / path.relative_to(source)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(path, dest)
-            except OSError:
-                shutil.copy2(path, dest)
+            shutil.copyfile(path, dest)
 
 
 def prune(output: Path, keep_days: int = KEEP_DAYS) -> int:

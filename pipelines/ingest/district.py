@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.ingest.gx_worker import submit_table
-from pipelines.ingest.plan import COUNTY_FILES, DistrictPlan, sha256_file
+from pipelines.ingest.plan import COUNTY_FILES, REFUSED_LINK, DistrictPlan, county_file, sha256_file
 from pipelines.ingest.validate import QUARANTINE_SCHEMA, Validated, count_data_lines, empty_valid, validate_path
 from schemas.inputs import EXTRACT_KINDS
 
@@ -98,9 +98,12 @@ def ingest_reference(landing: Path, as_of: dt.date, staging: Path) -> dict[str, 
     out.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
     quarantine: list[pa.Table] = []
+    notes: list[str] = []
     for kind, name in COUNTY_FILES.items():
-        path = landing / name
-        if path.is_file():
+        path = county_file(landing, name)
+        if path is None and (landing / name).is_symlink():
+            notes.append(f"{name}: {REFUSED_LINK}")
+        if path is not None:
             validated, digest = _validate_stable(path, kind, as_of, REFERENCE_LAD, None)
             files.append(validated.report.as_dict() | {"path": str(path), "sha256": digest})
             quarantine.append(validated.quarantine)
@@ -110,4 +113,4 @@ def ingest_reference(landing: Path, as_of: dt.date, staging: Path) -> dict[str, 
         pq.write_table(table, out / f"{kind}.parquet")
     pq.write_table(pa.concat_tables(quarantine) if quarantine else QUARANTINE_SCHEMA.empty_table(),
                    out / "quarantine.parquet")
-    return {"files": files}
+    return {"files": files, "notes": notes}

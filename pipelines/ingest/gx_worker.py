@@ -13,9 +13,11 @@ validated Parquet (pseudonymised rows) from the staging folder and returns only 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import multiprocessing
 import os
 import resource
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +69,16 @@ def _submit(pool: ProcessPoolExecutor, fn: Callable[..., T], *args: Any) -> Futu
     return future
 
 
+def die_with_parent() -> None:
+    """In the worker: SIGKILL from the kernel when its parent (the fork server) dies (Linux ``prctl``)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: pipelines.lifeline's watchdog still stops it
+        return
+    if os.getppid() == 1:  # the parent died before the request: nobody would signal
+        os._exit(1)
+
+
 def _own_process_allowed() -> bool:
     return not multiprocessing.current_process().daemon and os.environ.get(IN_PROCESS_ENV) != "1"
 
@@ -79,7 +91,7 @@ def _get_pool() -> ProcessPoolExecutor | None:
         if started:  # forked from a small server process, not from this one with its threads
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["pipelines.ingest.expectations"])
-            _pool = ProcessPoolExecutor(max_workers=GX_WORKERS, mp_context=context)
+            _pool = ProcessPoolExecutor(max_workers=GX_WORKERS, mp_context=context, initializer=die_with_parent)
         pool = _pool
     if started and pool is not None:
         _submit(pool, warm)  # the GX import and suites, in the worker, counted in its usage

@@ -2,7 +2,9 @@
 
 Reads only folder and file names (and, for :func:`sha256_file`, bytes) under
 ``landing/<LAD>/<kind>_<YYYY-MM-DD>.csv``; the optional county files are ``epc.csv`` and
-``postcode_lookup.csv``. No personal data.
+``postcode_lookup.csv``. A symbolic link is followed only where it leads to a file inside the
+landing folder; one leading outside it is refused with a note (nothing is read from it). No
+personal data.
 """
 
 from __future__ import annotations
@@ -50,11 +52,34 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def plan_district(folder: Path, as_of: dt.date) -> DistrictPlan:
-    """Per kind, the newest extract dated on or before ``as_of``; notes for what is missing or ignored."""
+def leads_outside(path: Path, landing: Path) -> bool:
+    """True when ``path``, its symbolic links followed, is not inside the ``landing`` folder (or cannot be resolved)."""
+    try:
+        return not path.resolve(strict=True).is_relative_to(landing.resolve(strict=True))
+    except (OSError, RuntimeError):  # a dangling link or a loop
+        return path.is_symlink()
+
+
+REFUSED_LINK = "a symbolic link to outside the landing folder; refused (nothing read from it)"
+
+
+def county_file(landing: Path, name: str) -> Path | None:
+    """The optional county file ``name`` when present as a file inside the landing folder, else None."""
+    path = landing / name
+    return path if path.is_file() and not leads_outside(path, landing) else None
+
+
+def plan_district(folder: Path, as_of: dt.date, landing: Path | None = None) -> DistrictPlan:
+    """Per kind, the newest extract dated on or before ``as_of``; notes for what is missing or ignored.
+
+    ``landing``: the landing folder (default: the folder's parent); files that lead outside it are refused."""
     plan = DistrictPlan(lad_code=folder.name)
+    root = landing or folder.parent
     dated: dict[str, list[tuple[dt.date, Path]]] = {k: [] for k in EXTRACT_KINDS}
     for path in sorted(folder.iterdir()):
+        if leads_outside(path, root):
+            plan.notes.append(f"{path.name}: {REFUSED_LINK}")
+            continue
         match = EXTRACT_RE.match(path.name)
         if not match or not path.is_file():
             if path.is_file() and not path.name.startswith("."):
@@ -90,4 +115,4 @@ def plan_landing(landing: Path, as_of: dt.date, districts: tuple[str, ...] = ())
     chosen = [folders[lad] for lad in (districts or tuple(folders))]
     if not chosen:
         raise UserError(f"--input {landing}: no district folders named by ONS code (e.g. E07000112)")
-    return [plan_district(folder, as_of) for folder in chosen]
+    return [plan_district(folder, as_of, landing) for folder in chosen]

@@ -19,6 +19,7 @@ from schemas.columns import (
     MONEY_EXPORT_PATTERN,
     NORMALISED_DATE,
     NORMALISED_MONEY,
+    PATTERN_REASONS,
     POSTCODE_PATTERN,
     PYDANTIC_WHITESPACE,
     REASON_AGE_ABOVE,
@@ -175,7 +176,7 @@ def value_checks(spec: ColumnSpec, as_of: dt.date) -> list[tuple[str, str]]:
     t = text_of(spec)
     if spec.pattern:
         return [(f"NOT {_match(stripped_text_of(spec), spec.pattern[1:-1])}",
-                 "not in the format made by 'povertylink pseudonymise'")]
+                 PATTERN_REASONS.get(spec.pattern, "not in the format made by 'povertylink pseudonymise'"))]
     if spec.kind == "integer":
         # DOUBLE, not HUGEINT: a 40-digit number is out of range, not silently NULL
         return [(f"NOT {_match(t, INT_PATTERN)}", REASON_INT), *_range_checks(spec, f"TRY_CAST({t} AS DOUBLE)")]

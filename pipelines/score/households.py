@@ -65,8 +65,37 @@ def summarise(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return rows
 
 
+def published_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`summarise`'s rows as the manifest, terminal and Prefect artifact show them: exactly the
+    figures ``district_benchmarks`` publishes (the same suppression, one view of the counts, not two
+    that could be combined): hidden counts None, others rounded to 5, money to £1,000."""
+    from benchmarks.disclosure import protect, round_money
+    from benchmarks.metrics import benchmark_lines
+    from schemas.outputs import METRICS
+
+    column = {"households_scored": "households"}  # benchmark metric -> summary column (else the same name)
+    districts = [str(r["lad_code"]) for r in rows if r["lad_code"] != COUNTY_CODE]
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        for metric in METRICS:  # metrics the summary lacks count 0: their lines are apart from the others
+            value = row["in_crisis"] + row["at_risk"] if metric == "in_crisis_or_at_risk" \
+                else row.get(column.get(metric, metric), 0)
+            counts[(str(row["lad_code"]), metric)] = int(value or 0)
+    shown = protect(counts, benchmark_lines(districts), keep={(COUNTY_CODE, m): 1 for m in METRICS})
+    out = []
+    for row in rows:
+        lad = str(row["lad_code"])
+        new = dict(row) | {column.get(m, m): shown[(lad, m)].count for m in METRICS if column.get(m, m) in row}
+        pc = shown[(lad, "pension_credit_missing")]
+        new["pension_credit_value_annual"] = None if pc.suppressed else round_money(row["pension_credit_value_annual"])
+        out.append(new)
+    return out
+
+
 def format_summary(rows: list[dict[str, Any]]) -> str:
-    """A fixed-width table of :func:`summarise`'s rows, one line per district and the county total last."""
+    """A fixed-width table of :func:`summarise`'s rows, one line per district and the county total last.
+
+    Hidden figures (None, see :func:`published_summary`) are shown as ``*``."""
     columns = [("district_name", "district", 22), ("households", "households", 10),
                *[(s, s.replace("_", " "), len(s) if len(s) > 8 else 8) for s in RESILIENCE_STATUSES],
                ("fuel_poverty", "fuel", 6), ("water_poverty", "water", 6), ("food_poverty", "food", 6),
@@ -81,6 +110,8 @@ def format_summary(rows: list[dict[str, Any]]) -> str:
             value = row.get(key, "")
             if key == "district_name":
                 cells.append(f"{str(value)[:width]:<{width}}")
+            elif value is None:
+                cells.append(f"{'*':>{width}}")
             elif key == "pension_credit_value_annual":
                 cells.append(f"{'£' + format(float(value or 0), ',.0f'):>{width}}")
             else:
@@ -88,4 +119,6 @@ def format_summary(rows: list[dict[str, Any]]) -> str:
         if row.get("lad_code") == COUNTY_CODE and len(rows) > 1:
             lines.append("-" * len(lines[0]))
         lines.append("  ".join(cells).rstrip())
+    if any(value is None for row in rows for value in row.values()):
+        lines.append("* hidden: a count of 1 to 9, or one that would reveal it (others rounded to 5, £ to £1,000)")
     return "\n".join(lines)

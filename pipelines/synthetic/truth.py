@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from pipelines.synthetic.money import PENSIONER_TYPES, Claim
+from schemas.text import csv_safe
 
 LINK_COLUMNS = ["lad_code", "claim_ref", "account_ref"]
 PERSON_COLUMNS = ["lad_code", "kind", "ref", "role", "person_id"]
@@ -58,7 +59,7 @@ def write_csv(path: Path, header: list[str], rows: Iterable[list[str] | tuple[st
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([csv_safe(v) if isinstance(v, str) else v for v in row] for row in rows)
 
 
 class CsvStream:
@@ -72,7 +73,7 @@ class CsvStream:
         self.rows = 0
 
     def write(self, rows: list[list[str]] | list[tuple[str, ...]]) -> None:
-        self.writer.writerows(rows)
+        self.writer.writerows([csv_safe(v) if isinstance(v, str) else v for v in row] for row in rows)
         self.rows += len(rows)
 
     def close(self) -> None:

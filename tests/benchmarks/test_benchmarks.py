@@ -78,8 +78,8 @@ def test_benchmark_table_rates_ranks_and_money() -> None:
         count, _, rate, value, suppressed, rank, diff, percent = got[key]
         assert suppressed and count is None and rate is None and value is None
         assert rank is None and diff is None and percent is None
-    # county Pension Credit: 16 households rounded to 15; 4 x 1768 + 12 x 1000 = £19,072 a year
-    assert got[("county", "pension_credit_missing")][:4] == (15, 500, 30.0, Decimal("19072.00"))
+    # county Pension Credit: 16 households rounded to 15; 4 x 1768 + 12 x 1000 = £19,072 a year, shown to £1,000
+    assert got[("county", "pension_credit_missing")][:4] == (15, 500, 30.0, Decimal("19000.00"))
     # fuel poverty: A 15 (3 + 12) of 50 scored = 30%; B 0 is shown
     assert got[(A, "fuel_poverty")][0] == 15 and got[(A, "fuel_poverty")][7] == 30.0
     assert got[(B, "fuel_poverty")][:1] == (0,)
@@ -141,9 +141,9 @@ def test_history_kept_across_two_runs_and_parquet_is_bi_safe(tmp_path: Path) -> 
     assert move[("in_crisis>in_crisis", A)] == (None, True)  # 3
     camp = rows_by(con, "SELECT lad_code, outcome, count, value_gbp, suppressed FROM pension_credit_campaign "
                         "WHERE run_id = 'r2'")
-    assert camp[("county", "flagged_previously")] == (15, Decimal("19072.00"), False)
+    assert camp[("county", "flagged_previously")] == (15, Decimal("19000.00"), False)  # £19,072
     # 4 x £30 x 52 + 12 x £20 x 52 = £6,240 + £12,480
-    assert camp[("county", "now_receiving")] == (15, Decimal("18720.00"), False)
+    assert camp[("county", "now_receiving")] == (15, Decimal("19000.00"), False)  # £18,720 to £1,000
     assert camp[(A, "now_receiving")] == (None, None, True)
     assert camp[(B, "now_receiving")] == (None, None, True)
     assert camp[(B, "still_missing")] == (0, Decimal("0.00"), False)

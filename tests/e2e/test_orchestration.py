@@ -178,15 +178,12 @@ def run_from_benchmark(run_from_score, landing, out) -> Run:
 
 @pytest.fixture(scope="module")
 def run_failing(run_from_benchmark, landing, out, tmp_path_factory) -> Run:
-    """Canterbury's benefits extract is a link to /proc/self/mem: it looks like a regular file but
-    every read fails with EIO (root ignores file modes, so chmod 000 would not do), so its ingest
-    task fails after its retries."""
-    broken = tmp_path_factory.mktemp("broken") / "landing"
-    shutil.copytree(landing, broken, symlinks=True)
-    extract = broken / CANT / f"benefits_{AS_OF}.csv"
-    extract.unlink()
-    extract.symlink_to("/proc/self/mem")
-    result = povertylink("run", "--input", str(broken), "--output", str(out), "--as-of", AS_OF)
+    """Reading Canterbury's benefits extract fails with EIO (the fault hook POVERTYLINK_FAIL_READING:
+    a landing link to /proc/self/mem did this, but links leading outside the landing folder are now
+    refused), so its ingest task fails after its retries."""
+    result = subprocess.run([*CLI, "run", "--input", str(landing), "--output", str(out), "--as-of", AS_OF],
+                            capture_output=True, text=True, timeout=900, check=False,
+                            env=ENV | {"POVERTYLINK_FAIL_READING": f"{CANT}/benefits_{AS_OF}.csv"})
     staged = [p for p in (out / "runs").iterdir() if p.name.startswith(".staging-")]
     assert len(staged) == 1, (staged, result.stderr)
     return Run(result, staged[0].name.removeprefix(".staging-"), staged[0], manifest_of(staged[0]))
