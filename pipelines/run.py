@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipelines.completeness import assess_landing
 from pipelines.hub import HUB_STAGES, HubJob, run_hub
 from pipelines.ingest import cache, gx_worker
 from pipelines.ingest.district import DISTRICT_THREADS, ingest_district, ingest_reference
@@ -364,6 +365,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
                                             str(output)).result()
     manifest["districts"] = districts
     manifest["reconciliation"] = _reconciliation(districts + [manifest["reference"]])
+    gaps = assess_landing(config.completeness, districts, request.as_of, request.input_dir, past.manifest)
+    manifest["completeness"] = gaps.as_manifest()
     lad_codes = [d["lad_code"] for d in districts]
 
     def failed(code: int) -> RunOutcome:
@@ -372,6 +375,9 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         executor.artifact(manifest)
         return RunOutcome(run_id, code, manifest, None, errors)
 
+    refusal = gaps.refusal()  # [completeness] require_complete / fail_on_warnings: publish nothing
+    if refusal and not errors:
+        errors.append(refusal)
     if errors:
         return failed(EXIT_DISTRICT_FAILED)
     hub_from = "link" if request.from_stage == "ingest" else request.from_stage
@@ -382,7 +388,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     job = HubJob(staging=staging, final=(output / "runs" / run_id).resolve(), lad_codes=lad_codes,
                  as_of=request.as_of, run_id=run_id, config=config, previous=past.folder,
                  previous_manifest=past.manifest, from_stage=hub_from,
-                 partitions=staging / PARTITIONS if partitioned else None)
+                 partitions=staging / PARTITIONS if partitioned else None, unavailable=gaps.unavailable())
     try:
         steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter)) \
             if partitioned else None
@@ -406,7 +412,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     executor.artifact(manifest)
     rejected = [f"{d['lad_code']}/{f['file']}: {f['reason']}" for d in districts for f in d.get("files", [])
                 if f["status"] == "rejected" and not d.get("reused_from")]
-    return RunOutcome(run_id, EXIT_FILES_REJECTED if rejected else EXIT_OK, manifest, published, rejected)
+    notice = [line for line in [gaps.attention()] if line] + rejected
+    return RunOutcome(run_id, EXIT_FILES_REJECTED if notice else EXIT_OK, manifest, published, notice)
 
 
 def validates_here(request: RunRequest) -> bool:
