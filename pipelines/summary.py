@@ -31,10 +31,33 @@ def _ingest_table(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def completeness_lines(manifest: dict[str, Any]) -> list[str]:
+    """The run's completeness: each expected district not complete and why, then warnings and notes."""
+    section = manifest.get("completeness")
+    if not isinstance(section, dict):
+        return []
+    source = "the [completeness] districts" if section.get("expected_from") == "config" \
+        else "the landing area's district folders"
+    districts = section.get("districts", [])
+    gaps = [d for d in districts if d["status"] != "complete"]
+    lines = [f"Completeness: {len(districts) - len(gaps)} of {len(districts)} expected districts complete "
+             f"(expected: {source})"]
+    for d in gaps:
+        lines.append(f"  {district_name(d['lad_code']) + ' (' + d['lad_code'] + ')':<32}{d['status'].upper()}: "
+                     f"{'; '.join(d['reasons'])}")
+    if gaps:
+        lines.append("  Their figures are shown as not available; county figures cover the complete districts only.")
+    for label, items in (("WARNING", section.get("warnings", [])), ("note", section.get("notes", []))):
+        lines += [f"  {label}: {item}" for item in items]
+    return lines
+
+
 def format_run_summary(manifest: dict[str, Any], published: Path | None, errors: list[str]) -> str:
     """Ingest counts, the scoring summary, linkage headline, and where the outputs are."""
     lines = [f"povertylink run {manifest.get('run_id', '?')} (as of {manifest.get('as_of', '?')})", ""]
     lines += _ingest_table(manifest)
+    gaps = completeness_lines(manifest)
+    lines += [""] + gaps if gaps else []
     linkage = manifest.get("linkage")
     if isinstance(linkage, dict) and linkage.get("headline"):
         lines += ["", f"Linkage: {linkage['headline']}"]
@@ -50,7 +73,7 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
     else:
         lines.append(f"Published to {published} (current -> {published.name})")
         if errors:
-            lines.append("Files refused whole (nothing from them is used):")
+            lines.append("Needs attention (published):")
             lines += [f"  {e}" for e in errors]
     return "\n".join(lines)
 
@@ -70,6 +93,7 @@ def artifact_markdown(manifest: dict[str, Any]) -> str:
         for key, value in county.items():
             if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
                 lines.append(f"| {key.replace('_', ' ')} | {value:,} |")
+    lines += _artifact_completeness(manifest.get("completeness"))
     problems = [(d["lad_code"], f["file"], reason, n) for d in manifest.get("districts", [])
                 for f in d.get("files", []) for reason, n in f.get("problems_by_reason", {}).items()]
     lines += ["", "## Data-quality problems", ""]
@@ -81,3 +105,21 @@ def artifact_markdown(manifest: dict[str, Any]) -> str:
     for error in manifest.get("errors", []):
         lines.append(f"\n**Error:** {error}")
     return "\n".join(lines)
+
+
+def _artifact_completeness(section: Any) -> list[str]:
+    """The artifact's completeness table, warnings and notes (nothing when the manifest has none)."""
+    if not isinstance(section, dict):
+        return []
+    districts = section.get("districts", [])
+    gaps = [d for d in districts if d["status"] != "complete"]
+    lines = ["", "## Completeness", "",
+             f"**{len(districts) - len(gaps)} of {len(districts)}** expected districts complete."]
+    if gaps:
+        lines += ["Not available, and not in the county figures:", "",
+                  "| district | status | why |", "|---|---|---|"]
+        lines += [f"| {district_name(d['lad_code'])} ({d['lad_code']}) | **{d['status']}** | "
+                  f"{'; '.join(d['reasons'])} |" for d in gaps]
+    for label, items in (("Warning", section.get("warnings", [])), ("Note", section.get("notes", []))):
+        lines += [""] + [f"- **{label}:** {item}" for item in items] if items else []
+    return lines
