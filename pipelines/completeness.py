@@ -5,8 +5,9 @@ district folders, and any folder that is a near miss of an ONS code). Each is *c
 *refused* (a file refused whole), *stale* (an extract dated more than ``stale_after_days``
 before the as-of date) or *missing* (no folder, no extract of a kind, or a file with no data
 rows). *Warnings* are a district's valid claims falling by more than ``caseload_drop_share``
-since the last good run, and a file with no data rows; *notes* name landing folders and files
-that are not used (a lower-case code, a copy of a district folder, anything else).
+since the last good run, a file with no data rows, and a file failing a data expectation; *notes*
+name landing folders and files that are not used (a lower-case code, a copy of a district folder,
+anything else).
 
 Pure functions over names, the ingest sections of the manifest (:func:`pipelines.run.district_section`)
 and the previous run's manifest; :func:`landing_names` is the one that reads a folder (names only).
@@ -199,6 +200,30 @@ def empty_file_warnings(sections: Iterable[dict[str, Any]]) -> list[str]:
             if f.get("status") != "rejected" and int(f.get("rows_read", 0)) == 0]
 
 
+def _check(failure: dict[str, Any]) -> str:
+    """A failed expectation by name and column; the observed figure only for a row count (never a value)."""
+    name = str(failure.get("expectation"))
+    text = name + (f" ({failure['column']})" if failure.get("column") else "")
+    observed = failure.get("observed")
+    return text + (f": {observed:,} rows" if "row_count" in name and isinstance(observed, int) else "")
+
+
+def expectation_warnings(sections: Iterable[dict[str, Any]]) -> list[str]:
+    """A warning for each district file whose validated rows failed a data expectation (Great Expectations
+    suite, e.g. the row count against the district's previous extract); names the checks, never a value."""
+    warnings = []
+    for s in sections:
+        for f in s.get("files", []):
+            suite = f.get("expectations") or {}
+            failed = suite.get("failures") or []
+            if suite.get("success", True) or not failed:
+                continue
+            checks = "; ".join(_check(x) for x in failed)
+            warnings.append(f"{district_name(s['lad_code'])} ({s['lad_code']}): {f['file']} failed "
+                            f"{len(failed)} of {suite.get('evaluated', len(failed))} data expectations: {checks}")
+    return warnings
+
+
 def caseload_warnings(sections: Iterable[dict[str, Any]], previous_manifest: dict[str, Any], share: float,
                       skip: Iterable[str] = ()) -> list[str]:
     """A warning for each district whose valid claims fell by more than ``share`` (0-1) since the
@@ -234,7 +259,7 @@ def assess(settings: CompletenessSettings, sections: list[dict[str, Any]], as_of
     notes += [f"{district_name(lad)} ({lad}): a district folder not among the [completeness] districts; "
               "included as usual" for lad in sorted(set(by_lad) - set(expected))]
     skip = [d.lad_code for d in statuses if d.status != "complete"]
-    warnings = empty_file_warnings(sections)
+    warnings = empty_file_warnings(sections) + expectation_warnings(sections)
     warnings += caseload_warnings(sections, previous_manifest or {}, settings.caseload_drop_share, skip)
     return Completeness(source, statuses, tuple(warnings), tuple(notes), settings)
 

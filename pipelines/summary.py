@@ -46,7 +46,8 @@ def completeness_lines(manifest: dict[str, Any]) -> list[str]:
         lines.append(f"  {district_name(d['lad_code']) + ' (' + d['lad_code'] + ')':<32}{d['status'].upper()}: "
                      f"{'; '.join(d['reasons'])}")
     if gaps:
-        lines.append("  Their figures are shown as not available; county figures cover the complete districts only.")
+        lines.append("  In the benchmarks and the report their figures are not available, and county figures cover "
+                     "the complete districts only.")
     for label, items in (("WARNING", section.get("warnings", [])), ("note", section.get("notes", []))):
         lines += [f"  {label}: {item}" for item in items]
     return lines

@@ -174,21 +174,24 @@ def test_a_caseload_that_collapses_is_a_warning_and_a_failure_where_configured(b
                                                                                 tmp_path: Path) -> None:
     landing, output = copy_of(baseline, tmp_path)
     path = landing / ASH / BENEFITS
+    shutil.copy(path, landing / ASH / "benefits_2026-11-13.csv")  # the week before's, left in the folder
     path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[:6]) + "\n", encoding="utf-8")
-    warning = (f"Ashford (E07000105): valid claims fell from 172 to 5 (-97%) since run {baseline.run_id}; "
-               "more than the 20% allowed")
+    checks = (f"Ashford (E07000105): {BENEFITS} failed 1 of 44 data expectations: "
+              "expect_table_row_count_to_be_between: 5 rows")  # against the 172 rows of the week before
+    fell = (f"Ashford (E07000105): valid claims fell from 172 to 5 (-97%) since run {baseline.run_id}; "
+            "more than the 20% allowed")
     strict = run(landing, output, "[completeness]\nfail_on_warnings = true\n")
     assert strict.exit_code == EXIT_DISTRICT_FAILED and strict.published is None
-    assert strict.errors == [f"warning, nothing published ([completeness] fail_on_warnings): {warning}"]
+    assert strict.errors == [f"warning, nothing published ([completeness] fail_on_warnings): {checks} (and 1 more)"]
     assert (output / "current").resolve().name == baseline.run_id
     outcome = run(landing, output)
     assert outcome.exit_code == EXIT_FILES_REJECTED and outcome.published is not None
     assert outcome.manifest["completeness"]["complete"] is True
-    assert outcome.manifest["completeness"]["warnings"] == [warning]
-    assert outcome.errors == [f"3 of 3 expected districts complete; 1 warning: {warning}"]
-    assert f"WARNING: {warning}" in outcome.summary()
-    assert f"**Warning:** {warning}" in artifact_markdown(outcome.manifest)
-    assert warning in report(output)
+    assert outcome.manifest["completeness"]["warnings"] == [checks, fell]
+    assert outcome.errors == [f"3 of 3 expected districts complete; 2 warnings: {checks}"]
+    summary, artifact, html = outcome.summary(), artifact_markdown(outcome.manifest), report(output)
+    for warning in (checks, fell):
+        assert f"WARNING: {warning}" in summary and f"**Warning:** {warning}" in artifact and warning in html
 
 
 def test_a_file_with_no_data_rows_is_a_warning_and_its_district_missing(baseline: Baseline, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pipelines.completeness import (
     assess,
     caseload_warnings,
     district_status,
+    expectation_warnings,
     expected_districts,
     landing_notes,
     near_miss,
@@ -186,3 +187,15 @@ def test_the_completeness_section_of_the_config() -> None:
         with pytest.raises(UserError) as caught:
             parse_config(text, "x")
         assert str(caught.value) == message
+
+
+def test_a_failed_data_expectation_is_a_warning_naming_the_check_not_a_value() -> None:
+    suite = {"table": "E07000105_benefits", "success": False, "evaluated": 44, "failures": [
+        {"expectation": "expect_table_row_count_to_be_between", "column": None, "observed": 5},
+        {"expectation": "expect_column_values_to_be_between", "column": "capital",
+         "observed": {"unexpected_count": 1, "unexpected_percent": 20.0}}]}
+    sections = [section(ASH, file("benefits") | {"expectations": suite}, file("council_tax")),
+                section(CANT, file("benefits") | {"expectations": suite | {"success": True, "failures": []}})]
+    assert expectation_warnings(sections) == [
+        "Ashford (E07000105): benefits_2026-11-20.csv failed 2 of 44 data expectations: "
+        "expect_table_row_count_to_be_between: 5 rows; expect_column_values_to_be_between (capital)"]
