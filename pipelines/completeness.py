@@ -164,6 +164,10 @@ def district_status(lad: str, section: dict[str, Any] | None, as_of: dt.date, st
                     folders: Iterable[str] = ()) -> DistrictCompleteness:
     """One expected district's status from its ingest section (None: no folder in the landing area)."""
     if section is None:
+        folders = list(folders)
+        if lad in folders:
+            return DistrictCompleteness(lad, "missing", (f"folder {lad} is in the landing area but was not part of "
+                                                         "this run (--district), and no earlier run had it to reuse",))
         hints = [f"folder {n!r} {why}" for n in sorted(folders) if (guess := near_miss(n)) and guess[0] == lad
                  for why in [guess[1]]]
         return DistrictCompleteness(lad, "missing", (f"no folder {lad} in the landing area"

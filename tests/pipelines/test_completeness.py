@@ -98,6 +98,9 @@ def test_no_folder_no_extract_or_no_rows_makes_the_district_missing() -> None:
     assert none.reasons == ("no folder E07000107 in the landing area "
                             "(folder 'e07000107' looks like E07000107 in lower case)",)
     assert district_status(DOVER, None, AS_OF, 35).reasons == ("no folder E07000108 in the landing area",)
+    assert district_status(CANT, None, AS_OF, 35, [CANT]).reasons == (
+        "folder E07000106 is in the landing area but was not part of this run (--district), and no earlier run "
+        "had it to reuse",)
     no_ct = district_status(ASH, section(ASH, file("benefits")), AS_OF, 35)
     assert (no_ct.status, no_ct.reasons) == ("missing", ("no council_tax extract dated on or before 2026-11-20",))
     header_only = district_status(ASH, section(ASH, file("benefits", rows=0), file("council_tax")), AS_OF, 35)
