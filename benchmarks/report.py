@@ -107,12 +107,12 @@ def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dic
     comparisons = []
     for metric in KEY_METRICS:
         items = [(names[lad], cells.get((lad, metric), {}).get("rate")) for lad in districts]
+        rated = [(name, rate) for name, rate in items if rate is not None]  # never a district not available
         comparisons.append({
             "metric": metric, "label": METRIC_LABELS[metric],
             "svg": Markup(bar_chart(items, f"{METRIC_LABELS[metric]} per 1,000 dwellings by district",
                                     fmt_rate, county[metric].get("rate"), reference, unavailable=gone)),
-            "top": max(((names[lad], cells[(lad, metric)]["rate"]) for lad in districts
-                        if cells.get((lad, metric), {}).get("rate") is not None), key=lambda i: i[1], default=None),
+            "top": max(rated, key=lambda i: i[1]) if len(rated) > 1 else None,  # "highest" of two or more
         })
     money_items = [(names[lad], cells.get((lad, "pension_credit_missing"), {}).get("value_gbp")) for lad in districts]
     pc_svg = Markup(bar_chart([(n, None if v is None else float(v)) for n, v in money_items],
