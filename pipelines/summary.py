@@ -82,7 +82,9 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
 def artifact_markdown(manifest: dict[str, Any]) -> str:
     """The Prefect artifact of a run: status, headline numbers, and a table of data-quality problems."""
     lines = [f"# povertylink run `{manifest.get('run_id')}`", "",
-             f"As of **{manifest.get('as_of')}**: status **{manifest.get('status', 'running')}**.", ""]
+             f"As of **{manifest.get('as_of')}**: status **{manifest.get('status', 'running')}**"
+             + (", with gaps (below)." if (manifest.get("completeness") or {}).get("complete") is False else "."), ""]
+    lines += _artifact_completeness(manifest.get("completeness"))
     rec = manifest.get("reconciliation") or {}
     if rec:
         lines.append(f"Rows read {rec['rows_read']:,} = valid {rec['rows_valid']:,} + quarantined "
@@ -94,7 +96,6 @@ def artifact_markdown(manifest: dict[str, Any]) -> str:
         for key, value in county.items():
             if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
                 lines.append(f"| {key.replace('_', ' ')} | {value:,} |")
-    lines += _artifact_completeness(manifest.get("completeness"))
     problems = [(d["lad_code"], f["file"], reason, n) for d in manifest.get("districts", [])
                 for f in d.get("files", []) for reason, n in f.get("problems_by_reason", {}).items()]
     lines += ["", "## Data-quality problems", ""]
@@ -114,8 +115,8 @@ def _artifact_completeness(section: Any) -> list[str]:
         return []
     districts = section.get("districts", [])
     gaps = [d for d in districts if d["status"] != "complete"]
-    lines = ["", "## Completeness", "",
-             f"**{len(districts) - len(gaps)} of {len(districts)}** expected districts complete."]
+    lines = ["## Completeness", "",
+             f"**{len(districts) - len(gaps)} of {len(districts)}** expected districts complete.", ""]
     if gaps:
         lines += ["Not available, and not in the county figures:", "",
                   "| district | status | why |", "|---|---|---|"]
@@ -123,4 +124,4 @@ def _artifact_completeness(section: Any) -> list[str]:
                   f"{'; '.join(d['reasons'])} |" for d in gaps]
     for label, items in (("Warning", section.get("warnings", [])), ("Note", section.get("notes", []))):
         lines += [""] + [f"- **{label}:** {item}" for item in items] if items else []
-    return lines
+    return lines + [""]
