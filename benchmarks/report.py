@@ -147,7 +147,7 @@ def trend_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """County trends across every kept run."""
     if not table_exists(con, "district_benchmarks"):
         return {"runs": 0, "trends": []}
-    rows = _rows(con, "SELECT run_date, metric, count, rate, value_gbp FROM district_benchmarks "
+    rows = _rows(con, "SELECT run_date, metric, count, rate, value_gbp, availability FROM district_benchmarks "
                       "WHERE lad_code = ? ORDER BY run_date", [COUNTY_CODE])
     dates = sorted({r["run_date"] for r in rows})
     trends = []
@@ -157,8 +157,9 @@ def trend_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             trends.append({"label": f"{METRIC_LABELS[metric]} per 1,000 dwellings",
                            "svg": Markup(line_chart(points, f"{COUNTY_NAME}: {METRIC_LABELS[metric]} per 1,000 "
                                                     "dwellings, by run", fmt_rate))})
-        points = [(r["run_date"], None if r["value_gbp"] is None else float(r["value_gbp"]))
-                  for r in rows if r["metric"] == "pension_credit_missing"]
+        # a county total over only some districts is no point on the trend (its rates still are)
+        points = [(r["run_date"], None if r["value_gbp"] is None or r["availability"] == "partial"
+                   else float(r["value_gbp"])) for r in rows if r["metric"] == "pension_credit_missing"]
         trends.append({"label": "Pension Credit unclaimed, £ a year",
                        "svg": Markup(line_chart(points, f"{COUNTY_NAME}: Pension Credit unclaimed by run", fmt_gbp,
                                                 gbp_tick))})
