@@ -168,13 +168,13 @@ def district_status(lad: str, section: dict[str, Any] | None, as_of: dt.date, st
         if lad in folders:
             return DistrictCompleteness(lad, "missing", (f"folder {lad} is in the landing area but was not part of "
                                                          "this run (--district), and no earlier run had it to reuse",))
-        hints = [f"folder {n!r} {why}" for n in sorted(folders) if (guess := near_miss(n)) and guess[0] == lad
-                 for why in [guess[1]]]
+        guesses = {n: near_miss(n) for n in sorted(folders)}
+        hints = [f"folder {n!r} {guess[1]}" for n, guess in guesses.items() if guess and guess[0] == lad]
         return DistrictCompleteness(lad, "missing", (f"no folder {lad} in the landing area"
                                                      + (f" ({'; '.join(hints)})" if hints else ""),))
+    if section.get("error"):  # its step failed after retries: the run publishes nothing (exit 3)
+        return DistrictCompleteness(lad, "refused", (f"ingest failed after retries: {section['error']}",))
     found: dict[Status, list[str]] = {s: [] for s in NOT_COMPLETE}
-    if section.get("error"):
-        found["refused"].append(f"ingest failed: {section['error']}")
     files = section.get("files", [])
     kinds = {f.get("kind") for f in files}
     for kind in EXTRACT_KINDS:

@@ -202,3 +202,10 @@ def test_a_failed_data_expectation_is_a_warning_naming_the_check_not_a_value() -
     assert expectation_warnings(sections) == [
         "Ashford (E07000105): benefits_2026-11-20.csv failed 2 of 44 data expectations: "
         "expect_table_row_count_to_be_between: 5 rows; expect_column_values_to_be_between (capital)"]
+
+
+def test_a_district_whose_ingest_failed_is_refused_with_the_error() -> None:
+    failed = {"lad_code": ASH, "files": [], "notes": [], "error": "OSError: [Errno 5] Input/output error"}
+    got = district_status(ASH, failed, AS_OF, 35)
+    assert (got.status, got.reasons) == ("refused", ("ingest failed after retries: OSError: [Errno 5] "
+                                                     "Input/output error",))
