@@ -58,7 +58,7 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
     lines = [f"povertylink run {manifest.get('run_id', '?')} (as of {manifest.get('as_of', '?')})", ""]
     lines += _ingest_table(manifest)
     gaps = completeness_lines(manifest)
-    lines += [""] + gaps if gaps else []
+    lines += ([""] + gaps) if gaps else []
     linkage = manifest.get("linkage")
     if isinstance(linkage, dict) and linkage.get("headline"):
         lines += ["", f"Linkage: {linkage['headline']}"]
@@ -123,5 +123,5 @@ def _artifact_completeness(section: Any) -> list[str]:
         lines += [f"| {district_name(d['lad_code'])} ({d['lad_code']}) | **{d['status']}** | "
                   f"{'; '.join(d['reasons'])} |" for d in gaps]
     for label, items in (("Warning", section.get("warnings", [])), ("Note", section.get("notes", []))):
-        lines += [""] + [f"- **{label}:** {item}" for item in items] if items else []
+        lines += ([""] + [f"- **{label}:** {item}" for item in items]) if items else []
     return lines + [""]
