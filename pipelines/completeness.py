@@ -5,9 +5,10 @@ district folders, and any folder that is a near miss of an ONS code). Each is *c
 *refused* (a file refused whole), *stale* (an extract dated more than ``stale_after_days``
 before the as-of date) or *missing* (no folder, no extract of a kind, or a file with no data
 rows). *Warnings* are a district's valid claims falling by more than ``caseload_drop_share``
-since the last good run, a file with no data rows, and a file failing a data expectation; *notes*
-name landing folders and files that are not used (a lower-case code, a copy of a district folder,
-anything else).
+since the last good run, a file with no data rows, and a file whose row count fails its data
+expectation (against the district's previous extract); *notes* name landing folders and files that
+are not used (a lower-case code, a copy of a district folder, anything else) and the other data
+expectations a file failed.
 
 Pure functions over names, the ingest sections of the manifest (:func:`pipelines.run.district_section`)
 and the previous run's manifest; :func:`landing_names` is the one that reads a folder (names only).
@@ -212,20 +213,22 @@ def _check(failure: dict[str, Any]) -> str:
     return text + (f": {observed:,} rows" if "row_count" in name and isinstance(observed, int) else "")
 
 
-def expectation_warnings(sections: Iterable[dict[str, Any]]) -> list[str]:
-    """A warning for each district file whose validated rows failed a data expectation (Great Expectations
-    suite, e.g. the row count against the district's previous extract); names the checks, never a value."""
-    warnings = []
+def expectation_findings(sections: Iterable[dict[str, Any]], row_count: bool) -> list[str]:
+    """Each district file whose validated rows failed data expectations (its Great Expectations suite):
+    with ``row_count``, the failed row-count check against the district's previous extract (a warning:
+    rows vanished or appeared); else the other failed checks (a note: data quality). Names the checks,
+    never a value."""
+    found = []
     for s in sections:
         for f in s.get("files", []):
             suite = f.get("expectations") or {}
-            failed = suite.get("failures") or []
+            failed = [x for x in suite.get("failures") or [] if ("row_count" in str(x.get("expectation"))) == row_count]
             if suite.get("success", True) or not failed:
                 continue
-            checks = "; ".join(_check(x) for x in failed)
-            warnings.append(f"{district_name(s['lad_code'])} ({s['lad_code']}): {f['file']} failed "
-                            f"{len(failed)} of {suite.get('evaluated', len(failed))} data expectations: {checks}")
-    return warnings
+            found.append(f"{district_name(s['lad_code'])} ({s['lad_code']}): {f['file']} failed "
+                         f"{len(failed)} of {suite.get('evaluated', len(failed))} data expectations: "
+                         f"{'; '.join(_check(x) for x in failed)}")
+    return found
 
 
 def caseload_warnings(sections: Iterable[dict[str, Any]], previous_manifest: dict[str, Any], share: float,
@@ -263,7 +266,8 @@ def assess(settings: CompletenessSettings, sections: list[dict[str, Any]], as_of
     notes += [f"{district_name(lad)} ({lad}): a district folder not among the [completeness] districts; "
               "included as usual" for lad in sorted(set(by_lad) - set(expected))]
     skip = [d.lad_code for d in statuses if d.status != "complete"]
-    warnings = empty_file_warnings(sections) + expectation_warnings(sections)
+    notes += expectation_findings(sections, row_count=False)
+    warnings = empty_file_warnings(sections) + expectation_findings(sections, row_count=True)
     warnings += caseload_warnings(sections, previous_manifest or {}, settings.caseload_drop_share, skip)
     return Completeness(source, statuses, tuple(warnings), tuple(notes), settings)
 

@@ -12,7 +12,7 @@ from pipelines.completeness import (
     assess,
     caseload_warnings,
     district_status,
-    expectation_warnings,
+    expectation_findings,
     expected_districts,
     landing_notes,
     near_miss,
@@ -192,16 +192,22 @@ def test_the_completeness_section_of_the_config() -> None:
         assert str(caught.value) == message
 
 
-def test_a_failed_data_expectation_is_a_warning_naming_the_check_not_a_value() -> None:
+def test_a_failed_row_count_expectation_is_a_warning_other_checks_a_note_never_a_value() -> None:
     suite = {"table": "E07000105_benefits", "success": False, "evaluated": 44, "failures": [
         {"expectation": "expect_table_row_count_to_be_between", "column": None, "observed": 5},
         {"expectation": "expect_column_values_to_be_between", "column": "capital",
          "observed": {"unexpected_count": 1, "unexpected_percent": 20.0}}]}
     sections = [section(ASH, file("benefits") | {"expectations": suite}, file("council_tax")),
                 section(CANT, file("benefits") | {"expectations": suite | {"success": True, "failures": []}})]
-    assert expectation_warnings(sections) == [
-        "Ashford (E07000105): benefits_2026-11-20.csv failed 2 of 44 data expectations: "
-        "expect_table_row_count_to_be_between: 5 rows; expect_column_values_to_be_between (capital)"]
+    assert expectation_findings(sections, row_count=True) == [
+        "Ashford (E07000105): benefits_2026-11-20.csv failed 1 of 44 data expectations: "
+        "expect_table_row_count_to_be_between: 5 rows"]
+    assert expectation_findings(sections, row_count=False) == [
+        "Ashford (E07000105): benefits_2026-11-20.csv failed 1 of 44 data expectations: "
+        "expect_column_values_to_be_between (capital)"]
+    got = assess(CompletenessSettings(), sections, AS_OF, [ASH, CANT])
+    assert got.warnings == tuple(expectation_findings(sections, row_count=True))
+    assert got.notes == tuple(expectation_findings(sections, row_count=False))
 
 
 def test_a_district_whose_ingest_failed_is_refused_with_the_error() -> None:
