@@ -10,6 +10,7 @@ secondary suppression picks further areas, never the district figure.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import duckdb
@@ -85,11 +86,13 @@ def build_area_needs(
     run_id: str,
     run_date: dt.date,
     district_totals: dict[tuple[str, str], Protected],
+    exclude: Collection[str] = (),
 ) -> int:
     """Create ``area_needs``; ``district_totals`` are the published (lad, metric) cells of the
-    district benchmarks. Returns the number of rows."""
+    district benchmarks; the districts of ``exclude`` (not complete this run) are left out. Returns the
+    number of rows."""
     create_from_model(con, "area_needs", AreaNeedsRow)
-    counts = area_counts(con)
+    counts = {key: n for key, n in area_counts(con).items() if key[1] not in exclude}
     groups: dict[tuple[str, str, str], list[str]] = {}
     for area_type, lad, area, metric in counts:
         groups.setdefault((area_type, lad, metric), []).append(area)

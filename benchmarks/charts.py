@@ -1,6 +1,7 @@
 """Inline SVG charts for report.html: no library, no script, works offline and in print.
 
-Inputs are already disclosure-controlled figures (None = suppressed, drawn as "[c]").
+Inputs are already disclosure-controlled figures (None = suppressed, drawn as "[c]"; or, for a
+district named in ``unavailable``, not available this run, drawn as "not available: <why>").
 Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies); every
 chart carries a <title> and an aria-label, and the report shows the same numbers in a table.
 """
@@ -8,7 +9,7 @@ chart carries a <title> and an aria-label, and the report shows the same numbers
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
 BLUE = "#0072B2"
@@ -23,6 +24,14 @@ STATUS_COLOURS = {
     "comfortable": "#0072B2",
 }
 SUPPRESSED = "[c]"
+NOT_AVAILABLE = "not available"
+
+
+def _missing_text(name: str, unavailable: Mapping[str, str]) -> tuple[str, str]:
+    """(what is drawn, its tooltip) for an item with no value: suppressed, or not available and why."""
+    if name in unavailable:
+        return f"{NOT_AVAILABLE}: {unavailable[name]}", f"{name}: {NOT_AVAILABLE} ({unavailable[name]} data)"
+    return SUPPRESSED, f"{name}: suppressed"
 FONT = "font-family='inherit'"
 HALO = "paint-order='stroke' stroke='#ffffff' stroke-width='3' stroke-linejoin='round'"
 
@@ -67,11 +76,13 @@ def bar_chart(
     reference_label: str = "County",
     highlight: str | None = None,
     tick_fmt: Callable[[float], str] = tick_number,
+    unavailable: Mapping[str, str] | None = None,
 ) -> str:
-    """Horizontal bars, largest first, suppressed items last with "[c]"; a dashed line marks
-    the reference (the county) value."""
+    """Horizontal bars, largest first, suppressed items then items not available (name -> why, in
+    ``unavailable``) last; a dashed line marks the reference (the county) value."""
+    unavailable = unavailable or {}
     shown = sorted((i for i in items if i[1] is not None), key=lambda i: -(i[1] or 0))
-    hidden = [i for i in items if i[1] is None]
+    hidden = sorted((i for i in items if i[1] is None), key=lambda i: i[0] in unavailable)
     rows = [*shown, *hidden]
     left, right, bar, gap, top = 168, 70, 18, 8, 26
     width = 640
@@ -91,8 +102,9 @@ def bar_chart(
         body.append(f"<text x='{left - 8}' y='{y + bar - 5}' font-size='12' fill='{INK}' text-anchor='end' "
                     f"font-weight='{weight}' {FONT}>{escape(name)}</text>")
         if value is None:
+            text, tip = _missing_text(name, unavailable)
             body.append(f"<text x='{left + 4}' y='{y + bar - 5}' font-size='12' fill='{MUTED}' {FONT}>"
-                        f"{SUPPRESSED}<title>{escape(name)}: suppressed</title></text>")
+                        f"{escape(text)}<title>{escape(tip)}</title></text>")
             continue
         w = max(span * value / top_value, 1.0)
         body.append(f"<rect x='{left}' y='{y}' width='{w:.1f}' height='{bar}' rx='2' fill='{BLUE}'>"
@@ -110,9 +122,12 @@ def bar_chart(
     return _svg(width, height + 6, label, body + labels)
 
 
-def status_mix_chart(rows: Sequence[tuple[str, dict[str, int | None], int | None]], label: str) -> str:
+def status_mix_chart(rows: Sequence[tuple[str, dict[str, int | None], int | None]], label: str,
+                     unavailable: Mapping[str, str] | None = None) -> str:
     """100% stacked bars of the resilience statuses per area; ``rows`` are (name, counts by
-    status, households scored). Suppressed statuses are pooled into one hatched "[c]" part."""
+    status, households scored). Suppressed statuses are pooled into one hatched "[c]" part;
+    areas named in ``unavailable`` (name -> why) are "not available"."""
+    unavailable = unavailable or {}
     left, right, bar, gap, top = 168, 16, 20, 8, 34
     width = 640
     span = width - left - right
@@ -135,8 +150,9 @@ def status_mix_chart(rows: Sequence[tuple[str, dict[str, int | None], int | None
         body.append(f"<text x='{left - 8}' y='{y + bar - 6}' font-size='12' fill='{INK}' text-anchor='end' "
                     f"{FONT}>{escape(name)}</text>")
         if not total:
+            text = _missing_text(name, unavailable)[0] if total is None else "none scored"
             body.append(f"<text x='{left + 4}' y='{y + bar - 6}' font-size='12' fill='{MUTED}' {FONT}>"
-                        f"{SUPPRESSED if total is None else 'none scored'}</text>")
+                        f"{escape(text)}</text>")
             continue
         x0 = float(left)
         total = max(total, sum(v for v in counts.values() if v))  # rounded parts may exceed the rounded total

@@ -10,6 +10,7 @@ earlier run's rows read from the previous run's Parquet.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,7 @@ from benchmarks.disclosure import Line, Protected, protect, round_money
 from benchmarks.output_tables import append_parquet, create_from_model, insert_rows, merge_backfills
 from schemas.outputs import METRICS, DistrictBenchmarkRow
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
-from schemas.sql import table_exists
+from schemas.sql import quote_str, table_exists
 from schemas.vocabulary import RESILIENCE_STATUSES
 
 Cell = tuple[str, str]  # (lad_code or 'county', metric)
@@ -47,8 +48,16 @@ class DistrictFigures:
     published: dict[Cell, Protected]
 
 
-def raw_counts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[Cell, int], dict[Cell, Decimal]]:
-    """Exact counts per district and metric, county totals, and Pension Credit missed (£ a year)."""
+def _leave_out(exclude: Collection[str]) -> str:
+    """A WHERE clause leaving out the districts of ``exclude`` (empty: every district)."""
+    return f"WHERE lad_code NOT IN ({', '.join(quote_str(lad) for lad in sorted(exclude))})" if exclude else ""
+
+
+def raw_counts(con: duckdb.DuckDBPyConnection, exclude: Collection[str] = ()
+               ) -> tuple[list[str], dict[Cell, int], dict[Cell, Decimal]]:
+    """Exact counts per district and metric, county totals, and Pension Credit missed (£ a year).
+
+    The districts of ``exclude`` (not complete this run) are left out, of the county's totals too."""
     selects = ["count(*) AS households_scored"]
     selects += [f"count(*) FILTER (WHERE resilience_status = '{s}') AS {s}" for s in RESILIENCE_STATUSES]
     selects.append("count(*) FILTER (WHERE resilience_status IN ('in_crisis', 'at_risk')) AS in_crisis_or_at_risk")
@@ -58,13 +67,15 @@ def raw_counts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[Cell, in
     names = ["households_scored", *RESILIENCE_STATUSES, "in_crisis_or_at_risk", *_FLAG_SQL]
     counts: dict[Cell, int] = {}
     money: dict[Cell, Decimal] = {}
-    rows = con.execute(f"SELECT lad_code, {', '.join(selects)} FROM households GROUP BY lad_code").fetchall()
+    rows = con.execute(f"SELECT lad_code, {', '.join(selects)} FROM households {_leave_out(exclude)} "
+                       "GROUP BY lad_code").fetchall()
     for lad, *values in rows:
         for name, value in zip(names, values[:-1], strict=True):
             counts[(str(lad), name)] = int(value)
         money[(str(lad), "pension_credit_missing")] = Decimal(values[-1])
     if table_exists(con, "council_tax"):
-        for lad, n in con.execute("SELECT lad_code, count(*) FROM council_tax GROUP BY lad_code").fetchall():
+        for lad, n in con.execute(f"SELECT lad_code, count(*) FROM council_tax {_leave_out(exclude)} "
+                                  "GROUP BY lad_code").fetchall():
             counts[(str(lad), "dwellings")] = int(n)
     districts = sorted({lad for lad, _ in counts})
     for lad in districts:
@@ -90,30 +101,45 @@ def benchmark_lines(districts: list[str]) -> list[Line[Cell]]:
     return lines
 
 
-def district_figures(con: duckdb.DuckDBPyConnection) -> DistrictFigures:
-    """Counts per district and the county, with primary and secondary suppression applied."""
-    districts, counts, money = raw_counts(con)
+def district_figures(con: duckdb.DuckDBPyConnection, exclude: Collection[str] = ()) -> DistrictFigures:
+    """Counts per district and the county (``exclude``: districts left out), with primary and secondary
+    suppression applied."""
+    districts, counts, money = raw_counts(con, exclude)
     keep = {(COUNTY_CODE, metric): 1 for metric in METRICS}  # the county's figures are the headline
     published = protect(counts, benchmark_lines(districts), keep=keep)
     return DistrictFigures(districts, counts, money, published)
 
 
 def _previous_rates(con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date) -> dict[Cell, tuple[Any, Any]]:
+    """(count, rate) of the previous run by cell; a county that covered only some districts has none."""
     rows = con.execute(
         """
         SELECT lad_code, metric, count, rate FROM district_benchmarks
-        WHERE run_date = (SELECT max(run_date) FROM district_benchmarks WHERE run_date < ? AND run_id <> ?)
+        WHERE (lad_code <> 'county' OR availability IS DISTINCT FROM 'partial')
+          AND run_date = (SELECT max(run_date) FROM district_benchmarks WHERE run_date < ? AND run_id <> ?)
         """,
         [run_date, run_id],
     ).fetchall()
     return {(str(lad), str(metric)): (count, rate) for lad, metric, count, rate in rows}
 
 
+def unavailable_rows(unavailable: dict[str, str], run_id: str, run_date: dt.date) -> list[dict[str, Any]]:
+    """Every metric of each district whose data were not complete (code -> status): null, not 0."""
+    return [{"run_date": run_date, "lad_code": lad, "district_name": district_name(lad), "metric": metric,
+             "suppressed": False, "run_id": run_id, "availability": status}
+            for lad, status in sorted(unavailable.items()) for metric in METRICS]
+
+
 def benchmark_rows(
-    figures: DistrictFigures, run_id: str, run_date: dt.date, previous: dict[Cell, tuple[Any, Any]]
+    figures: DistrictFigures, run_id: str, run_date: dt.date, previous: dict[Cell, tuple[Any, Any]],
+    unavailable: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """This run's published rows: counts, rates per 1,000 dwellings, ranks, county gaps, changes."""
+    """This run's published rows: counts, rates per 1,000 dwellings, ranks, county gaps, changes.
+
+    ``unavailable``: district code -> completeness status of the districts left out of ``figures``;
+    their rows are null with that status, and the county's are 'partial' with no change since before."""
     pub = figures.published
+    partial = bool(unavailable)
     areas = [*figures.districts, COUNTY_CODE]
     rows: list[dict[str, Any]] = []
     for lad in areas:
@@ -131,7 +157,7 @@ def benchmark_rows(
             value = None
             if metric == "pension_credit_missing" and count is not None:
                 value = round_money(figures.money[(lad, metric)])
-            before = previous.get((lad, metric))
+            before = None if partial and lad == COUNTY_CODE else previous.get((lad, metric))
             rows.append({
                 "run_date": run_date, "lad_code": lad,
                 "district_name": COUNTY_NAME if lad == COUNTY_CODE else district_name(lad),
@@ -142,6 +168,7 @@ def benchmark_rows(
                 else count - int(before[0]),
                 "rate_change_since_previous": None if before is None or before[1] is None or rate is None
                 else round(rate - float(before[1]), 4),
+                "availability": "partial" if partial and lad == COUNTY_CODE else "available",
             })
     by_metric: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -154,24 +181,27 @@ def benchmark_rows(
             row["rank"] = 1 + sum(1 for other in ranked if other["rate"] > row["rate"])
             if county["rate"] is not None:
                 row["county_rate_diff"] = round(row["rate"] - county["rate"], 4)
-    return rows
+    return rows + unavailable_rows(unavailable or {}, run_id, run_date)
 
 
 def build_district_benchmarks(
     con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
     backfills: tuple[tuple[Path, str], ...] = (),
+    unavailable: dict[str, str] | None = None,
 ) -> DistrictFigures:
     """Create ``district_benchmarks``: earlier runs' rows (from ``previous_dir``, and the back-dated
     runs in ``backfills``) plus this run's.
 
-    Rows of an earlier run with the same run_id or run_date are replaced by this run's.
+    Rows of an earlier run with the same run_id or run_date are replaced by this run's. The districts
+    of ``unavailable`` (code -> completeness status) are null rows marked so, outside the county.
     """
     create_from_model(con, "district_benchmarks", DistrictBenchmarkRow)
     if previous_dir is not None:
         append_parquet(con, "district_benchmarks", previous_dir / "district_benchmarks.parquet",
                        where="run_id IS DISTINCT FROM ? AND run_date IS DISTINCT FROM ?", params=[run_id, run_date])
     merge_backfills(con, "district_benchmarks", "district_benchmarks.parquet", backfills, run_date)
-    figures = district_figures(con)
-    rows = benchmark_rows(figures, run_id, run_date, _previous_rates(con, run_id, run_date))
+    con.execute("UPDATE district_benchmarks SET availability = 'available' WHERE availability IS NULL")
+    figures = district_figures(con, set(unavailable or {}))
+    rows = benchmark_rows(figures, run_id, run_date, _previous_rates(con, run_id, run_date), unavailable)
     insert_rows(con, "district_benchmarks", rows)
     return figures

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Collection
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,10 @@ def _name(lad: str) -> str:
     return COUNTY_NAME if lad == COUNTY_CODE else district_name(lad)
 
 
-def movement_counts(con: duckdb.DuckDBPyConnection, previous: Path) -> dict[tuple[str, str, str], int]:
-    """Exact households per (district, from status, to status), with 'all' margins and the county."""
+def movement_counts(con: duckdb.DuckDBPyConnection, previous: Path,
+                    exclude: Collection[str] = ()) -> dict[tuple[str, str, str], int]:
+    """Exact households per (district, from status, to status), with 'all' margins and the county;
+    households of the districts in ``exclude`` (not complete this run) are left out."""
     rows = con.execute(
         f"""
         WITH before AS (SELECT household_id, lad_code, resilience_status FROM read_parquet({quote_str(previous)})
@@ -70,6 +73,7 @@ def movement_counts(con: duckdb.DuckDBPyConnection, previous: Path) -> dict[tupl
         GROUP BY ALL
         """
     ).fetchall()
+    rows = [r for r in rows if str(r[0]) not in exclude]
     districts = sorted({str(r[0]) for r in rows})
     counts: dict[tuple[str, str, str], int] = {}
     for lad in [*districts, COUNTY_CODE]:
@@ -101,14 +105,16 @@ def movement_lines(districts: list[str]) -> list[Line[tuple[str, str, str]]]:
 
 
 def build_status_movement(
-    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None
+    con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
+    exclude: Collection[str] = (),
 ) -> int:
-    """Create ``status_movement`` for this run (empty on a first run); returns its row count."""
+    """Create ``status_movement`` for this run (empty on a first run; ``exclude``: districts left out);
+    returns its row count."""
     create_from_model(con, "status_movement", StatusMovementRow)
     previous = previous_dir / "households.parquet" if previous_dir is not None else None
     if previous is None or not previous.is_file():
         return 0
-    counts = movement_counts(con, previous)
+    counts = movement_counts(con, previous, exclude)
     districts = sorted({lad for lad, _, _ in counts if lad != COUNTY_CODE})
     published = protect(counts, movement_lines(districts))
     before = previous_run_id(previous.parent)
@@ -137,9 +143,10 @@ def _pension_credit_now_sql(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def campaign_counts(
-    con: duckdb.DuckDBPyConnection, previous: Path
+    con: duckdb.DuckDBPyConnection, previous: Path, exclude: Collection[str] = ()
 ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], Decimal]]:
-    """Exact households and £ a year per (district that flagged them, outcome), and the county."""
+    """Exact households and £ a year per (district that flagged them, outcome), and the county;
+    households flagged by the districts in ``exclude`` (not complete this run) are left out."""
     rows = con.execute(
         f"""
         WITH before AS (
@@ -162,6 +169,7 @@ def campaign_counts(
         GROUP BY ALL
         """
     ).fetchall()
+    rows = [r for r in rows if str(r[0]) not in exclude]
     districts = sorted({str(r[0]) for r in rows})
     counts: dict[tuple[str, str], int] = {}
     money: dict[tuple[str, str], Decimal] = {}
@@ -181,9 +189,10 @@ def campaign_counts(
 def build_campaign(
     con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
     backfills: tuple[tuple[Path, str], ...] = (),
+    exclude: Collection[str] = (),
 ) -> int:
     """Create ``pension_credit_campaign``: earlier runs' rows (and those of the back-dated runs in
-    ``backfills``) plus this run's; returns this run's rows."""
+    ``backfills``) plus this run's (``exclude``: districts left out); returns this run's rows."""
     create_from_model(con, "pension_credit_campaign", PensionCreditCampaignRow)
     if previous_dir is None:
         return 0
@@ -193,7 +202,7 @@ def build_campaign(
     previous = previous_dir / "households.parquet"
     if not previous.is_file():
         return 0
-    counts, money = campaign_counts(con, previous)
+    counts, money = campaign_counts(con, previous, exclude)
     districts = sorted({lad for lad, _ in counts if lad != COUNTY_CODE})
     parts = tuple(o for o in CAMPAIGN_OUTCOMES if o != "flagged_previously")
     lines: list[Line[tuple[str, str]]] = [

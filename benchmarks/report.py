@@ -97,26 +97,34 @@ def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dic
     districts = sorted({r["lad_code"] for r in rows if r["lad_code"] != COUNTY_CODE}, key=district_name)
     county = {m: cells.get((COUNTY_CODE, m), {}) for m in METRIC_LABELS}
     names = {lad: district_name(lad) for lad in districts}
+    status = {lad: str(cells.get((lad, "households_scored"), {}).get("availability") or "available")
+              for lad in districts}
+    gone = {names[lad]: status[lad] for lad in districts if status[lad] != "available"}  # name -> why
+    complete = len(districts) - len(gone)
+    scope = COUNTY_NAME if not gone else f"the {complete} district{'s' * (complete != 1)} of {COUNTY_NAME} " \
+        "with complete data"
+    reference = COUNTY_NAME if not gone else f"{COUNTY_NAME} ({complete} of {len(districts)} districts)"
     comparisons = []
     for metric in KEY_METRICS:
         items = [(names[lad], cells.get((lad, metric), {}).get("rate")) for lad in districts]
+        rated = [(name, rate) for name, rate in items if rate is not None]  # never a district not available
         comparisons.append({
             "metric": metric, "label": METRIC_LABELS[metric],
             "svg": Markup(bar_chart(items, f"{METRIC_LABELS[metric]} per 1,000 dwellings by district",
-                                    fmt_rate, county[metric].get("rate"), f"{COUNTY_NAME}")),
-            "top": max(((names[lad], cells[(lad, metric)]["rate"]) for lad in districts
-                        if cells.get((lad, metric), {}).get("rate") is not None), key=lambda i: i[1], default=None),
+                                    fmt_rate, county[metric].get("rate"), reference, unavailable=gone)),
+            "top": max(rated, key=lambda i: i[1]) if len(rated) > 1 else None,  # "highest" of two or more
         })
     money_items = [(names[lad], cells.get((lad, "pension_credit_missing"), {}).get("value_gbp")) for lad in districts]
     pc_svg = Markup(bar_chart([(n, None if v is None else float(v)) for n, v in money_items],
-                              "Pension Credit unclaimed, £ a year, by district", fmt_gbp, tick_fmt=gbp_tick))
+                              "Pension Credit unclaimed, £ a year, by district", fmt_gbp, tick_fmt=gbp_tick,
+                              unavailable=gone))
     mix_rows = [
         (names[lad] if lad != COUNTY_CODE else COUNTY_NAME,
          {s: cells.get((lad, s), {}).get("count") for s in RESILIENCE_STATUSES},
          cells.get((lad, "households_scored"), {}).get("count"))
         for lad in [COUNTY_CODE, *districts]
     ]
-    mix_svg = Markup(status_mix_chart(mix_rows, "Financial resilience status mix by district"))
+    mix_svg = Markup(status_mix_chart(mix_rows, "Financial resilience status mix by district", gone))
     table = []
     for lad in [*districts, COUNTY_CODE]:
         table.append({
@@ -125,11 +133,13 @@ def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dic
             "cells": [(fmt_count(cells.get((lad, m), {}).get("count")), fmt_rate(cells.get((lad, m), {}).get("rate")))
                       for m in TABLE_METRICS],
             "pc_gbp": fmt_gbp(cells.get((lad, "pension_credit_missing"), {}).get("value_gbp")),
+            "unavailable": None if lad == COUNTY_CODE or status[lad] == "available" else status[lad],
         })
     return {
         "has_benchmarks": True, "county": county, "comparisons": comparisons, "pc_svg": pc_svg,
         "mix_svg": mix_svg, "table": table, "table_metrics": [METRIC_LABELS[m] for m in TABLE_METRICS],
-        "districts": len(districts), "status_colours": STATUS_COLOURS,
+        "districts": complete, "districts_listed": len(districts), "county_scope": scope,
+        "status_colours": STATUS_COLOURS,
     }
 
 
@@ -137,7 +147,7 @@ def trend_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """County trends across every kept run."""
     if not table_exists(con, "district_benchmarks"):
         return {"runs": 0, "trends": []}
-    rows = _rows(con, "SELECT run_date, metric, count, rate, value_gbp FROM district_benchmarks "
+    rows = _rows(con, "SELECT run_date, metric, count, rate, value_gbp, availability FROM district_benchmarks "
                       "WHERE lad_code = ? ORDER BY run_date", [COUNTY_CODE])
     dates = sorted({r["run_date"] for r in rows})
     trends = []
@@ -147,8 +157,9 @@ def trend_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             trends.append({"label": f"{METRIC_LABELS[metric]} per 1,000 dwellings",
                            "svg": Markup(line_chart(points, f"{COUNTY_NAME}: {METRIC_LABELS[metric]} per 1,000 "
                                                     "dwellings, by run", fmt_rate))})
-        points = [(r["run_date"], None if r["value_gbp"] is None else float(r["value_gbp"]))
-                  for r in rows if r["metric"] == "pension_credit_missing"]
+        # a county total over only some districts is no point on the trend (its rates still are)
+        points = [(r["run_date"], None if r["value_gbp"] is None or r["availability"] == "partial"
+                   else float(r["value_gbp"])) for r in rows if r["metric"] == "pension_credit_missing"]
         trends.append({"label": "Pension Credit unclaimed, £ a year",
                        "svg": Markup(line_chart(points, f"{COUNTY_NAME}: Pension Credit unclaimed by run", fmt_gbp,
                                                 gbp_tick))})
@@ -301,8 +312,23 @@ def quality_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "quarantine_total": int(total[0]) if total else 0}
 
 
+def completeness_context(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The banner: each expected district not complete and why, the warnings and the landing notes."""
+    section = manifest.get("completeness")
+    if not isinstance(section, dict):
+        return {"gaps": [], "gap_warnings": [], "gap_notes": [], "complete_names": ""}
+    districts = section.get("districts", [])
+    gaps = [{"name": district_name(d["lad_code"]), "code": d["lad_code"], "status": d["status"],
+             "why": "; ".join(d.get("reasons", []))} for d in districts if d["status"] != "complete"]
+    complete = sorted(district_name(d["lad_code"]) for d in districts if d["status"] == "complete")
+    return {"gaps": gaps, "gap_warnings": list(section.get("warnings", [])),
+            "gap_notes": list(section.get("notes", [])), "expected_count": len(districts),
+            "complete_count": len(complete), "complete_names": ", ".join(complete)}
+
+
 def key_points(bench: dict[str, Any]) -> list[str]:
-    """Plain-English sentences for the first screen."""
+    """Plain-English sentences for the first screen; they name only districts with complete data,
+    and a county figure over some districts says so."""
     if not bench.get("has_benchmarks"):
         return []
     county = bench["county"]
@@ -311,7 +337,7 @@ def key_points(bench: dict[str, Any]) -> list[str]:
     c_rate = county["in_crisis_or_at_risk"].get("rate")
     if top and c_rate is not None:
         points.append(f"{top[0]} has the highest rate of households in crisis or at risk: {top[1]:.1f} per 1,000 "
-                      f"dwellings, against {c_rate:.1f} across {COUNTY_NAME}.")
+                      f"dwellings, against {c_rate:.1f} across {bench.get('county_scope', COUNTY_NAME)}.")
     change = county["in_crisis_or_at_risk"].get("change_since_previous")
     if change is not None:
         points.append(f"Households in crisis or at risk: {fmt_change(change)} since the previous run.")
@@ -343,7 +369,7 @@ def write_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], out_p
         "fmt_count": fmt_count, "fmt_gbp": fmt_gbp, "fmt_rate": fmt_rate, "fmt_percent": fmt_percent,
         "fmt_change": fmt_change, "key_points": key_points(bench), "run_notices": run_notices(manifest),
         **bench, **trend_context(con), **movement_context(con, run_id), **area_context(con, run_id),
-        **linkage_context(con, manifest), **quality_context(con),
+        **linkage_context(con, manifest), **quality_context(con), **completeness_context(manifest),
     }
     env = Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]))
     html = env.get_template("report_template.html").render(**context)

@@ -78,14 +78,17 @@ def score_stage(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str, con
 
 
 def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, previous_dir: Path | None,
-                    backfills: tuple[tuple[Path, str], ...] = ()) -> dict[str, Any]:
+                    backfills: tuple[tuple[Path, str], ...] = (),
+                    unavailable: dict[str, str] | None = None) -> dict[str, Any]:
     """District benchmarks, movement, campaign and area needs (disclosure-controlled).
 
-    ``backfills``: (folder, run_id) of back-dated runs whose long-format rows join this run's history.
+    ``backfills``: (folder, run_id) of back-dated runs whose long-format rows join this run's history;
+    ``unavailable`` (code -> completeness status): districts whose rows are marked not available,
+    outside the county.
     """
     from benchmarks.build import build_benchmarks
 
-    return build_benchmarks(con, run_id, as_of, previous_dir, backfills).as_manifest()
+    return build_benchmarks(con, run_id, as_of, previous_dir, backfills, unavailable).as_manifest()
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[str]) -> dict[str, int]:
@@ -153,7 +156,8 @@ class HubJob:
     ``staging``: the run's private staging folder (validated Parquet in, outputs written here);
     ``final``: where it will be published; ``previous`` and ``previous_manifest``: the last good run
     (stages before ``from_stage`` are restored from it); ``partitions``: per-district comparison
-    vectors built by the executor's steps (:mod:`matching.partition`), or None to build them here.
+    vectors built by the executor's steps (:mod:`matching.partition`), or None to build them here;
+    ``unavailable``: district code -> completeness status of the districts left out of the benchmarks.
     """
 
     staging: Path
@@ -167,6 +171,7 @@ class HubJob:
     from_stage: str = "link"
     partitions: Path | None = None
     backfills: tuple[tuple[Path, str], ...] = ()
+    unavailable: dict[str, str] = field(default_factory=dict)
 
 
 def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +196,7 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[st
         if first <= 1:
             sections["scoring"] = timer.run("score", partial(score_stage, con, job.as_of, job.run_id, job.config))
         sections["benchmarks"] = timer.run("benchmark", partial(benchmark_stage, con, job.run_id, job.as_of,
-                                                                job.previous, job.backfills))
+                                                                job.previous, job.backfills, job.unavailable))
         sections["published_rows"] = timer.run("write", partial(write_outputs, con, job.staging, job.lad_codes))
         timer.run("report", partial(write_documents, con, job.staging, manifest | sections | {"timings": timer.stages}))
     finally:

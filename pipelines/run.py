@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipelines.completeness import assess_landing
 from pipelines.faults import fail_reading
 from pipelines.history import Past, drop_view, read_past
 from pipelines.hub import HUB_STAGES, HubJob, run_hub
@@ -396,6 +397,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     if past.damaged:
         manifest["history"] |= past.as_manifest()  # with any validated files found damaged while reusing
     manifest["reconciliation"] = _reconciliation(districts + [manifest["reference"]])
+    gaps = assess_landing(config.completeness, districts, request.as_of, request.input_dir, past.manifest)
+    manifest["completeness"] = gaps.as_manifest()
     lad_codes = [d["lad_code"] for d in districts]
 
     def failed(code: int) -> RunOutcome:
@@ -405,6 +408,9 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         executor.artifact(manifest)
         return RunOutcome(run_id, code, manifest, None, errors)
 
+    refusal = gaps.refusal()  # [completeness] require_complete / fail_on_warnings: publish nothing
+    if refusal and not errors:
+        errors.append(refusal)
     if errors:
         return failed(EXIT_DISTRICT_FAILED)
     try:
@@ -422,7 +428,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     job = HubJob(staging=staging, final=(output / "runs" / run_id).resolve(), lad_codes=lad_codes,
                  as_of=request.as_of, run_id=run_id, config=config, previous=past.view,
                  previous_manifest=past.manifest, from_stage=hub_from, backfills=placement.backfills,
-                 partitions=staging / PARTITIONS if partitioned else None)
+                 partitions=staging / PARTITIONS if partitioned else None, unavailable=gaps.unavailable())
     try:
         steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter)) \
             if partitioned else None
@@ -449,7 +455,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     executor.artifact(manifest)
     rejected = [f"{d['lad_code']}/{f['file']}: {f['reason']}" for d in districts for f in d.get("files", [])
                 if f["status"] == "rejected" and not d.get("reused_from")]
-    return RunOutcome(run_id, EXIT_FILES_REJECTED if rejected else EXIT_OK, manifest, published, rejected)
+    notice = [line for line in [gaps.attention()] if line] + rejected
+    return RunOutcome(run_id, EXIT_FILES_REJECTED if notice else EXIT_OK, manifest, published, notice)
 
 
 def validates_here(request: RunRequest) -> bool:

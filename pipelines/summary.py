@@ -50,12 +50,36 @@ def _history_lines(manifest: dict[str, Any]) -> list[str]:
             *[f"  {one_line(d)}" for d in damaged]]
 
 
+def completeness_lines(manifest: dict[str, Any]) -> list[str]:
+    """The run's completeness: each expected district not complete and why, then warnings and notes."""
+    section = manifest.get("completeness")
+    if not isinstance(section, dict):
+        return []
+    source = "the [completeness] districts" if section.get("expected_from") == "config" \
+        else "the landing area's district folders"
+    districts = section.get("districts", [])
+    gaps = [d for d in districts if d["status"] != "complete"]
+    lines = [f"Completeness: {len(districts) - len(gaps)} of {len(districts)} expected districts complete "
+             f"(expected: {source})"]
+    for d in gaps:
+        lines.append(f"  {district_name(d['lad_code']) + ' (' + d['lad_code'] + ')':<32}{d['status'].upper()}: "
+                     f"{one_line('; '.join(d['reasons']))}")
+    if gaps:
+        lines.append("  In the benchmarks and the report their figures are not available, and county figures cover "
+                     "the complete districts only.")
+    for label, items in (("WARNING", section.get("warnings", [])), ("note", section.get("notes", []))):
+        lines += [f"  {label}: {one_line(item)}" for item in items]
+    return lines
+
+
 def format_run_summary(manifest: dict[str, Any], published: Path | None, errors: list[str]) -> str:
     """Ingest counts, the scoring summary, linkage headline, and where the outputs are."""
     lines = [f"povertylink run {manifest.get('run_id', '?')} (as of {manifest.get('as_of', '?')})", ""]
     lines += [f"WARNING: {n}" for n in _run_notices(manifest)]
     lines += [""] if len(lines) > 2 else []
     lines += _ingest_table(manifest)
+    gaps = completeness_lines(manifest)
+    lines += ([""] + gaps) if gaps else []
     linkage = manifest.get("linkage")
     if isinstance(linkage, dict) and linkage.get("headline"):
         lines += ["", f"Linkage: {linkage['headline']}"]
@@ -78,7 +102,7 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
             lines.append(f"Retention: row-level files of {len(pruned)} older run(s) removed "
                          f"(keep_runs = {manifest['retention']['keep_runs']}): {', '.join(pruned)}")
         if errors:
-            lines.append("Files refused whole (nothing from them is used):")
+            lines.append("Needs attention (published):")
             lines += [f"  {one_line(e)}" for e in errors]
     return "\n".join(lines)
 
@@ -87,8 +111,10 @@ def artifact_markdown(manifest: dict[str, Any]) -> str:
     """The Prefect artifact of a run: status, headline numbers, and a table of data-quality problems."""
     lines = [f"# povertylink run {markdown_escape(manifest.get('run_id'))}", "",
              f"As of **{markdown_escape(manifest.get('as_of'))}**: status "
-             f"**{markdown_escape(manifest.get('status', 'running'))}**.", ""]
+             f"**{markdown_escape(manifest.get('status', 'running'))}**"
+             + (", with gaps (below)." if (manifest.get("completeness") or {}).get("complete") is False else "."), ""]
     lines += [f"**Warning:** {markdown_escape(n)}\n" for n in _run_notices(manifest)]
+    lines += _artifact_completeness(manifest.get("completeness"))
     rec = manifest.get("reconciliation") or {}
     if rec:
         lines.append(f"Rows read {rec['rows_read']:,} = valid {rec['rows_valid']:,} + quarantined "
@@ -119,3 +145,21 @@ def artifact_markdown(manifest: dict[str, Any]) -> str:
     for error in manifest.get("errors", []):
         lines.append(f"\n**Error:** {markdown_escape(error)}")
     return "\n".join(lines)
+
+
+def _artifact_completeness(section: Any) -> list[str]:
+    """The artifact's completeness table, warnings and notes (nothing when the manifest has none)."""
+    if not isinstance(section, dict):
+        return []
+    districts = section.get("districts", [])
+    gaps = [d for d in districts if d["status"] != "complete"]
+    lines = ["## Completeness", "",
+             f"**{len(districts) - len(gaps)} of {len(districts)}** expected districts complete.", ""]
+    if gaps:
+        lines += ["Not available, and not in the county figures:", "",
+                  "| district | status | why |", "|---|---|---|"]
+        lines += [f"| {markdown_escape(district_name(d['lad_code']))} ({markdown_escape(d['lad_code'])}) | "
+                  f"**{markdown_escape(d['status'])}** | {markdown_escape('; '.join(d['reasons']))} |" for d in gaps]
+    for label, items in (("Warning", section.get("warnings", [])), ("Note", section.get("notes", []))):
+        lines += ([""] + [f"- **{label}:** {markdown_escape(item)}" for item in items]) if items else []
+    return lines + [""]

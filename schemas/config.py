@@ -9,12 +9,15 @@ first extract is read, and a problem is one line naming the section, the key and
     threshold = 0.95
     [retention]           # how many runs keep their row-level files (RetentionSettings below)
     keep_runs = 13
+    [completeness]        # which districts a run expects, and what it must announce (CompletenessSettings)
+    require_complete = true
 
 No personal data.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -63,6 +66,42 @@ class RetentionSettings(BaseModel):
                     "extracts: enough to rerun or compare with any recent run, and no longer (docs/OPERATIONS.md)")
 
 
+ONS_CODE = re.compile(r"^[ENSW]\d{8}$")  # a local-authority code: E07000112
+
+
+class CompletenessSettings(BaseModel):
+    """What a complete run is, and what it does when it is not (the run config's ``[completeness]`` section).
+
+    The default publishes an incomplete run with its gaps shown (banner, not-available rows, county
+    figures over the complete districts only): a partnership still gets the districts that did
+    arrive, and ``require_complete = true`` is there for those who would rather publish nothing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    districts: list[str] = Field(default_factory=list,
+        description="the partnership's districts by ONS code; empty: the landing folder's district folders")
+    stale_after_days: int = Field(default=35, ge=1,
+        description="an extract dated more than this many days before the as-of date makes its district stale")
+    caseload_drop_share: float = Field(default=0.2, gt=0, le=1,
+        description="a fall in a district's valid claims by more than this share since the last run is a warning")
+    require_complete: bool = Field(default=False,
+        description="true: a run with any district not complete publishes nothing and exits 3")
+    fail_on_warnings: bool = Field(default=False,
+        description="true: a run with a warning (caseload fall, file with no data rows) publishes nothing and "
+                    "exits 3")
+
+    @field_validator("districts")
+    @classmethod
+    def _ons_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not ONS_CODE.match(code):
+                raise ValueError(f"{code!r} is not an ONS local-authority code (e.g. E07000112)")
+        if len(set(value)) != len(value):
+            raise ValueError("a district is listed twice")
+        return value
+
+
 class RunConfig(BaseModel):
     """Overrides by stage; unknown sections and keys are refused so that a typo is never ignored."""
 
@@ -72,6 +111,8 @@ class RunConfig(BaseModel):
         description="tax-year parameter overrides, by name (validated against the as-of year's file)")
     linkage: LinkSettings = Field(default_factory=LinkSettings, description="linkage settings")
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="retention of runs")
+    completeness: CompletenessSettings = Field(default_factory=CompletenessSettings,
+        description="expected districts, staleness, warnings, and whether an incomplete run publishes")
 
     @field_validator("parameters")
     @classmethod

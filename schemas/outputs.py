@@ -62,6 +62,8 @@ METRIC_LABELS: dict[str, str] = {
     "pension_credit_missing": "Missing out on Pension Credit",
 }
 
+Availability = Literal["available", "partial", "missing", "refused", "stale"]
+
 AreaType = Literal["postcode_sector", "lsoa", "ward"]
 AreaMetric = Literal[
     "households_scored", "in_crisis_or_at_risk", "fuel_poverty", "water_poverty", "food_poverty",
@@ -107,6 +109,9 @@ class DistrictBenchmarkRow(BaseModel):
     change_since_previous: OutInt | None = _f("count minus the previous run's count (both rounded)",
                                                  None)
     rate_change_since_previous: OutNumber | None = _f("rate minus the previous run's rate", None)
+    availability: Availability = _f("'available'; for a district whose data were not complete this run, why "
+                                    "its figures are null (not 0): 'missing', 'refused' or 'stale'; for the "
+                                    "county, 'partial' where it covers only the complete districts", "available")
 
 
 class AreaNeedsRow(BaseModel):

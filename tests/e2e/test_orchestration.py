@@ -312,8 +312,11 @@ def test_from_stage_with_no_previous_run_is_a_usage_error(landing, tmp_path):
 def test_as_of_backdates_a_run(landing, tmp_path):
     out = tmp_path / "out"
     result = povertylink("run", "--input", str(landing), "--output", str(out), "--as-of", "2026-11-15", "--quiet")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # published, with Canterbury shown as missing
     run = published(out, result)
+    assert run.manifest["completeness"]["districts"][1] == {
+        "lad_code": CANT, "status": "missing", "reasons": ["no benefits extract dated on or before 2026-11-15",
+                                                           "no council_tax extract dated on or before 2026-11-15"]}
     assert run.manifest["as_of"] == "2026-11-15" and run.run_id.endswith("-as-of-2026-11-15")
     assert sorted(f["file"] for f in district(run.manifest, ASH)["files"]) == \
         ["benefits_2026-11-10.csv", "council_tax_2026-11-10.csv"]
