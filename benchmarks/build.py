@@ -62,7 +62,7 @@ class BenchmarkReport:
 
 def build_benchmarks(
     con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
-    backfills: tuple[tuple[Path, str], ...] = (),
+    *, backfills: tuple[tuple[Path, str], ...] = (),
     unavailable: dict[str, str] | None = None,
 ) -> BenchmarkReport:
     """Create the four benchmark tables on ``con`` (needs ``households``; ``council_tax`` and
@@ -70,11 +70,12 @@ def build_benchmarks(
     ``backfills``: (folder, run_id) of back-dated runs inserted into the history in date order.
     ``unavailable``: district code -> completeness status of the districts whose data were not complete
     this run: not available in ``district_benchmarks``, and left out of every table's county figures."""
-    figures = build_district_benchmarks(con, run_id, run_date, previous_dir, backfills, unavailable)
+    figures = build_district_benchmarks(con, run_id, run_date, previous_dir, backfills=backfills,
+                                        unavailable=unavailable)
     leave_out = frozenset(unavailable or {})
     report = BenchmarkReport(run_id, run_date, previous_dir)
     report.rows["status_movement"] = build_status_movement(con, run_id, run_date, previous_dir, leave_out)
-    build_campaign(con, run_id, run_date, previous_dir, backfills, leave_out)
+    build_campaign(con, run_id, run_date, previous_dir, backfills=backfills, exclude=leave_out)
     report.rows["area_needs"] = build_area_needs(con, run_id, run_date, figures.published, leave_out)
     for name in TABLES:
         row = con.execute(f"SELECT count(*) FROM {name}").fetchone()

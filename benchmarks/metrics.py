@@ -186,7 +186,7 @@ def benchmark_rows(
 
 def build_district_benchmarks(
     con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
-    backfills: tuple[tuple[Path, str], ...] = (),
+    *, backfills: tuple[tuple[Path, str], ...] = (),
     unavailable: dict[str, str] | None = None,
 ) -> DistrictFigures:
     """Create ``district_benchmarks``: earlier runs' rows (from ``previous_dir``, and the back-dated

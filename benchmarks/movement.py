@@ -188,7 +188,7 @@ def campaign_counts(
 
 def build_campaign(
     con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
-    backfills: tuple[tuple[Path, str], ...] = (),
+    *, backfills: tuple[tuple[Path, str], ...] = (),
     exclude: Collection[str] = (),
 ) -> int:
     """Create ``pension_credit_campaign``: earlier runs' rows (and those of the back-dated runs in

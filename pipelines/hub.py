@@ -88,7 +88,8 @@ def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
     """
     from benchmarks.build import build_benchmarks
 
-    return build_benchmarks(con, run_id, as_of, previous_dir, backfills, unavailable).as_manifest()
+    return build_benchmarks(con, run_id, as_of, previous_dir, backfills=backfills,
+                            unavailable=unavailable).as_manifest()
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[str]) -> dict[str, int]:

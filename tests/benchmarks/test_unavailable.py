@@ -39,7 +39,7 @@ def cells(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[tuple[str, str], 
 def test_an_unavailable_district_is_null_and_the_county_covers_the_others() -> None:
     con = duckdb.connect()
     three_districts(con, with_c=False)
-    report = build_benchmarks(con, "r1", D1, None, {C: "refused"})
+    report = build_benchmarks(con, "r1", D1, None, unavailable={C: "refused"})
     got = cells(con, "r1")
     assert len(got) == 4 * 14  # A, B, C and the county, 14 metrics each
     for (lad, _), row in got.items():
@@ -60,7 +60,7 @@ def test_movement_and_campaign_leave_out_an_unavailable_district(tmp_path: Path)
     run1 = publish_run(con, tmp_path / "r1", (*TABLES, "households"))
     assert cells(con, "r1")[("county", "households_scored")][:2] == (160, 1500)
     three_districts(con, with_c=False)
-    build_benchmarks(con, "r2", D2, run1, {C: "refused"})
+    build_benchmarks(con, "r2", D2, run1, unavailable={C: "refused"})
     move = {(r[0], r[1], r[2]): r[3] for r in con.execute(
         "SELECT lad_code, from_status, to_status, count FROM status_movement WHERE run_id = 'r2'").fetchall()}
     assert {lad for lad, _, _ in move} == {A, B, "county"}
@@ -78,7 +78,7 @@ def test_movement_and_campaign_leave_out_an_unavailable_district(tmp_path: Path)
 def test_the_report_names_the_gap_at_the_top_and_shows_not_available(tmp_path: Path) -> None:
     con = duckdb.connect()
     three_districts(con, with_c=False)
-    build_benchmarks(con, "r1", D1, None, {C: "refused"})
+    build_benchmarks(con, "r1", D1, None, unavailable={C: "refused"})
     manifest = {"run_id": "r1", "completeness": {
         "complete": False, "expected_from": "landing", "expected": [A, B, C],
         "districts": [{"lad_code": A, "status": "complete", "reasons": []},
