@@ -21,6 +21,7 @@ import pytest
 from pipelines.run import EXIT_DISTRICT_FAILED, EXIT_FILES_REJECTED, EXIT_OK, RunOutcome, RunRequest, run_local
 from pipelines.summary import artifact_markdown
 from pipelines.synthetic.generator import generate
+from schemas.text import markdown_escape
 from tests.cli import AS_OF, AS_OF_DATE, povertylink
 
 ASH, CANT, DART = "E07000105", "E07000106", "E07000107"  # 172 valid claims and 1,000 dwellings each
@@ -165,7 +166,7 @@ def test_misnamed_folders_are_announced_and_their_district_is_missing(baseline: 
     assert outcome.manifest["completeness"]["notes"] == notes
     summary, html, artifact = outcome.summary(), report(output), artifact_markdown(outcome.manifest)
     for note in notes:
-        assert f"note: {note}" in summary and f"**Note:** {note}" in artifact
+        assert f"note: {note}" in summary and f"**Note:** {markdown_escape(note)}" in artifact
         assert note.replace("'", "&#39;") in html
     assert [d["lad_code"] for d in outcome.manifest["districts"]] == [ASH, CANT]
 
@@ -191,7 +192,8 @@ def test_a_caseload_that_collapses_is_a_warning_and_a_failure_where_configured(b
     assert outcome.errors == [f"3 of 3 expected districts complete; 2 warnings: {checks}"]
     summary, artifact, html = outcome.summary(), artifact_markdown(outcome.manifest), report(output)
     for warning in (checks, fell):
-        assert f"WARNING: {warning}" in summary and f"**Warning:** {warning}" in artifact and warning in html
+        assert f"WARNING: {warning}" in summary and warning in html
+        assert f"**Warning:** {markdown_escape(warning)}" in artifact
 
 
 def test_a_file_with_no_data_rows_is_a_warning_and_its_district_missing(baseline: Baseline, tmp_path: Path) -> None:
