@@ -24,6 +24,8 @@ HouseholdType = Literal[
     "couple_with_children", "lone_parent",
 ]
 LinkMethod = Literal["uprn", "probabilistic", "unlinked"]
+Confidence = Literal["likely", "possible", "automatic", "signal"]
+CONFIDENCES: tuple[str, ...] = get_args(Confidence)
 
 Text = Annotated[str, Kind("text")]
 Count = Annotated[int, Kind("integer", "people")]
@@ -99,6 +101,51 @@ class HouseholdRow(BaseModel):
     pension_credit_guarantee_weekly: Weekly | None = _f(
         "appropriate minimum guarantee: standard (single or couple) plus severe disability and carer additions; "
         "null unless everyone has reached State Pension age")
+    ctr_confidence: Confidence | None = _f(
+        "Council Tax Reduction not claimed (TAKEUP.md 2a): liable (linked account, charge > 0, no exemption), no "
+        "CTR, on UC, Pension Credit or HB; likely, possible (earnings, non-dependants, no single-person discount "
+        "for one adult, or Savings Credit only) or null")
+    ctr_value_annual: Yearly | None = _f(
+        "CTR missed: annual charge x the district scheme's max_pct (no earnings) or lowest band (earnings); 100% "
+        "at pension age; 0 where not flagged")
+    fsm_confidence: Confidence | None = _f(
+        "free school meals (2b): UC (earnings test before fsm_all_uc_from) or Guarantee Credit with a school-age "
+        "child (4-18, or ages not held); possible (receipt is not in the data) or null")
+    fsm_value_annual: Yearly | None = _f(
+        "fsm_value_per_child (£500) for each child aged 7-18 (ages 4-6 get infant meals: £0); null where flagged "
+        "without child ages; 0 where not flagged")
+    healthy_start_confidence: Confidence | None = _f(
+        "Healthy Start (2c): a child under 4 and UC with take-home pay at or below the monthly limit, or Pension "
+        "Credit with children; possible or null")
+    healthy_start_value_annual: Yearly | None = _f(
+        "Healthy Start over the next 52 weeks: age 0 = 26 weeks at the under-one rate + 26 at the 1-3 rate; "
+        "ages 1-2 = 52 weeks; age 3 = 26 weeks; 0 where not flagged")
+    attendance_allowance_confidence: Confidence | None = _f(
+        "Attendance Allowance (2d): everyone over State Pension age, no disability benefit and a sign (disabled "
+        "band reduction, severe_disability, or aged 80+); possible or null")
+    attendance_allowance_value_annual: Yearly | None = _f(
+        "AA lower rate x 52, plus the Pension Credit severe disability addition it brings to someone living "
+        "alone; 0 where not flagged")
+    whd_confidence: Confidence | None = _f(
+        "Warm Home Discount (2e): Guarantee Credit, or HB, UC or Savings Credit; automatic (paid by data "
+        "matching: never a missed amount), possible in 2024/25 for Core Group 2, or null")
+    whd_value_annual: Yearly | None = _f("whd_amount (£150) where flagged, else 0")
+    water_tariff_confidence: Confidence | None = _f(
+        "water social tariff (2f) of the supplier (water_suppliers by postcode): Southern Water via Pension "
+        "Credit or bill > 3% of income after housing; South East Water or Affinity Water income limits; "
+        "possible or null")
+    water_tariff_value_annual: Yearly | None = _f(
+        "Southern Water via Pension Credit: 20% of the water estimate; null for the income routes (charges "
+        "not configured); 0 where not flagged")
+    watersure_confidence: Confidence | None = _f(
+        "WaterSure (2f): UC, HB or Pension Credit and 3+ children (a meter is not in the data); possible or "
+        "null")
+    watersure_value_annual: Yearly | None = _f("max(water estimate - watersure_cap_annual, 0); 0 where not "
+                                               "flagged")
+    hb_pensioner_confidence: Confidence | None = _f(
+        "Housing Benefit for pensioners who rent (2g): everyone over State Pension age, Pension Credit, rent > 0, "
+        "no HB; likely (social tenant on Guarantee Credit, no non-dependants) or possible")
+    hb_pensioner_value_annual: Yearly | None = _f("rent_weekly x 52 (an upper bound); 0 where not flagged")
     link_method: LinkMethod = _f("how the claim was linked to its council-tax account: uprn, probabilistic, or "
                                  "unlinked")
     link_probability: Annotated[float, Kind("number", "probability 0-1")] | None = _f(

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from pipelines.score.pension_age import spa_date_sql
 from pipelines.score.reasons import reasons_sql
+from pipelines.score.takeup_sql import takeup_columns, takeup_ctes, takeup_reasons
 from schemas.parameters import Parameters
 from schemas.sql import quote_str, sql_date, sql_dec
 
@@ -64,12 +65,13 @@ def epc_cte(has_epc: bool, ratings: str) -> str:
 
 def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: bool, has_keys: bool,
                    has_epc: bool = True) -> str:
-    """The CREATE TABLE households statement: one row per row of ``benefits``."""
+    """The CREATE TABLE households statement: one row per row of ``benefits``, with the take-up checks."""
     p = params
     d = sql_dec
     ratings = ", ".join(quote_str(r) for r in sorted(p.energy_epc_factors.value))
     crisis = ", ".join(quote_str(s) for s in p.crisis_recovery_stages.value) or "NULL"
     as_of_sql = sql_date(as_of)
+    takeup, last = takeup_ctes(p, as_of, "monthly")
     weekly = ["hb_weekly", "state_pension_weekly", "private_pension_weekly", "pension_credit_weekly",
               "disability_benefit_weekly", "carers_allowance_weekly", "child_benefit_weekly", "other_income_weekly"]
     return f"""
@@ -80,6 +82,7 @@ WITH {links_cte(has_links)},
 base AS (
     SELECT b.*, l.account_ref, l.method AS link_method, l.match_probability AS link_probability,
         c.annual_charge, c.ctr_annual, c.recovery_stage, c.uprn AS account_uprn,
+        c.exemption_class, c.single_person_discount, c.disabled_band_reduction,
         coalesce(e1.rating, e2.rating) AS epc_rating,
         k.household_id AS key_household_id, k.other_districts AS key_other_districts,
         b.adults + b.children AS people,
@@ -154,7 +157,8 @@ monthly AS (
         CAST(left_for_food_a AS DOUBLE) / 12 AS left_for_food_monthly,
         CAST(CASE WHEN pension_credit_missing THEN (guarantee_w - income_pc_w) * 52 ELSE 0 END AS DECIMAL(18,2))
             AS pension_credit_value_annual
-    FROM status)
+    FROM status),
+{takeup}
 SELECT
     coalesce(key_household_id, 'H-' || left(sha256(lad_code || ':' || claim_ref), 12)) AS household_id,
     lad_code, claim_ref, account_ref, coalesce(uprn, account_uprn) AS uprn, postcode,
@@ -173,9 +177,10 @@ SELECT
     CAST(pension_credit_weekly AS DECIMAL(18,2)) AS pension_credit_weekly,
     CAST(CASE WHEN everyone_spa THEN income_pc_w END AS DECIMAL(18,2)) AS pension_credit_income_weekly,
     CAST(CASE WHEN everyone_spa THEN guarantee_w END AS DECIMAL(18,2)) AS pension_credit_guarantee_weekly,
+    {takeup_columns()},
     coalesce(link_method, 'unlinked') AS link_method, link_probability,
     coalesce(key_other_districts, '') AS other_districts,
-    {reasons_sql(p)} AS reasons,
+    {reasons_sql(p, takeup_reasons())} AS reasons,
     extract_date, {as_of_sql} AS as_of_date, {quote_str(p.tax_year)} AS tax_year, {quote_str(run_id)} AS run_id
-FROM monthly
+FROM {last}
 """

@@ -73,8 +73,10 @@ def make_db(claims: list[dict[str, Any]], accounts: list[dict[str, Any]] | None 
     if links is not None:
         con.execute("CREATE TABLE links (lad_code VARCHAR, claim_ref VARCHAR, account_ref VARCHAR, method VARCHAR,"
                     " match_probability DOUBLE, match_weight DOUBLE)")
+        lad_of = {c["claim_ref"]: c.get("lad_code", LAD) for c in claims}
         for claim_ref, account_ref in links:
-            con.execute("INSERT INTO links VALUES (?, ?, ?, 'uprn', 0.99, 12.5)", [LAD, claim_ref, account_ref])
+            con.execute("INSERT INTO links VALUES (?, ?, ?, 'uprn', 0.99, 12.5)",
+                        [lad_of.get(claim_ref, LAD), claim_ref, account_ref])
     if keys is not None:
         con.execute("CREATE TABLE household_keys (lad_code VARCHAR, claim_ref VARCHAR, household_id VARCHAR,"
                     " other_districts VARCHAR)")
