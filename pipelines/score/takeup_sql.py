@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from pipelines.score.reasons import money
 from schemas.parameters import Parameters
-from schemas.reference import district_name
+from schemas.reference import KENT_DISTRICTS
 from schemas.sql import quote_str, sql_date, sql_dec
 
 CHECKS = ("ctr", "fsm", "healthy_start", "attendance_allowance", "whd", "water_tariff", "watersure",
@@ -92,11 +92,9 @@ def ctr_cte(p: Parameters, src: str) -> str:
     top = _by_district({lad: s.max_pct for lad, s in schemes.items()}, default)
     low = _by_district({lad: (min(s.band_pcts) if s.band_pcts else s.max_pct) for lad, s in schemes.items()},
                        default)
-    names = " ".join(f"WHEN {quote_str(lad)} THEN {quote_str(s.district)}" for lad, s in sorted(schemes.items()))
-    others = " ".join(f"WHEN {quote_str(lad)} THEN {quote_str(district_name(lad))}"
-                      for lad in ("E07000106", "E07000107", "E07000108", "E07000109", "E07000111",
-                                  "E07000113", "E07000114", "E07000115", "E07000116"))
-    scheme = f"(CASE WHEN everyone_spa THEN 'pension-age scheme' ELSE (CASE lad_code {names} {others} ELSE lad_code END) END)"
+    labels = {**KENT_DISTRICTS, **{lad: s.district for lad, s in schemes.items()}}
+    names = " ".join(f"WHEN {quote_str(lad)} THEN {quote_str(name)}" for lad, name in sorted(labels.items()))
+    scheme = f"(CASE WHEN everyone_spa THEN 'pension-age scheme' ELSE (CASE lad_code {names} ELSE lad_code END) END)"
     return f"""tu_ctr_pct AS (
     SELECT *,
         coalesce(account_ref IS NOT NULL AND annual_charge > 0 AND exemption_class IS NULL AND ctr_annual = 0
@@ -276,7 +274,7 @@ def water_cte(p: Parameters, src: str) -> str:
     with value NULL. WaterSure: UC, HB or Pension Credit and ``watersure_min_children``+ children:
     max(water estimate - cap, 0).
     """
-    southern_pc = f"company = 'southern' AND on_pc"
+    southern_pc = "company = 'southern' AND on_pc"
     southern_income = (f"company = 'southern' AND income_a - housing_a > 0"
                        f" AND water_a > {sql_dec(p.water_southern_bill_share.value)} * (income_a - housing_a)"
                        f" AND capital <= {sql_dec(p.water_southern_capital_limit.value)}")
