@@ -26,6 +26,28 @@ HouseholdType = Literal[
 LinkMethod = Literal["uprn", "probabilistic", "unlinked"]
 Confidence = Literal["likely", "possible", "automatic", "signal"]
 CONFIDENCES: tuple[str, ...] = get_args(Confidence)
+MISSING_CONFIDENCES = ("likely", "possible")  # automatic and signal never enter a "missing £" total
+TAKEUP_CHECKS: dict[str, tuple[str, ...]] = {
+    # check (TAKEUP.md section 2) -> the confidences it can give, in households' column order
+    "ctr": ("likely", "possible"),
+    "fsm": ("possible",),
+    "healthy_start": ("possible",),
+    "attendance_allowance": ("possible",),
+    "whd": ("automatic", "possible"),
+    "water_tariff": ("possible",),
+    "watersure": ("possible",),
+    "hb_pensioner": ("likely", "possible"),
+}
+TAKEUP_LABELS: dict[str, str] = {
+    "ctr": "Council Tax Reduction not claimed",
+    "fsm": "Free school meals",
+    "healthy_start": "Healthy Start",
+    "attendance_allowance": "Attendance Allowance (pensioners)",
+    "whd": "Warm Home Discount",
+    "water_tariff": "Water social tariff",
+    "watersure": "WaterSure",
+    "hb_pensioner": "Housing Benefit for pensioners who rent",
+}
 
 Text = Annotated[str, Kind("text")]
 Count = Annotated[int, Kind("integer", "people")]

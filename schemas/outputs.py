@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, Field
 
 from schemas.columns import KIND_DUCKDB, Kind
+from schemas.households import TAKEUP_CHECKS, TAKEUP_LABELS
 from schemas.vocabulary import ResilienceStatus
 
 OutText = Annotated[str, Kind("text")]
@@ -42,8 +43,25 @@ Metric = Literal[
     "fuel_water_food_poverty",
     "pensioner_households",
     "pension_credit_missing",
+    # take-up checks (docs/TAKEUP.md): households by check and confidence, likely and possible apart
+    "ctr_likely",
+    "ctr_possible",
+    "fsm_possible",
+    "healthy_start_possible",
+    "attendance_allowance_possible",
+    "whd_automatic",
+    "whd_possible",
+    "water_tariff_possible",
+    "watersure_possible",
+    "hb_pensioner_likely",
+    "hb_pensioner_possible",
 ]
 METRICS: tuple[str, ...] = get_args(Metric)
+TAKEUP_METRICS: dict[str, tuple[str, str]] = {
+    f"{check}_{confidence}": (check, confidence)
+    for check, confidences in TAKEUP_CHECKS.items() for confidence in confidences
+}
+"""Take-up metric -> (check, confidence); value_gbp is the check's value a year, except for automatic."""
 
 METRIC_LABELS: dict[str, str] = {
     "dwellings": "Dwellings (council-tax accounts)",
@@ -60,6 +78,8 @@ METRIC_LABELS: dict[str, str] = {
     "fuel_water_food_poverty": "Fuel, water and food poverty, and struggling or worse",
     "pensioner_households": "Pensioner households",
     "pension_credit_missing": "Missing out on Pension Credit",
+    **{f"{check}_{confidence}": f"{TAKEUP_LABELS[check]} ({confidence})"
+       for check, confidences in TAKEUP_CHECKS.items() for confidence in confidences},
 }
 
 AreaType = Literal["postcode_sector", "lsoa", "ward"]
@@ -93,9 +113,10 @@ class DistrictBenchmarkRow(BaseModel):
                                        "nearest 5", None)
     rate: OutNumber | None = _f("count per 1,000 dwellings (from the rounded figures); null where "
                                    "suppressed", None)
-    value_gbp: OutMoney | None = _f("pounds a year (Pension Credit missed, for "
-                                       "'pension_credit_missing'), to the nearest pound; null otherwise or where "
-                                       "suppressed", None)
+    value_gbp: OutMoney | None = _f("pounds a year, to the nearest pound: Pension Credit missed for "
+                                    "'pension_credit_missing'; for a likely or possible take-up metric the sum of "
+                                    "its households' values (a floor: households whose value is unknown add "
+                                    "nothing); null for other metrics, automatic ones, or where suppressed", None)
     suppressed: OutFlag = _f("true where the count is hidden by disclosure control (1-9, or secondary)")
     run_id: OutText = _f("the run's id")
     percent_of_scored: OutNumber | None = _f("count as a percentage of households scored, 0-100",

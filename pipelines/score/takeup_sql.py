@@ -20,26 +20,13 @@ import datetime as dt
 from decimal import Decimal
 
 from pipelines.score.reasons import money
+from schemas.households import TAKEUP_CHECKS
 from schemas.parameters import Parameters
 from schemas.reference import KENT_DISTRICTS
 from schemas.sql import quote_str, sql_date, sql_dec
 
-CHECKS = ("ctr", "fsm", "healthy_start", "attendance_allowance", "whd", "water_tariff", "watersure",
-          "hb_pensioner")
+CHECKS = tuple(TAKEUP_CHECKS)
 """The take-up checks in households' column order: TAKEUP.md 2a, 2b, 2c, 2d, 2e, 2f (two), 2g."""
-
-CHECK_LABELS = {
-    "ctr": "Council Tax Reduction not claimed",
-    "fsm": "Free school meals",
-    "healthy_start": "Healthy Start",
-    "attendance_allowance": "Attendance Allowance (pensioners)",
-    "whd": "Warm Home Discount",
-    "water_tariff": "Water social tariff",
-    "watersure": "WaterSure",
-    "hb_pensioner": "Housing Benefit for pensioners who rent",
-}
-MISSING_CONFIDENCES = ("likely", "possible")
-"""Confidences that count as support missed; automatic and signal never enter a 'missing £' total."""
 
 WATER_COMPANIES = {"southern": ("Southern Water", "the Essentials tariff"),
                    "south_east": ("South East Water", "the Social Tariff"),
