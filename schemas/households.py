@@ -24,6 +24,7 @@ HouseholdType = Literal[
     "couple_with_children", "lone_parent",
 ]
 LinkMethod = Literal["uprn", "probabilistic", "unlinked"]
+HouseholdSource = Literal["claim", "uc", "both"]
 Confidence = Literal["likely", "possible", "automatic", "signal"]
 CONFIDENCES: tuple[str, ...] = get_args(Confidence)
 MISSING_CONFIDENCES = ("likely", "possible")  # automatic and signal never enter a "missing £" total
@@ -66,13 +67,16 @@ def _f(description: str) -> Any:
 
 
 class HouseholdRow(BaseModel):
-    """One scored household (a benefit claim) of one district, as RULES.md scores it."""
+    """One scored household (a benefit claim, or a UC award with no claim) of one district, as RULES.md scores it."""
 
     model_config = ConfigDict(extra="forbid")
 
     household_id: Text = _f("stable household id ('H-' and 12 hex characters), the same from run to run")
     lad_code: Text = _f("ONS local-authority code of the district holding the claim")
-    claim_ref: Text = _f("the district's benefit claim reference")
+    claim_ref: Text = _f("the district's benefit claim reference; for a household known only from the Universal "
+                         "Credit extract, 'UC-' and 16 hex characters of its award's keyed reference")
+    source: HouseholdSource = _f("where the household comes from: claim (a benefits claim), uc (a Universal Credit "
+                                 "award with no benefits claim) or both (a claim joined by an award)")
     account_ref: Text | None = _f("the linked council-tax account reference; null where unlinked")
     uprn: Annotated[int, Kind("integer")] | None = _f(
         "Unique Property Reference Number: the claim's, else the linked account's; null where neither has one")

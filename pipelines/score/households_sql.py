@@ -33,13 +33,16 @@ def epc_factor_sql(rating: str, factors: dict[str, Decimal]) -> str:
 
 
 def links_cte(has_links: bool) -> str:
-    """At most one linked account per claim, keeping only links whose account is in council_tax."""
-    if not has_links:
-        return ("link AS (SELECT NULL::VARCHAR AS lad_code, NULL::VARCHAR AS claim_ref, NULL::VARCHAR AS account_ref,"
-                " NULL::VARCHAR AS method, NULL::DOUBLE AS match_probability WHERE FALSE)")
+    """At most one linked account per claim, keeping only links whose account is in council_tax.
+
+    Claims' links come from ``links`` (the link stage); UC-only households' from ``uc_links`` (by UPRN).
+    """
+    uc = ("SELECT lad_code, claim_ref, account_ref, method, match_probability FROM uc_links")
+    found = (f"SELECT lad_code, claim_ref, account_ref, CAST(method AS VARCHAR) AS method,"
+             f" CAST(match_probability AS DOUBLE) AS match_probability FROM links UNION ALL {uc}") if has_links else uc
     return (
-        "link AS (SELECT l.lad_code, l.claim_ref, l.account_ref, CAST(l.method AS VARCHAR) AS method,"
-        " CAST(l.match_probability AS DOUBLE) AS match_probability FROM links l"
+        "link AS (SELECT l.lad_code, l.claim_ref, l.account_ref, l.method, l.match_probability"
+        f" FROM ({found}) l"
         " SEMI JOIN council_tax c ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref"
         " QUALIFY row_number() OVER (PARTITION BY l.lad_code, l.claim_ref"
         " ORDER BY l.match_probability DESC NULLS LAST, l.account_ref) = 1)"
@@ -65,7 +68,8 @@ def epc_cte(has_epc: bool, ratings: str) -> str:
 
 def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: bool, has_keys: bool,
                    has_epc: bool = True) -> str:
-    """The CREATE TABLE households statement: one row per row of ``benefits``, with the take-up checks."""
+    """The CREATE TABLE households statement: one row per row of the ``claims`` view (:mod:`uc_sql`), with the
+    take-up checks."""
     p = params
     d = sql_dec
     ratings = ", ".join(quote_str(r) for r in sorted(p.energy_epc_factors.value))
@@ -89,7 +93,7 @@ base AS (
         (b.adults >= 2 OR b.partner_birth_date IS NOT NULL) AS couple,
         {spa_date_sql("b.claimant_birth_date", p.state_pension_age.value)} <= {as_of_sql} AS claimant_spa,
         {spa_date_sql("b.partner_birth_date", p.state_pension_age.value)} <= {as_of_sql} AS partner_spa
-    FROM benefits b
+    FROM claims b
     LEFT JOIN link l ON l.lad_code = b.lad_code AND l.claim_ref = b.claim_ref
     LEFT JOIN council_tax c ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref
     LEFT JOIN epc_best e1 ON e1.uprn = b.uprn
@@ -161,7 +165,7 @@ monthly AS (
 {takeup}
 SELECT
     coalesce(key_household_id, 'H-' || left(sha256(lad_code || ':' || claim_ref), 12)) AS household_id,
-    lad_code, claim_ref, account_ref, coalesce(uprn, account_uprn) AS uprn, postcode,
+    lad_code, claim_ref, source, account_ref, coalesce(uprn, account_uprn) AS uprn, postcode,
     CASE WHEN children > 0 THEN CASE WHEN couple THEN 'couple_with_children' ELSE 'lone_parent' END
          WHEN couple THEN CASE WHEN pensioner THEN 'pensioner_couple'
                                WHEN claimant_spa OR partner_spa IS TRUE THEN 'mixed_age_couple'
