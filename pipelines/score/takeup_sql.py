@@ -54,25 +54,34 @@ def _ages_text(ages_expr: str) -> str:
 
 
 def prepare_cte(src: str) -> str:
-    """tu_prepare: child ages as a list, which benefits are received, and the benefit named in reasons."""
+    """tu_prepare: child ages (the claim's, else the award's), benefits received, the benefit named in reasons.
+
+    On UC: ``uc_monthly`` > 0 or a live award with a payment; ``uc_nil``: an award with a nil payment.
+    ``earnings_m``: take-home pay a month, the latest AP's where an award is held, else earnings_weekly x 52 / 12.
+    """
     return f"""tu_prepare AS (
     SELECT *,
-        CASE WHEN child_ages IS NOT NULL AND trim(child_ages) <> ''
-             THEN list_transform(string_split(child_ages, ';'), lambda x: CAST(trim(x) AS INTEGER)) END AS ages_l,
-        uc_monthly > 0 AS on_uc, pension_credit_weekly > 0 AS on_pc, hb_weekly > 0 AS on_hb,
+        CASE WHEN nullif(trim(coalesce(child_ages, uc_child_ages)), '') IS NOT NULL
+             THEN list_transform(string_split(coalesce(child_ages, uc_child_ages), ';'),
+                                 lambda x: CAST(trim(x) AS INTEGER)) END AS ages_l,
+        uc_monthly > 0 OR coalesce(uc_award_monthly > 0, FALSE) AS on_uc,
+        uc_award_ref IS NOT NULL AND uc_award_monthly = 0 AND uc_monthly = 0 AS uc_nil,
+        pension_credit_weekly > 0 AS on_pc, hb_weekly > 0 AS on_hb,
         pension_credit_weekly > 0 AND income_pc_w < guarantee_w AS on_gc,
-        CASE WHEN uc_monthly > 0 THEN 'Universal Credit' WHEN pension_credit_weekly > 0 THEN 'Pension Credit'
+        CASE WHEN uc_monthly > 0 OR uc_award_ref IS NOT NULL THEN 'Universal Credit'
+             WHEN pension_credit_weekly > 0 THEN 'Pension Credit'
              WHEN hb_weekly > 0 THEN 'Housing Benefit' END AS benefit_name,
-        CAST(earnings_weekly * 52 AS DECIMAL(18,2)) AS earnings_a
+        CAST(earnings_weekly * 52 AS DECIMAL(18,2)) AS earnings_a,
+        CAST(coalesce(uc_earnings_1, earnings_weekly * 52 / 12) AS DECIMAL(18,6)) AS earnings_m
     FROM {src})"""
 
 
 def ctr_cte(p: Parameters, src: str) -> str:
-    """tu_ctr (2a): liable for council tax, no CTR, on UC, Pension Credit or HB.
+    """tu_ctr (2a): liable for council tax, no CTR, on UC (a nil award too), Pension Credit or HB.
 
     Pension age (everyone over State Pension age): the national scheme, 100%; likely on Guarantee
     Credit. Working age: the district's scheme, ``max_pct`` without earnings (likely), else the lowest
-    band (possible). Possible too with non-dependants, or one adult and no single-person discount.
+    band (possible). Possible too with non-dependants, one adult and no single-person discount, or a nil award.
     """
     schemes = p.ctr_schemes.value
     default = p.ctr_default_max_pct.value
@@ -85,10 +94,10 @@ def ctr_cte(p: Parameters, src: str) -> str:
     return f"""tu_ctr_pct AS (
     SELECT *,
         coalesce(account_ref IS NOT NULL AND annual_charge > 0 AND exemption_class IS NULL AND ctr_annual = 0
-                 AND ctr_weekly = 0 AND (on_uc OR on_pc OR on_hb), FALSE) AS ctr_flag,
-        CASE WHEN everyone_spa THEN 1 WHEN earnings_weekly = 0 THEN {top} ELSE {low} END AS ctr_pct,
-        (non_dependants > 0 OR (NOT couple AND single_person_discount IS NOT TRUE)
-         OR CASE WHEN everyone_spa THEN NOT on_gc ELSE earnings_weekly > 0 END) AS ctr_doubt
+                 AND ctr_weekly = 0 AND (on_uc OR uc_nil OR on_pc OR on_hb), FALSE) AS ctr_flag,
+        CASE WHEN everyone_spa THEN 1 WHEN earnings_m = 0 THEN {top} ELSE {low} END AS ctr_pct,
+        (non_dependants > 0 OR (NOT couple AND single_person_discount IS NOT TRUE) OR uc_nil
+         OR CASE WHEN everyone_spa THEN NOT on_gc ELSE earnings_m > 0 END) AS ctr_doubt
     FROM {src}),
 tu_ctr AS (
     SELECT *,
@@ -98,19 +107,31 @@ tu_ctr AS (
             || {money('annual_charge')} || ' a year with no Council Tax Reduction: could get about '
             || {_pct_text('ctr_pct')} || ' off, '
             || {money('CAST(annual_charge * ctr_pct AS DECIMAL(18,2))')} || ' a year ('
-            || {scheme} || ' {_year(p)})' END AS ctr_reason
+            || {scheme} || ' {_year(p)})'
+            || CASE WHEN uc_nil THEN ' (a nil Universal Credit award: check entitlement)' ELSE '' END
+            || CASE WHEN uc_ct_deduction_monthly > 0 THEN ' (council-tax arrears of '
+                    || {money('uc_ct_deduction_monthly')} || ' a month are deducted from Universal Credit)'
+                    ELSE '' END END AS ctr_reason
     FROM tu_ctr_pct)"""
 
 
 def fsm_cte(p: Parameters, as_of: dt.date, src: str) -> str:
     """tu_fsm (2b): UC (earnings test until ``fsm_all_uc_from``) or Guarantee Credit, with a school-age child.
 
+    The earnings test: take-home pay in the last AP, or the last two, or three, at or below the limits where
+    an award's APs are held; else earnings_weekly x 52 against the one-AP limit x 12.
+
     Ages 4-6 infant (already fed: £0, register for pupil premium); 7-18 valued at ``fsm_value_per_child``
     each; no ages held: value NULL. Always possible (receipt is not in the data).
     """
     all_uc = as_of >= p.fsm_all_uc_from.value
-    limit_a = p.fsm_earnings_limit_1ap.value * 12
-    uc_ok = "on_uc" if all_uc else f"(on_uc AND earnings_a <= {sql_dec(limit_a)})"
+    one, two, three = (p.fsm_earnings_limit_1ap.value, p.fsm_earnings_limit_2ap.value,
+                       p.fsm_earnings_limit_3ap.value)
+    test = (f"CASE WHEN uc_earnings_1 IS NOT NULL THEN uc_earnings_1 <= {sql_dec(one)}"
+            f" OR coalesce(uc_earnings_2 <= {sql_dec(two)}, FALSE)"
+            f" OR coalesce(uc_earnings_3 <= {sql_dec(three)}, FALSE)"
+            f" ELSE earnings_a <= {sql_dec(one * 12)} END")
+    uc_ok = "on_uc" if all_uc else f"(on_uc AND {test})"
     each = p.fsm_value_per_child.value
     valued = "list_filter(ages_l, lambda a: a BETWEEN 7 AND 18)"
     infant = "list_filter(ages_l, lambda a: a BETWEEN 4 AND 6)"
@@ -154,7 +175,7 @@ def healthy_start_cte(p: Parameters, src: str) -> str:
     per_child = f"CASE WHEN a = 0 THEN 26 * {under_one} + 26 * {r} WHEN a = 3 THEN 26 * {r} ELSE 52 * {r} END"
     return f"""tu_hs_kids AS (
     SELECT *,
-        ((on_uc AND earnings_a <= {limit_a}) OR (on_pc AND children > 0)) AS hs_passport,
+        ((on_uc AND earnings_m * 12 <= {limit_a}) OR (on_pc AND children > 0)) AS hs_passport,
         coalesce(list_filter(ages_l, lambda a: a BETWEEN 0 AND 3), []) AS hs_ages
     FROM {src}),
 tu_healthy_start AS (
@@ -164,7 +185,7 @@ tu_healthy_start AS (
                   THEN list_sum(list_transform(hs_ages, lambda a: {per_child})) ELSE 0 END AS DECIMAL(18,2))
             AS healthy_start_value_annual,
         CASE WHEN hs_passport AND len(hs_ages) > 0 THEN 'Healthy Start: ' || benefit_name
-            || ' with take-home pay ' || {money('earnings_a / 12')} || ' a month and child(ren) aged '
+            || ' with take-home pay ' || {money('earnings_m')} || ' a month and child(ren) aged '
             || {_ages_text('hs_ages')} || ': could get Healthy Start worth about '
             || {money(f'list_sum(list_transform(hs_ages, lambda a: {per_child}))')} || ' a year' END
             AS healthy_start_reason
