@@ -79,6 +79,9 @@ def raw_counts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[Cell, in
     if table_exists(con, "council_tax"):
         for lad, n in con.execute("SELECT lad_code, count(*) FROM council_tax GROUP BY lad_code").fetchall():
             counts[(str(lad), "dwellings")] = int(n)
+    if table_exists(con, "arrears_signals"):
+        for lad, n in con.execute("SELECT lad_code, count(*) FROM arrears_signals GROUP BY lad_code").fetchall():
+            counts[(str(lad), "arrears_signal")] = int(n)
     districts = sorted({lad for lad, _ in counts})
     for lad in districts:
         for metric in METRICS:
@@ -147,7 +150,7 @@ def benchmark_rows(
             if count is not None and metric != "dwellings" and dwellings:
                 rate = round(count / dwellings * 1000, 4)
             percent = None
-            if count is not None and scored and metric not in ("dwellings", "households_scored"):
+            if count is not None and scored and metric not in ("dwellings", "households_scored", "arrears_signal"):
                 percent = round(count / scored * 100, 4)
             value = None
             if metric in MONEY_METRICS and count is not None:

@@ -139,8 +139,12 @@ _OUTPUTS: tuple[tuple[str, str, str, str, str], ...] = (
     # table, module, model, audience, description
     ("households", "schemas.households", "HouseholdRow",
      "row-level: the whole file for the hub; districts/<LAD>/households.parquet for that district only",
-     "One row per scored household (benefit claim): monthly cashflow, resilience status, poverty flags and "
-     "Pension Credit missed, with reasons."),
+     "One row per scored household (benefit claim, or UC award with no claim): monthly cashflow, resilience "
+     "status, poverty flags, Pension Credit missed and the take-up checks, with reasons."),
+    ("arrears_signals", "schemas.households", "ArrearsSignalRow",
+     "row-level: the whole file for the hub; districts/<LAD>/arrears_signals.parquet for that district only",
+     "Council-tax accounts in recovery that no benefits claim or UC award is linked to: a 'can't pay' signal "
+     "for contact before further recovery (docs/TAKEUP.md 2h)."),
     ("links", "schemas.links", "LinkRow", "row-level: the hub, and each district for its own rows",
      "Every accepted claim-to-account link: method, probability and comparison levels."),
     ("district_benchmarks", "schemas.outputs", "DistrictBenchmarkRow", _SHARED,

@@ -186,6 +186,28 @@ class HouseholdRow(BaseModel):
     run_id: Text = _f("the run's id")
 
 
+class ArrearsSignalRow(BaseModel):
+    """A council-tax account in recovery that no scored household is linked to (TAKEUP.md 2h, "can't pay")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lad_code: Text = _f("ONS local-authority code of the district holding the account")
+    account_ref: Text = _f("the district's council-tax account reference")
+    uprn: Annotated[int, Kind("integer")] | None = _f("Unique Property Reference Number of the account; null "
+                                                       "where not held")
+    postcode: Text = _f("the account's postcode, 'OUT IN' upper case")
+    recovery_stage: Text = _f("furthest recovery stage reached: one of arrears_signal_stages")
+    arrears: Annotated[Decimal, Kind("money", "pounds")] = _f("arrears owed (debt, not missing support)")
+    rank: Annotated[int, Kind("integer")] = _f("rank in the district: furthest stage first (attachment, "
+                                               "enforcement_agent, liability_order, summons), then arrears high "
+                                               "to low, then account_ref")
+    not_known_arrears_confidence: Literal["signal"] = _f("always 'signal': not an entitlement, for contact; "
+                                                         "never in a missing total")
+    reason: Text = _f("plain-English reason for contact")
+    as_of_date: Day = _f("the run's as-of date")
+    run_id: Text = _f("the run's id")
+
+
 HOUSEHOLD_TYPES: tuple[str, ...] = get_args(HouseholdType)
 
 

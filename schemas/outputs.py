@@ -55,6 +55,7 @@ Metric = Literal[
     "watersure_possible",
     "hb_pensioner_likely",
     "hb_pensioner_possible",
+    "arrears_signal",
 ]
 METRICS: tuple[str, ...] = get_args(Metric)
 TAKEUP_METRICS: dict[str, tuple[str, str]] = {
@@ -80,6 +81,7 @@ METRIC_LABELS: dict[str, str] = {
     "pension_credit_missing": "Missing out on Pension Credit",
     **{f"{check}_{confidence}": f"{TAKEUP_LABELS[check]} ({confidence})"
        for check, confidences in TAKEUP_CHECKS.items() for confidence in confidences},
+    "arrears_signal": "Council-tax accounts in recovery with no benefit claim (signal)",
 }
 
 AreaType = Literal["postcode_sector", "lsoa", "ward"]
@@ -107,7 +109,8 @@ class DistrictBenchmarkRow(BaseModel):
     lad_code: OutText = _f(_CODE)
     district_name: OutText = _f("district name, or the county's name")
     metric: Metric = _f("what is counted (see the metric list)")
-    count: OutInt | None = _f("households (dwellings for 'dwellings'), rounded to the nearest 5; "
+    count: OutInt | None = _f("households (dwellings for 'dwellings', accounts for 'arrears_signal'), rounded to "
+                                 "the nearest 5; "
                                  "null where suppressed", None)
     denominator: OutInt | None = _f("dwellings (council-tax accounts) in the area, rounded to the "
                                        "nearest 5", None)

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from pipelines.score.households_sql import households_sql
+from pipelines.score.takeup_sql import arrears_signals_sql
 from pipelines.score.uc_sql import awards_sql, claims_sql
 from schemas.parameters import Parameters
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
@@ -32,7 +33,8 @@ def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Par
     Uses ``links`` (claim -> account), ``household_keys``, ``epc`` and ``universal_credit`` where they exist;
     otherwise every claim is unlinked and its household_id is 'H-' + 12 hex of sha256(lad_code ':' claim_ref)
     (a UC-only household's claim_ref is 'UC-' + 16 hex of its award_ref). Raises RuntimeError if the result is
-    not exactly one row per claim and UC-only award.
+    not exactly one row per claim and UC-only award. Then creates ``arrears_signals`` (TAKEUP.md 2h): accounts
+    in recovery that no household is linked to.
     """
     con.execute(awards_sql(as_of, table_exists(con, "universal_credit")))
     con.execute(claims_sql())
@@ -45,6 +47,7 @@ def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Par
     claims, rows, distinct = check[0]
     if not claims == rows == distinct:
         raise RuntimeError(f"scoring made {rows} rows ({distinct} distinct claims) from {claims} claims and awards")
+    con.execute(arrears_signals_sql(params, as_of, run_id))
 
 
 def summarise(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

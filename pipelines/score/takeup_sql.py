@@ -361,3 +361,34 @@ def takeup_columns() -> str:
 def takeup_reasons() -> list[str]:
     """SQL expressions of each check's reason clause (NULL when not flagged), in check order."""
     return [f"{c}_reason" for c in CHECKS]
+
+
+STAGE_RANK = ("attachment", "enforcement_agent", "liability_order", "summons")
+"""Recovery stages from the furthest, for ranking the arrears signal (TAKEUP.md 2h)."""
+
+
+def arrears_signals_sql(p: Parameters, as_of: dt.date, run_id: str) -> str:
+    """CREATE TABLE arrears_signals (2h): council-tax accounts at a recovery stage in ``arrears_signal_stages``,
+    with arrears >= ``arrears_signal_min``, that no scored household (benefits claim or UC award) is linked to.
+
+    Not an entitlement: confidence 'signal', value = arrears (debt, not missing support). One row per
+    account, ranked in its district by stage (furthest first), arrears high to low, account_ref. Reads
+    ``council_tax`` and ``households``; row-level, for the account's own district only.
+    """
+    stages = [s for s in STAGE_RANK if s in p.arrears_signal_stages.value]
+    stages += [s for s in p.arrears_signal_stages.value if s not in stages]
+    listed = ", ".join(quote_str(s) for s in stages) or "NULL"
+    order = " ".join(f"WHEN {quote_str(s)} THEN {i}" for i, s in enumerate(stages))
+    words = "replace(c.recovery_stage, '_', ' ')"
+    return f"""CREATE OR REPLACE TABLE arrears_signals AS
+SELECT c.lad_code, c.account_ref, c.uprn, c.postcode, c.recovery_stage,
+    CAST(c.arrears AS DECIMAL(18,2)) AS arrears,
+    CAST(row_number() OVER (PARTITION BY c.lad_code ORDER BY CASE c.recovery_stage {order} END,
+                            c.arrears DESC, c.account_ref) AS BIGINT) AS rank,
+    'signal' AS not_known_arrears_confidence,
+    'Council tax account at ' || {words} || ' with ' || {money('c.arrears')} || ' arrears and no benefit claim: '
+        || 'check for Council Tax Reduction, Universal Credit or hardship help before further recovery' AS reason,
+    {sql_date(as_of)} AS as_of_date, {quote_str(run_id)} AS run_id
+FROM council_tax c
+WHERE c.recovery_stage IN ({listed}) AND c.arrears >= {sql_dec(p.arrears_signal_min.value)}
+  AND NOT EXISTS (SELECT 1 FROM households h WHERE h.lad_code = c.lad_code AND h.account_ref = c.account_ref)"""

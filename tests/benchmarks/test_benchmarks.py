@@ -129,9 +129,9 @@ def test_history_kept_across_two_runs_and_parquet_is_bi_safe(tmp_path: Path) -> 
     report = build_benchmarks(con, "r2", D2, run1)
     run2 = publish_run(con, tmp_path / "runs" / "r2", (*TABLES, "households"))
     dates = con.execute("SELECT run_id, count(*) FROM district_benchmarks GROUP BY ALL ORDER BY 1").fetchall()
-    # 3 areas x 25 metrics, each run (14 before the take-up metrics of docs/TAKEUP.md: 0 here, the
+    # 3 areas x 26 metrics, each run (14 before the take-up metrics of docs/TAKEUP.md: 0 here, the
     # hand-built households have no take-up columns)
-    assert dates == [("r1", 3 * len(METRICS)), ("r2", 3 * len(METRICS))] and len(METRICS) == 25
+    assert dates == [("r1", 3 * len(METRICS)), ("r2", 3 * len(METRICS))] and len(METRICS) == 26
     got = rows_by(con, "SELECT lad_code, metric, count, change_since_previous, rate_change_since_previous "
                        "FROM district_benchmarks WHERE run_id = 'r2'")
     assert got[("county", "at_risk")] == (15, -10, -20.0)  # 27 -> 15 at risk: 25 -> 15 published

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from pipelines.score.takeup_sql import CHECKS
-from tests.pipelines.score.support import account, claim, score_one
+from schemas.columns import column_specs
+from schemas.households import KIND_DUCKDB, ArrearsSignalRow
+from tests.pipelines.score.support import account, claim, make_db, score, score_one
 
 MAIDSTONE, FOLKESTONE, CANTERBURY = "E07000110", "E07000112", "E07000106"
 Y2024, Y2025, Y2026 = dt.date(2024, 11, 20), dt.date(2025, 11, 20), dt.date(2026, 12, 2)
@@ -281,3 +283,39 @@ def test_hb_pensioner_rules(changes: dict[str, Any], expected: tuple[str | None,
 def test_no_benefit_no_checks() -> None:
     row = score_one(claim(earnings_weekly=D("600"), postcode="SW1A 1AA"), [account(annual_charge=D("1500"))])
     assert {c: check(row, c) for c in CHECKS} == {c: (None, D("0.00")) for c in CHECKS}
+
+
+# --- h. Council-tax arrears not known to the benefits service -------------------------------------------------
+
+def test_arrears_signal_example_and_ranking() -> None:
+    accounts = [
+        account("A1", recovery_stage="liability_order", arrears=D("842.17"), postcode="TN23 1AB"),
+        account("A2", recovery_stage="attachment", arrears=D("100.00")),
+        account("A3", recovery_stage="enforcement_agent", arrears=D("50.00")),
+        account("A4", recovery_stage="summons", arrears=D("2000.00")),
+        account("A5", recovery_stage="liability_order", arrears=D("900.00")),
+        account("A6", recovery_stage="final_notice", arrears=D("5000.00")),   # stage not listed
+        account("A7", recovery_stage="summons", arrears=D("0.99")),           # under £1
+        account("A8", recovery_stage="attachment", arrears=D("700.00")),      # linked to a claim
+    ]
+    con = make_db([claim("B1")], accounts, links=[("B1", "A8")])
+    score(con)
+    rows = con.execute("SELECT account_ref, rank, arrears, not_known_arrears_confidence, reason "
+                       "FROM arrears_signals ORDER BY rank").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("A2", 1), ("A3", 2), ("A5", 3), ("A1", 4), ("A4", 5)]
+    a1 = rows[3]
+    assert (a1[2], a1[3]) == (D("842.17"), "signal")
+    assert a1[4] == ("Council tax account at liability order with £842.17 arrears and no benefit claim: check for "
+                     "Council Tax Reduction, Universal Credit or hardship help before further recovery")
+
+
+def test_arrears_signal_table_matches_its_model() -> None:
+    con = make_db([], [account("A1", uprn=5, recovery_stage="summons", arrears=D("10"))])
+    score(con)
+    table = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                        "WHERE table_name = 'arrears_signals' ORDER BY ordinal_position").fetchall()
+    assert table == [(s.name, KIND_DUCKDB[s.kind]) for s in column_specs(ArrearsSignalRow)]
+    cursor = con.execute("SELECT * FROM arrears_signals")
+    names = [c[0] for c in cursor.description]
+    for row in cursor.fetchall():
+        ArrearsSignalRow.model_validate(dict(zip(names, row, strict=True)))
