@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 
 from benchmarks.build import build_benchmarks
 from benchmarks.metrics import district_figures
+from benchmarks.report import write_report
 from schemas.households import TAKEUP_CHECKS
 from schemas.outputs import TAKEUP_METRICS
 from tests.benchmarks.households import Group, make_council_tax, make_households
@@ -65,3 +67,21 @@ def test_households_scored_before_the_checks_give_zero() -> None:
     make_council_tax(con, {A: 100})
     figures = district_figures(con)
     assert all(figures.counts[("county", m)] == 0 for m in TAKEUP_METRICS)
+
+
+def test_report_has_a_takeup_section_and_lists_unverified_figures(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    _with_takeup(con, [(A, "ctr", 12, "likely", "1320.00"), (B, "ctr", 15, "likely", "1650.00"),
+                       (A, "whd", 30, "automatic", "150.00"), (B, "whd", 30, "automatic", "150.00")])
+    build_benchmarks(con, "run-1", dt.date(2026, 11, 20), None)
+    manifest = {"run_id": "run-1", "scoring": {"parameters": {"unverified": ["fsm_all_uc_from", "water_suppliers"]}}}
+    out = tmp_path / "report.html"
+    write_report(con, manifest, out)
+    html = out.read_text(encoding="utf-8")
+    section = html[html.index('<section id="takeup">'):html.index('<section id="table">')]
+    row = section[section.index("Council Tax Reduction not claimed (likely)"):]
+    row = row[:row.index("</tr>")]
+    assert row.count("<td>") == 4 and "<td>25</td><td>£40,590</td><td>10</td><td>15</td>" in row
+    whd = section[section.index("Warm Home Discount (automatic)"):]
+    assert "<td>60</td><td>not a missed amount</td>" in whd[:whd.index("</tr>")]
+    assert "Unverified figures." in html and "fsm_all_uc_from, water_suppliers" in html
