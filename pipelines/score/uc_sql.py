@@ -1,5 +1,6 @@
 """Pure functions that write the SQL reading the optional Universal Credit extract (TAKEUP.md section 1).
 
+Working temporary tables (dropped with the connection; personal data stays in the hub's database).
 ``uc_awards``: one row per award live on the as-of date: its latest assessment period (AP) ending on
 or before it (an award whose latest notification is a termination is dropped), with take-home pay
 of the last one, two and three APs (NULL where fewer are held) for the free-school-meals test.
@@ -24,10 +25,11 @@ UC_COLUMNS = ("uc_award_ref", "uc_award_monthly", "uc_earnings_1", "uc_earnings_
 
 
 def awards_sql(as_of: dt.date, has_uc: bool) -> str:
-    """CREATE TEMP VIEW uc_awards: the live awards on ``as_of`` (empty without a universal_credit table)."""
+    """CREATE TEMP TABLE uc_awards: the live awards on ``as_of`` (empty without a universal_credit table)."""
     if not has_uc:
-        return ("CREATE OR REPLACE TEMP VIEW uc_awards AS SELECT NULL::VARCHAR AS lad_code, NULL::VARCHAR AS award_ref,"
-                " NULL::DATE AS extract_date, NULL::BIGINT AS uprn, NULL::VARCHAR AS address_line_1,"
+        return ("CREATE OR REPLACE TEMP TABLE uc_awards AS SELECT NULL::VARCHAR AS lad_code,"
+                " NULL::VARCHAR AS award_ref, NULL::DATE AS extract_date, NULL::BIGINT AS uprn,"
+                " NULL::VARCHAR AS address_line_1,"
                 " NULL::VARCHAR AS address_line_2, NULL::VARCHAR AS town, NULL::VARCHAR AS postcode,"
                 " NULL::VARCHAR AS claimant_key, NULL::VARCHAR AS claimant_name, NULL::DATE AS claimant_birth_date,"
                 " NULL::VARCHAR AS partner_key, NULL::VARCHAR AS partner_name, NULL::DATE AS partner_birth_date,"
@@ -37,7 +39,7 @@ def awards_sql(as_of: dt.date, has_uc: bool) -> str:
                 " NULL::DECIMAL(18,2) AS earnings_monthly, NULL::DECIMAL(18,2) AS award_monthly,"
                 " NULL::DECIMAL(18,2) AS council_tax_deduction_monthly, NULL::DECIMAL(18,2) AS earnings_1,"
                 " NULL::DECIMAL(18,2) AS earnings_2, NULL::DECIMAL(18,2) AS earnings_3 WHERE FALSE")
-    return f"""CREATE OR REPLACE TEMP VIEW uc_awards AS
+    return f"""CREATE OR REPLACE TEMP TABLE uc_awards AS
 WITH ap AS (
     SELECT *, row_number() OVER (PARTITION BY lad_code, award_ref ORDER BY ap_start DESC) AS ap_rank
     FROM universal_credit WHERE ap_end <= {sql_date(as_of)}),
@@ -57,16 +59,20 @@ WHERE a.ap_rank = 1 AND a.notification_type <> 'termination'"""
 
 
 def claims_sql() -> str:
-    """CREATE TEMP VIEW claims (benefits plus UC-only awards, with the award columns) and uc_links."""
+    """CREATE TEMP TABLE claim_awards (claim -> award, by equal person keys), claims (benefits plus UC-only awards,
+    with the award columns) and uc_links. Tables, not views: each is read several times."""
     award_cols = ("a.award_ref AS uc_award_ref, a.award_monthly AS uc_award_monthly, a.earnings_1 AS uc_earnings_1,"
                   " a.earnings_2 AS uc_earnings_2, a.earnings_3 AS uc_earnings_3, a.child_ages AS uc_child_ages,"
                   " a.council_tax_deduction_monthly AS uc_ct_deduction_monthly")
     weekly = "CAST(round({} * 12 / 52, 2) AS DECIMAL(18,2))"
-    return f"""CREATE OR REPLACE TEMP VIEW claim_awards AS
-SELECT b.lad_code, b.claim_ref, a.award_ref FROM benefits b JOIN uc_awards a ON a.lad_code = b.lad_code
-    AND (a.claimant_key IN (b.claimant_key, b.partner_key) OR a.partner_key IN (b.claimant_key, b.partner_key))
-QUALIFY row_number() OVER (PARTITION BY b.lad_code, b.claim_ref ORDER BY a.award_ref) = 1;
-CREATE OR REPLACE TEMP VIEW claims AS
+    people = ("SELECT lad_code, {ref}, claimant_key AS person_key FROM {table} WHERE claimant_key IS NOT NULL"
+              " UNION ALL SELECT lad_code, {ref}, partner_key FROM {table} WHERE partner_key IS NOT NULL")
+    return f"""CREATE OR REPLACE TEMP TABLE claim_awards AS
+SELECT b.lad_code, b.claim_ref, min(a.award_ref) AS award_ref
+FROM ({people.format(ref="claim_ref", table="benefits")}) b
+JOIN ({people.format(ref="award_ref", table="uc_awards")}) a ON a.lad_code = b.lad_code AND a.person_key = b.person_key
+GROUP BY b.lad_code, b.claim_ref;
+CREATE OR REPLACE TEMP TABLE claims AS
 SELECT b.*, CASE WHEN a.award_ref IS NULL THEN 'claim' ELSE 'both' END AS source, {award_cols}
 FROM benefits b
 LEFT JOIN claim_awards ca ON ca.lad_code = b.lad_code AND ca.claim_ref = b.claim_ref
@@ -86,7 +92,7 @@ SELECT a.lad_code, a.extract_date, 'UC-' || left(a.award_ref, 16) AS claim_ref, 
     'uc' AS source, {award_cols}
 FROM uc_awards a
 WHERE NOT EXISTS (SELECT 1 FROM claim_awards ca WHERE ca.lad_code = a.lad_code AND ca.award_ref = a.award_ref);
-CREATE OR REPLACE TEMP VIEW uc_links AS
+CREATE OR REPLACE TEMP TABLE uc_links AS
 SELECT c.lad_code, c.claim_ref, t.account_ref, 'uprn' AS method, CAST(1.0 AS DOUBLE) AS match_probability
 FROM claims c JOIN council_tax t ON t.lad_code = c.lad_code AND t.uprn = c.uprn
 WHERE c.source = 'uc'
