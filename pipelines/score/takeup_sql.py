@@ -95,10 +95,12 @@ def ctr_cte(p: Parameters, src: str) -> str:
     SELECT *,
         coalesce(account_ref IS NOT NULL AND annual_charge > 0 AND exemption_class IS NULL AND ctr_annual = 0
                  AND ctr_weekly = 0 AND (on_uc OR uc_nil OR on_pc OR on_hb), FALSE) AS ctr_flag,
-        CASE WHEN everyone_spa THEN 1 WHEN earnings_m = 0 THEN {top} ELSE {low} END AS ctr_pct,
+        CASE WHEN everyone_spa THEN 1 WHEN earnings_m = 0 THEN {top} ELSE {low} END AS ctr_pct_all,
         (non_dependants > 0 OR (NOT couple AND single_person_discount IS NOT TRUE) OR uc_nil
          OR CASE WHEN everyone_spa THEN NOT on_gc ELSE earnings_m > 0 END) AS ctr_doubt
     FROM {src}),
+tu_ctr_only AS (
+    SELECT *, CASE WHEN ctr_flag THEN ctr_pct_all END AS ctr_pct FROM tu_ctr_pct),
 tu_ctr AS (
     SELECT *,
         CASE WHEN ctr_flag THEN CASE WHEN ctr_doubt THEN 'possible' ELSE 'likely' END END AS ctr_confidence,
@@ -112,7 +114,7 @@ tu_ctr AS (
             || CASE WHEN uc_ct_deduction_monthly > 0 THEN ' (council-tax arrears of '
                     || {money('uc_ct_deduction_monthly')} || ' a month are deducted from Universal Credit)'
                     ELSE '' END END AS ctr_reason
-    FROM tu_ctr_pct)"""
+    FROM tu_ctr_only)"""
 
 
 def fsm_cte(p: Parameters, as_of: dt.date, src: str) -> str:
@@ -135,11 +137,13 @@ def fsm_cte(p: Parameters, as_of: dt.date, src: str) -> str:
     each = p.fsm_value_per_child.value
     valued = "list_filter(ages_l, lambda a: a BETWEEN 7 AND 18)"
     infant = "list_filter(ages_l, lambda a: a BETWEEN 4 AND 6)"
-    return f"""tu_fsm_kids AS (
+    return f"""tu_fsm_pass AS (
+    SELECT *, ({uc_ok} OR on_gc) AND children > 0 AS fsm_passport FROM {src}),
+tu_fsm_kids AS (
     SELECT *,
-        ({uc_ok} OR on_gc) AND children > 0 AS fsm_passport,
-        {valued} AS fsm_ages, {infant} AS fsm_infants
-    FROM {src}),
+        CASE WHEN fsm_passport THEN {valued} END AS fsm_ages,
+        CASE WHEN fsm_passport THEN {infant} END AS fsm_infants
+    FROM tu_fsm_pass),
 tu_fsm AS (
     SELECT *,
         CASE WHEN fsm_passport AND (ages_l IS NULL OR len(fsm_ages) > 0 OR len(fsm_infants) > 0)
@@ -173,11 +177,13 @@ def healthy_start_cte(p: Parameters, src: str) -> str:
     under_one = sql_dec(p.healthy_start_under_one_weekly.value)
     limit_a = sql_dec(p.healthy_start_earnings_limit_monthly.value * 12)
     per_child = f"CASE WHEN a = 0 THEN 26 * {under_one} + 26 * {r} WHEN a = 3 THEN 26 * {r} ELSE 52 * {r} END"
-    return f"""tu_hs_kids AS (
+    return f"""tu_hs_pass AS (
+    SELECT *, ((on_uc AND earnings_m * 12 <= {limit_a}) OR (on_pc AND children > 0)) AS hs_passport FROM {src}),
+tu_hs_kids AS (
     SELECT *,
-        ((on_uc AND earnings_m * 12 <= {limit_a}) OR (on_pc AND children > 0)) AS hs_passport,
-        coalesce(list_filter(ages_l, lambda a: a BETWEEN 0 AND 3), []) AS hs_ages
-    FROM {src}),
+        CASE WHEN hs_passport THEN coalesce(list_filter(ages_l, lambda a: a BETWEEN 0 AND 3), []) ELSE [] END
+            AS hs_ages
+    FROM tu_hs_pass),
 tu_healthy_start AS (
     SELECT *,
         CASE WHEN hs_passport AND len(hs_ages) > 0 THEN 'possible' END AS healthy_start_confidence,
@@ -208,12 +214,14 @@ def attendance_allowance_cte(p: Parameters, as_of: dt.date, src: str) -> str:
     knock = (f"CASE WHEN adults = 1 AND NOT couple AND non_dependants = 0 AND NOT severe_disability THEN"
              f" CASE WHEN on_pc THEN {sda} * 52 ELSE (greatest(guarantee_w + {sda} - income_pc_w, 0)"
              f" - greatest(guarantee_w - income_pc_w, 0)) * 52 END ELSE 0 END")
+    candidate = "everyone_spa AND disability_benefit_weekly = 0"
     return f"""tu_aa_signs AS (
     SELECT *,
-        concat_ws(', ', CASE WHEN disabled_band_reduction THEN 'a disabled band reduction on the council tax' END,
+        CASE WHEN {candidate} THEN concat_ws(', ',
+                  CASE WHEN disabled_band_reduction THEN 'a disabled band reduction on the council tax' END,
                   CASE WHEN severe_disability THEN 'severe disability recorded' END,
-                  CASE WHEN coalesce({aged}, FALSE) THEN 'aged {years} or over' END) AS aa_signs,
-        CAST({knock} AS DECIMAL(18,2)) AS aa_knock_a
+                  CASE WHEN coalesce({aged}, FALSE) THEN 'aged {years} or over' END) ELSE '' END AS aa_signs,
+        CAST(CASE WHEN {candidate} THEN {knock} ELSE 0 END AS DECIMAL(18,2)) AS aa_knock_a
     FROM {src}),
 tu_attendance_allowance AS (
     SELECT *,
@@ -262,10 +270,10 @@ def whd_cte(p: Parameters, src: str) -> str:
     FROM {src})"""
 
 
-def supplier_sql(p: Parameters, postcode: str = "postcode") -> str:
-    """CASE giving the water company of a postcode: the longest matching outward code or area in the table."""
-    outward = f"split_part({postcode}, ' ', 1)"
-    area = f"regexp_extract({outward}, '^[A-Z]+')"
+def supplier_sql(p: Parameters) -> str:
+    """CASE giving the water company from ``pc_outward`` and ``pc_area`` (a postcode's outward code and its
+    letters): the longest matching outward code or area in the table."""
+    outward, area = "pc_outward", "pc_area"
     whens = []
     for key, company in sorted(p.water_suppliers.value.items(), key=lambda kv: (-len(kv[0]), kv[0])):
         test = f"{area} = {quote_str(key)}" if key.isalpha() else f"{outward} = {quote_str(key)}"
@@ -297,8 +305,11 @@ def water_cte(p: Parameters, src: str) -> str:
     discount = sql_dec(p.water_southern_pc_discount.value)
     cap = sql_dec(p.watersure_cap_annual.value)
     sure = f"(on_uc OR on_hb OR on_pc) AND children >= {p.watersure_min_children.value}"
-    return f"""tu_water_company AS (
-    SELECT *, {supplier_sql(p)} AS company FROM {src}),
+    return f"""tu_water_postcode AS (
+    SELECT *, split_part(postcode, ' ', 1) AS pc_outward,
+        regexp_extract(split_part(postcode, ' ', 1), '^[A-Z]+') AS pc_area FROM {src}),
+tu_water_company AS (
+    SELECT *, {supplier_sql(p)} AS company FROM tu_water_postcode),
 tu_water_tariff AS (
     SELECT *,
         CASE WHEN {southern_pc} OR {southern_income} OR {south_east} OR {affinity} THEN 'possible' END
