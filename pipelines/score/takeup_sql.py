@@ -1,17 +1,16 @@
 """Pure functions that write the take-up checks' SQL (TAKEUP.md section 2) from a tax year's parameters.
 
-Each check is one CTE (named after its TAKEUP.md section) that adds three columns to the row it
+Each check is a CTE (or two; named after its TAKEUP.md section) that adds three columns to the row it
 reads: ``<check>_confidence`` (likely, possible, automatic or NULL when not flagged),
 ``<check>_value_annual`` (exact DECIMAL pounds a year: 0 when not flagged, NULL when flagged but
 the value is unknown) and ``<check>_reason`` (a plain-English clause for ``reasons``, NULL when
 not flagged). The CTEs chain after the ``monthly`` CTE of :mod:`pipelines.score.households_sql`
-and read only its columns: benefits amounts, the linked council-tax account and the Pension
-Credit working (``everyone_spa``, ``income_pc_w``, ``guarantee_w``).
-
-Without a Universal Credit extract (TAKEUP.md section 1, not read yet) "gets UC" is
-``uc_monthly`` > 0 and earnings tests use ``earnings_weekly`` x 52 / 12, so those tests are
-**possible** at best, and a nil UC award cannot be seen. Personal data: reads birth dates (age
-80+ sign) and child ages; writes none of them except child ages in reasons.
+and read only its columns: benefits amounts, the linked council-tax account, the Pension Credit
+working (``everyone_spa``, ``income_pc_w``, ``guarantee_w``) and the Universal Credit award's
+``uc_*`` columns (:mod:`pipelines.score.uc_sql`; NULL without an award, when "gets UC" is
+``uc_monthly`` > 0 and take-home pay is ``earnings_weekly`` x 52 / 12). ``arrears_signals_sql``
+(2h) is a table of its own, per council-tax account. Personal data: reads birth dates (age 80+
+sign) and child ages; writes none of them except child ages in reasons.
 """
 
 from __future__ import annotations
