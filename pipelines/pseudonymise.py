@@ -147,7 +147,9 @@ def dice(bloom_a: str, bloom_b: str) -> float:
     return 2 * (a & b).bit_count() / total if total else 0.0
 
 
-PERSON_PREFIXES = {"benefits": ("claimant", "partner"), "council_tax": ("liable",)}
+PERSON_PREFIXES = {"benefits": ("claimant", "partner"), "council_tax": ("liable",),
+                   "universal_credit": ("claimant", "partner")}
+REFERENCE_HASHES = {"uc_claim_ref": ("award_ref", "uc")}  # raw reference -> (pseudonymised column, hash label)
 
 
 def pseudonymise_record(key: bytes, kind: str, raw: dict[str, str]) -> dict[str, str]:
@@ -159,6 +161,10 @@ def pseudonymise_record(key: bytes, kind: str, raw: dict[str, str]) -> dict[str,
     """
     out: dict[str, str] = {}
     for column, value in raw.items():
+        if column in REFERENCE_HASHES:  # a claim reference: keyed hash of the trimmed, upper-cased text
+            name, label = REFERENCE_HASHES[column]
+            out[name] = keyed_hash(key, label, value.strip().upper(), 64) if value.strip() else ""
+            continue
         prefix, _, field = column.rpartition("_")
         if prefix not in PERSON_PREFIXES[kind] or field not in ("nino", "forename", "surname"):
             out[column] = value

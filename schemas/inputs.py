@@ -1,13 +1,15 @@
 """Pydantic models of the input extracts, exactly as DESIGN.md's input contract.
 
-Four models: ``benefits`` and ``council_tax``, each in its pseudonymised form (what the hub
-receives) and its raw form (what a district holds before ``pseudonymise``). Personal data:
+Models of ``benefits``, ``council_tax`` and the optional ``universal_credit`` (TAKEUP.md section 1),
+each in its pseudonymised form (what the hub receives) and its raw form (what a district holds
+before ``pseudonymise``), and of the optional county files ``epc`` and ``postcode_lookup``. Personal data:
 raw models carry names and NINOs and must never be given to ``run``; the pseudonymised
 models carry only keyed hashes and name encodings.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -38,14 +40,19 @@ Tenure = Literal["council", "housing_association", "private_rented", "owner_occu
 Band = Literal["A", "B", "C", "D", "E", "F", "G", "H"]
 ExemptionClass = Literal[tuple(chr(c) for c in range(ord("B"), ord("W") + 1))]  # type: ignore[valid-type]
 
-KINDS = ("benefits", "council_tax", "epc", "postcode_lookup")
+KINDS = ("benefits", "council_tax", "epc", "postcode_lookup", "universal_credit")
 EXTRACT_KINDS = ("benefits", "council_tax")  # per-district, dated extracts; the others are optional county files
+OPTIONAL_EXTRACT_KINDS = ("universal_credit",)  # per-district, dated, optional: a district without one runs as before
+UNIQUE_TOGETHER: dict[str, tuple[str, ...]] = {"universal_credit": ("award_ref", "ap_start")}
+"""Columns unique together within one file (single unique columns are marked ``Unique`` in the model)."""
 RAW_IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
     "epc": (),
     "postcode_lookup": (),
     "benefits": ("claimant_nino", "claimant_forename", "claimant_surname",
                  "partner_nino", "partner_forename", "partner_surname"),
     "council_tax": ("liable_nino", "liable_forename", "liable_surname"),
+    "universal_credit": ("uc_claim_ref", "claimant_nino", "claimant_forename", "claimant_surname",
+                         "partner_nino", "partner_forename", "partner_surname"),
 }
 
 
@@ -166,6 +173,70 @@ CouncilTaxRaw: type[InputRow] = create_model(  # type: ignore[call-overload]
     "CouncilTaxRaw", __base__=InputRow, __doc__="A raw council-tax account row (district only).",
     **_council_tax_fields(raw=True))
 
+class UniversalCreditCheck(BenefitsCheck):
+    """Cross-column rules of a Universal Credit row: one child age per child, 1 or 2 adults, AP in order."""
+
+    @model_validator(mode="after")
+    def _award_rules(self) -> UniversalCreditCheck:
+        if getattr(self, "adults", 1) > 2:
+            raise ValueError("adults must be 1 or 2 on a Universal Credit award")
+        start, end = getattr(self, "ap_start", None), getattr(self, "ap_end", None)
+        if start is not None and end is not None and end < start:
+            raise ValueError("ap_end must not be before ap_start")
+        return self
+
+
+def _universal_credit_fields(raw: bool) -> dict[str, tuple[Any, Any]]:
+    money = "monthly, pounds"
+    claimant = _person("claimant", raw, True, "the claimant")
+    if raw:
+        award = {"uc_claim_ref": _f(RawIdentifier, description="DWP's Universal Credit claim reference (raw)")}
+        claimant["claimant_nino"] = _f(RawIdentifier, description="the claimant's National Insurance number (raw)")
+    else:
+        award = {"award_ref": _f(PersonKey, description="keyed hash of the UC claim reference; unique with ap_start")}
+        claimant["claimant_key"] = _f(PersonKey, description="keyed HMAC-SHA256 of the claimant's NINO")
+    return {
+        **award,
+        "notification_type": _f(Literal["new_claim", "change", "termination"],
+                                description="DWP notification: new_claim, change or termination"),
+        "ap_start": _f(Date, description="first day of the assessment period"),
+        "ap_end": _f(Date, description="last day of the assessment period (not before ap_start)"),
+        "uprn": _f(Optional[Uprn], None, "Unique Property Reference Number"),
+        **_address(),
+        **claimant,
+        **_person("partner", raw, False, "the partner"),
+        "adults": _f(Adults, description="adults on the award: 1 or 2"),
+        "children": _f(Count, description="children on the award"),
+        "child_ages": _f(Optional[Ages], None, "ages of the children on ap_end, ';'-separated, one per child"),
+        "standard_allowance": _f(Money, description=f"standard allowance, {money}"),
+        "child_element": _f(Money, Decimal(0), f"child element for all children, {money}"),
+        "disabled_child_element": _f(Money, Decimal(0), f"disabled child element for all children, {money}"),
+        "lcwra_element": _f(Money, Decimal(0), f"limited capability for work-related activity element, {money}"),
+        "carer_element": _f(Money, Decimal(0), f"carer element, {money}"),
+        "childcare_element": _f(Money, Decimal(0), f"childcare costs element, {money}"),
+        "housing_element": _f(Money, Decimal(0), f"housing costs element, {money}"),
+        "earnings_monthly": _f(Money, description="take-home pay (earned income after tax, NI and pension "
+                                                  "contributions) of claimant and partner in the AP, pounds"),
+        "other_income_monthly": _f(Money, Decimal(0), f"unearned income UC deducts, {money}"),
+        "capital": _f(Money, Decimal(0), "savings and capital, pounds"),
+        "benefit_cap_monthly": _f(Money, Decimal(0), f"benefit cap reduction applied, {money}"),
+        "sanction_monthly": _f(Money, Decimal(0), f"sanction reduction applied, {money}"),
+        "award_monthly": _f(Money, description="entitlement after income, cap and sanction, before deductions, "
+                                               f"{money}; 0 is a nil award"),
+        "deductions_monthly": _f(Money, Decimal(0), f"all deductions (advances, third parties), {money}"),
+        "council_tax_deduction_monthly": _f(Money, Decimal(0), f"third-party deduction for council-tax arrears, "
+                                                                f"{money}"),
+    }
+
+
+UniversalCredit: type[InputRow] = create_model(  # type: ignore[call-overload]
+    "UniversalCredit", __base__=UniversalCreditCheck,
+    __doc__="A pseudonymised Universal Credit award row: one award's assessment period (TAKEUP.md section 1).",
+    **_universal_credit_fields(raw=False))
+UniversalCreditRaw: type[InputRow] = create_model(  # type: ignore[call-overload]
+    "UniversalCreditRaw", __base__=UniversalCreditCheck,
+    __doc__="A raw Universal Credit award row (district only).", **_universal_credit_fields(raw=True))
+
 EnergyRating = Literal["A", "B", "C", "D", "E", "F", "G"]
 Epc: type[InputRow] = create_model(  # type: ignore[call-overload]
     "Epc", __base__=InputRow, __doc__="Optional landing/epc.csv: a property's current EPC rating.",
@@ -187,6 +258,8 @@ MODELS: dict[tuple[str, bool], type[InputRow]] = {
     ("benefits", True): BenefitsRaw,
     ("council_tax", False): CouncilTax,
     ("council_tax", True): CouncilTaxRaw,
+    ("universal_credit", False): UniversalCredit,
+    ("universal_credit", True): UniversalCreditRaw,
 }
 
 

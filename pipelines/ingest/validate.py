@@ -33,7 +33,7 @@ from pipelines.ingest.validation_sql import (
     with_helpers_sql,
 )
 from schemas.columns import column_specs
-from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
+from schemas.inputs import RAW_IDENTIFIER_COLUMNS, UNIQUE_TOGETHER, model_for
 
 DUCKDB_MEMORY_LIMIT = "128MB"  # the checks spill to a private temporary folder beyond this
 
@@ -219,6 +219,19 @@ def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[s
     return ranges
 
 
+def unique_keys(kind: str) -> list[tuple[tuple[str, ...], str]]:
+    """(columns, SQL of the typed key) of each uniqueness rule: every ``Unique`` column, then the columns
+    unique together (``schemas.inputs.UNIQUE_TOGETHER``; a key with a missing part is not compared)."""
+    specs = {s.name: s for s in column_specs(model_for(kind))}
+    keys: list[tuple[tuple[str, ...], str]] = [((s.name,), typed_expr(s)) for s in specs.values() if s.unique]
+    together = UNIQUE_TOGETHER.get(kind)
+    if together:
+        parts = [typed_expr(specs[name]) for name in together]
+        present = " AND ".join(f"{p} IS NOT NULL" for p in parts)
+        keys.append((together, f"CASE WHEN {present} THEN row({', '.join(parts)}) END"))
+    return keys
+
+
 def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str, str | None]:
     """(joins for the uniqueness checks, the list of {column, reason} of each row's field problems,
     the list of its cross-column problems or None): the cross-column rules count only for a row
@@ -226,11 +239,12 @@ def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str, str | None]:
     specs = column_specs(model_for(kind))
     items = [f"{{'column': {quote_str(s.name)}, 'reason': {reason_sql(s, as_of)}}}" for s in specs]
     joins = []
-    for i, s in enumerate(s for s in specs if s.unique):
-        key, d = typed_expr(s), f"_dup{i}"
+    for i, (names, key) in enumerate(unique_keys(kind)):
+        d = f"_dup{i}"
+        what = f"{names[0]} appears" if len(names) == 1 else f"{' and '.join(names)} appear together"
         joins.append(f"LEFT JOIN {d} ON {d}.k = {key}")
-        items.append(f"{{'column': {quote_str(s.name)}, 'reason': CASE WHEN {d}.n IS NOT NULL THEN "
-                     f"'{s.name} appears on ' || {d}.n || ' rows of the file (first on line ' || {d}.first || ')' "
+        items.append(f"{{'column': {quote_str(names[0])}, 'reason': CASE WHEN {d}.n IS NOT NULL THEN "
+                     f"'{what} on ' || {d}.n || ' rows of the file (first on line ' || {d}.first || ')' "
                      "END}")
     field_problems = f"list_filter([{', '.join(items)}], lambda x: x.reason IS NOT NULL)"
     cross = [f"{{'column': {quote_str(c)}, 'reason': CASE WHEN {cond} THEN {quote_str(r)} END}}"
@@ -249,9 +263,10 @@ def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: 
     """
     specs = column_specs(model_for(kind))
     joins, field_problems, cross_problems = _problems_sql(kind, as_of)
-    for i, spec in enumerate(s for s in specs if s.unique):  # duplicates across the whole file, first
+    for i, (parts, key) in enumerate(unique_keys(kind)):  # duplicates across the whole file, first
+        keyed = [s for s in specs if s.name in parts]
         con.execute(f"CREATE TABLE _dup{i} AS SELECT k, COUNT(*) AS n, MIN({LINE_COLUMN}) AS first FROM "
-                    f"(SELECT {typed_expr(spec)} AS k, {LINE_COLUMN} FROM {with_helpers_sql([spec], 't')}) "
+                    f"(SELECT {key} AS k, {LINE_COLUMN} FROM {with_helpers_sql(keyed, 't')}) "
                     "WHERE k IS NOT NULL GROUP BY k HAVING COUNT(*) > 1")
     date_sql = f"DATE '{extract_date.isoformat()}'" if extract_date else "CAST(NULL AS DATE)"
     meta = {"lad_code": quote_str(lad_code), "extract_date": date_sql, "source_file": quote_str(source_file),

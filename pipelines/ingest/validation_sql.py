@@ -278,10 +278,16 @@ def typed_expr(spec: ColumnSpec) -> str:
 
 def cross_checks(kind: str) -> list[tuple[str, str, str]]:
     """Rules across columns: (column reported, condition TRUE when bad, reason)."""
-    if kind == "benefits":
+    rules: list[tuple[str, str, str]] = []
+    if kind in ("benefits", "universal_credit"):
         ages = quote_ident("child_ages__t")
         children = f"TRY_CAST({quote_ident('children__t')} AS DOUBLE)"
-        return [("child_ages",
-                 f"{ages} IS NOT NULL AND {children} IS NOT NULL AND len(string_split({ages}, ';')) <> {children}",
-                 "child_ages must give one age per child")]
-    return []
+        rules.append(("child_ages",
+                      f"{ages} IS NOT NULL AND {children} IS NOT NULL AND len(string_split({ages}, ';')) <> {children}",
+                      "child_ages must give one age per child"))
+    if kind == "universal_credit":
+        adults = f"TRY_CAST({quote_ident('adults__t')} AS DOUBLE)"
+        rules.append(("adults", f"{adults} > 2", "adults must be 1 or 2 on a Universal Credit award"))
+        rules.append(("ap_end", f"{quote_ident('ap_end__date')} < {quote_ident('ap_start__date')}",
+                      "ap_end must not be before ap_start"))
+    return rules
