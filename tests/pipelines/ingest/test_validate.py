@@ -17,6 +17,9 @@ from schemas.inputs import model_for
 from tests.cli import AS_OF_DATE as AS_OF
 from tests.rows import benefits_row, council_tax_row, header, write_csv
 
+CAPITAL_ABOVE = "must be at most 100,000,000 pounds (this column's plausible bound: see the data dictionary)"
+RENT_ABOVE = "must be at most 5,000 pounds (this column's plausible bound: see the data dictionary)"
+
 # (kind, column, bad text, expected reason): one case per rule of each schema.
 RULE_CASES = [
     ("benefits", "claim_ref", "", "required value is missing"),
@@ -69,8 +72,17 @@ RULE_CASES = [
     ("benefits", "postcode", "\u00df1 1AA", "not a UK postcode"),
     ("benefits", "tenure", " council", "not one of: council, housing_association, private_rented, owner_occupier, "
      "other"),
-    ("benefits", "capital", "99999999999999999.00", "amount is too large"),
-    ("benefits", "capital", "£99,999,999,999,999,999.00", "amount is too large"),
+    ("benefits", "capital", "99999999999999999.00", CAPITAL_ABOVE),
+    ("benefits", "capital", "£99,999,999,999,999,999.00", CAPITAL_ABOVE),
+    ("benefits", "capital", "100000000.01", CAPITAL_ABOVE),
+    ("benefits", "rent_weekly", "9999999999999999.99", RENT_ABOVE),
+    ("benefits", "rent_weekly", "5000.01", RENT_ABOVE),
+    ("benefits", "uc_monthly", "£20,000.01", "must be at most 20,000 pounds (this column's plausible bound: see the "
+     "data dictionary)"),
+    ("benefits", "claimant_birth_date", "1899-12-31", "is before 1900-01-01: not a plausible date"),
+    ("benefits", "claimant_birth_date", "0001-01-01", "is before 1900-01-01: not a plausible date"),
+    ("benefits", "partner_birth_date", "01/01/1850", "is before 1900-01-01: not a plausible date"),
+    ("benefits", "claim_start_date", "2099-01-01", "is after the as-of date 2026-11-20"),
     ("benefits", "severe_disability", "maybe", "not a boolean (true/false, Y/N, 1/0)"),
     ("benefits", "carer", "yes", "not a boolean (true/false, Y/N, 1/0)"),
     ("benefits", "claim_start_date", "2020-13-01", "not a valid date YYYY-MM-DD"),
@@ -80,6 +92,10 @@ RULE_CASES = [
     ("council_tax", "liable_key", "x" * 64, "not in the format made by 'povertylink pseudonymise'"),
     ("council_tax", "band", "I", "not one of: A, B, C, D, E, F, G, H"),
     ("council_tax", "annual_charge", "-10", "must not be negative"),
+    ("council_tax", "annual_charge", "100000.01", "must be at most 100,000 pounds (this column's plausible bound: "
+     "see the data dictionary)"),
+    ("council_tax", "arrears", "1000000.01", "must be at most 1,000,000 pounds (this column's plausible bound: "
+     "see the data dictionary)"),
     ("council_tax", "single_person_discount", "X", "not a boolean (true/false, Y/N, 1/0)"),
     ("council_tax", "exemption_class", "A",
      "not one of: B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W"),
@@ -290,12 +306,16 @@ def test_sql_and_pydantic_agree_row_by_row(tmp_path, kind):
     edge = {"benefits": [("adults", "1"), ("children", "0"), ("capital", "0.5"), ("postcode", "sw1a1aa"),
                          ("severe_disability", "TRUE"), ("carer", "0"), ("uprn", "999999999999"),
                          ("rent_weekly", "£1,234.50"), ("capital", "1,234,567"), ("capital", "-£0"),
+                         ("rent_weekly", "5000.00"), ("rent_weekly", "£5,000"), ("capital", "100,000,000.00"),
+                         ("claimant_birth_date", "1900-01-01"), ("claimant_birth_date", "01/01/1900"),
+                         ("claim_start_date", "2026-11-20"), ("claim_start_date", "2026-11-21"),
                          ("capital", "00000000000000000001.00"), ("claimant_birth_date", "1/2/1950"),
                          ("claimant_birth_date", "29/02/2024"), ("claimant_birth_date", "29/02/2023"),
                          ("claim_start_date", "01/12/2020"), ("adults", "\u00a02 "), ("postcode", "ct1\u30001aa"),
                          ("tenure", "council "), ("child_ages", "\t"), ("address_line_1", "\x1f")],
             "council_tax": [("band", "H"), ("arrears", "0.00"), ("exemption_class", "W"), ("postcode", "EC1A 1BB"),
                             ("annual_charge", "£1,750"), ("liability_start_date", "13/12/2019"),
+                            ("arrears", "1000000"), ("arrears", "1000000.01"),
                             ("liable_name", "\x1c" + council_tax_row()["liable_name"])]}
     cases = [(c, v) for k, c, v, _ in RULE_CASES if k == kind] + edge[kind]
     rows = [_row(kind, f"R{i}", **{col: val}) for i, (col, val) in enumerate(cases) if col not in
