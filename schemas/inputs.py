@@ -8,6 +8,7 @@ models carry only keyed hashes and name encodings.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -45,6 +46,35 @@ RAW_IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
                  "partner_nino", "partner_forename", "partner_surname"),
     "council_tax": ("liable_nino", "liable_forename", "liable_surname"),
 }
+# A raw identifier column in any spelling: a header name, lower-cased with everything but letters and digits
+# removed, then without one person prefix and trailing digits, that is one of these ("Claimant nino",
+# "CLAIMANT_SURNAME", "Liable_NINO", "ni_number", "First Name", "DOB", "partner2_dob"). A column of the
+# pseudonymised contract, spelled exactly, is never one (claimant_birth_date is a date, not a raw identifier).
+RAW_IDENTIFIER_ALIASES = frozenset({
+    "nino", "ninumber", "nationalinsurance", "nationalinsuranceno", "nationalinsurancenumber", "insurancenumber",
+    "forename", "forenames", "firstname", "firstnames", "givenname", "givennames", "christianname",
+    "middlename", "middlenames", "surname", "lastname", "familyname", "fullname", "dob", "dateofbirth",
+})
+RAW_IDENTIFIER_PREFIXES = ("claimant", "partner", "liableperson", "liableparty", "liable", "applicant", "customer",
+                           "resident", "person", "taxpayer", "main", "second", "joint")
+
+
+def _header_word(name: str) -> str:
+    word = re.sub(r"[^a-z0-9]", "", name.lower())
+    for prefix in RAW_IDENTIFIER_PREFIXES:
+        if word.startswith(prefix) and len(word) > len(prefix):
+            word = word[len(prefix):]
+            break
+    return word.lstrip("0123456789").rstrip("0123456789") or word
+
+
+def raw_identifier_headers(kind: str, header: list[str]) -> list[str]:
+    """The header names of a pseudonymised ``kind`` extract that hold raw names, NINOs or birth dates in any
+    spelling (empty for the county files, which hold no people). Personal data: reads names, never values."""
+    if not RAW_IDENTIFIER_COLUMNS.get(kind):
+        return []
+    known = set(model_for(kind).model_fields)
+    return [h for h in header if h not in known and _header_word(h) in RAW_IDENTIFIER_ALIASES]
 
 
 class InputRow(BaseModel):

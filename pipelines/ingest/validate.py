@@ -33,7 +33,7 @@ from pipelines.ingest.validation_sql import (
     with_helpers_sql,
 )
 from schemas.columns import column_specs
-from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
+from schemas.inputs import model_for, raw_identifier_headers
 
 DUCKDB_MEMORY_LIMIT = "128MB"  # the checks spill to a private temporary folder beyond this
 
@@ -145,10 +145,11 @@ def check_header(header: list[str], kind: str) -> tuple[str | None, list[str], l
     """(reason to reject the whole file or None, unknown columns, missing optional columns)."""
     specs = column_specs(model_for(kind))
     known = {s.name for s in specs}
-    raw_present = [c for c in RAW_IDENTIFIER_COLUMNS[kind] if c in header]
+    raw_present = raw_identifier_headers(kind, header)
     if raw_present:
-        return (f"raw identifiers present ({', '.join(raw_present)}): run 'povertylink pseudonymise' "
-                "at the district first; nothing from this file is used", [], [])
+        names = ", ".join("".join(c for c in h if c.isprintable()) for h in raw_present)
+        return (f"this looks like a raw extract: run pseudonymise at the district first ('povertylink pseudonymise'); "
+                f"raw identifier column(s): {names}; nothing from this file is used", [], [])
     missing = [s.name for s in specs if s.required and s.name not in header]
     if missing and len(header) == 1:
         for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):

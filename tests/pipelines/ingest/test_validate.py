@@ -222,9 +222,37 @@ def test_raw_identifier_columns_refuse_the_file(tmp_path):
     row = benefits_row("R1") | {"claimant_nino": "AB123456C", "claimant_forename": "Ann", "claimant_surname": "Lee"}
     result = _check(tmp_path, "benefits", [row], raw_cols)
     assert result.report.status == "rejected"
-    assert "raw identifiers present (claimant_nino, claimant_forename, claimant_surname)" in result.report.reason
+    assert result.report.reason.startswith("this looks like a raw extract: run pseudonymise at the district first")
+    assert "raw identifier column(s): claimant_nino, claimant_forename, claimant_surname;" in result.report.reason
     assert result.valid.num_rows == 0
     assert "Lee" not in str(result.quarantine.to_pylist()) and "AB123456C" not in str(result.quarantine.to_pylist())
+
+
+@pytest.mark.parametrize("spelling", [
+    ["Claimant_Nino"], ["CLAIMANT_SURNAME"], ["Claimant nino"], ["nino"], ["forename", "surname"], ["Liable_NINO"],
+    ["ni_number"], ["First Name", "Last-Name"], ["DOB"], ["date_of_birth"], ["Partner2 D.O.B."],
+    ["National Insurance No."], ["Claimant\x07 nino"]])
+def test_raw_identifiers_in_any_spelling_refuse_the_file(tmp_path, spelling):
+    """Case, spaces, punctuation, a person prefix and a number do not hide a raw column; the values never show."""
+    row = benefits_row("R1") | {s: "Zebedee" for s in spelling}
+    result = _check(tmp_path, "benefits", [row, benefits_row("R2")], [*header("benefits"), *spelling])
+    r = result.report
+    assert r.status == "rejected" and r.rows_quarantined == 2 and result.valid.num_rows == 0
+    shown = ", ".join("".join(c for c in s if c.isprintable()) for s in spelling)
+    assert r.reason == ("this looks like a raw extract: run pseudonymise at the district first ('povertylink "
+                        f"pseudonymise'); raw identifier column(s): {shown}; nothing from this file is used")
+    assert "Zebedee" not in str(result.quarantine.to_pylist()) and "\x07" not in r.reason
+
+
+@pytest.mark.parametrize("kind, extra", [("benefits", ["Claimant_Birth_Date_checked", "notes", "claimant_name_src"]),
+                                         ("council_tax", ["nameplate", "surname_flag_count"]),
+                                         ("epc", ["nino"])])
+def test_ordinary_unknown_columns_are_not_taken_for_raw_identifiers(tmp_path, kind, extra):
+    rows = {"benefits": [benefits_row("R1")], "council_tax": [council_tax_row("A1")],
+            "epc": [{"uprn": "100", "current_energy_rating": "D"}]}[kind]
+    columns = header(kind) if kind != "epc" else ["uprn", "current_energy_rating"]
+    result = _check(tmp_path, kind, rows, [*columns, *extra])
+    assert result.report.status == "ok" and result.report.unknown_columns == extra
 
 
 def test_utf8_bom_and_crlf_are_accepted(tmp_path):
