@@ -181,6 +181,7 @@ def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[s
     rows_in_last = 0
     con.execute("CREATE TABLE read_problems (line BIGINT, col VARCHAR, reason VARCHAR)")
     keep = [c for c in stream.header if c in set(columns)] + [LINE_COLUMN]
+    stream.judged = frozenset(columns)  # a bad byte in a column not read does not cost the row
     try:
         small = stream.path.stat().st_size <= HOLD_BYTES
     except OSError:

@@ -390,17 +390,21 @@ def test_unique_integer_and_postcode_keys_of_the_county_files(tmp_path):
     (["12 High St", "Flat\n2", ""], True),
     (["12 High St\r", "Flat 2", ""], True),
     (["", "", ""], False),
+    (["12 High St", "Flat\x002", ""], True),
+    (["12 High St", "x" * 70_000, ""], True),
+    (["12 High St", "x" * 30_000, "y" * 30_000], False),
 ])
 def test_line_break_check_reads_every_value(values, expected):
-    """The fast reader hands a batch to the exact path when any value holds CR or LF."""
+    """The fast reader hands a batch to the exact path when any value holds CR, LF or NUL, or a row may come
+    near ROW_LIMIT."""
     import pyarrow as pa
 
-    from pipelines.ingest.reader import _has_line_break
+    from pipelines.ingest.reader import _needs_exact_path
 
     batch = pa.record_batch([pa.array(["a", "b", "c"]), pa.array(values)], names=["x", "y"])
-    assert _has_line_break(batch) is expected
+    assert _needs_exact_path(batch) is expected
     tail = batch.slice(1)  # bytes outside a slice may raise a false alarm, never hide a break inside it
-    assert _has_line_break(tail) or not any("\n" in v or "\r" in v for v in values[1:])
+    assert _needs_exact_path(tail) or not any("\n" in v or "\r" in v or "\x00" in v for v in values[1:])
 
 
 EDGE_VALUES = ["", " ", "a", " a ", "\u3000a\u00a0", "a\u0085", "\x1ca\x1f", "é", "aé", "é ", "\u2028é\u202f",
