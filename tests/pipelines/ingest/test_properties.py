@@ -123,10 +123,10 @@ def test_fast_and_exact_reading_paths_agree(tmp_path: Path, text: str, latin1: b
     assert fast.problems == exact.problems
     assert fast.blank_lines == exact.blank_lines
     # true line numbers: each row starts on the line its line number says (CR LF, LF and a lone CR end a line)
-    physical = re.split("\r\n|\r|\n", text)
+    physical = re.split("\r\n|\r|\n", path.read_bytes().decode("utf-8", "surrogateescape"))  # as written
     for row in fast.table.to_pylist():
         first = re.split("\r\n|\r|\n", row["c0"])[0]
-        assert first in physical[row["_line"] - 1]
+        assert first in physical[row["_line"] - 1] or first.replace('"', '""') in physical[row["_line"] - 1]
 
 
 @st.composite
