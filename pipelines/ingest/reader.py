@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from schemas.columns import WHITESPACE, WHITESPACE_RE2_CLASS
+from schemas.columns import WHITESPACE_RE2_CLASS
 
 LINE_COLUMN = "_line"
 UTF8_BOM = codecs.BOM_UTF8
@@ -288,10 +288,9 @@ def _exact_chunks(path: Path, header: list[str], width: int, judged: Sequence[in
                 else:
                     if start < resume_line:
                         continue
-                    problem = _row_problem(row, start, header, width, judged)
-                    if problem == "blank":
+                    if _is_blank(row):
                         counts.blank_lines += 1
-                    elif problem is not None:
+                    elif (problem := _row_problem(row, start, header, width, judged)) is not None:
                         problems.append(problem)
                     else:
                         if _SURROGATE.search("".join(row)):  # only in columns not judged: not read
@@ -312,11 +311,14 @@ def _span(start: int, end: int) -> str:
     return f"line {start}" if end == start else f"lines {start}-{end}"
 
 
+def _is_blank(row: list[str]) -> bool:
+    """True for a row of only empty or whitespace fields (any number of them), or an empty line."""
+    return all(not v.strip() for v in row)  # str.strip() removes exactly WHITESPACE, as _BLANK_RE2
+
+
 def _row_problem(row: list[str], start: int, header: list[str], width: int,
-                 judged: Sequence[int]) -> RowProblem | str | None:
-    """'blank' for a row of only empty fields, a RowProblem, or None for a row to return."""
-    if all(not v.strip() for v in row):  # str.strip() removes exactly WHITESPACE
-        return "blank"
+                 judged: Sequence[int]) -> RowProblem | None:
+    """Why a row that is not blank cannot be returned, or None."""
     if len(row) != width:
         return RowProblem(start, None, f"the row has {len(row)} fields; the header has {width}")
     for i in judged:

@@ -88,7 +88,8 @@ def test_corpus_file_outcome(name: str) -> None:
     if valid:
         assert result.valid.column("claim_ref").to_pylist() == ["C1", "C2"]
         assert result.valid.column("line").to_pylist() == VALID_LINES.get(name, [2, 3])
-        assert "notes" not in result.valid.column_names and not any(c.startswith("_") for c in result.valid.column_names)
+        names = result.valid.column_names
+        assert "notes" not in names and not any(c.startswith("_") for c in names)
 
 
 PEAK = textwrap.dedent("""
@@ -138,7 +139,7 @@ def test_a_ten_megabyte_quoted_field_is_one_row_problem(tmp_path: Path) -> None:
     last = 42 + 1_100_000
     reason = f"the row is longer than 131,072 characters (a quote left open?): lines 42-{last} skipped"
     m = validate_cli(path)
-    print(f"\n{path.stat().st_size / 1e6:.0f} MB with one quoted field: {m['seconds']:.1f} s, peak {m['peak_mb']:.0f} MB")
+    print(f"\n{path.stat().st_size / 1e6:.0f} MB, one quoted field: {m['seconds']:.1f} s, peak {m['peak_mb']:.0f} MB")
     assert m["rc"] == 1, m["err"]
     assert str(m["out"]).splitlines()[:2] == [f"{path}: benefits: 86 rows read, 85 valid, 1 quarantined",
                                               f"  line 42: {reason}"]
