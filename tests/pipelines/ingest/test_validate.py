@@ -439,3 +439,23 @@ def test_small_and_large_files_are_checked_alike(tmp_path, monkeypatch):
     streamed = validate_path(path, "benefits", AS_OF)
     assert held.valid.equals(streamed.valid) and held.quarantine.equals(streamed.quarantine)
     assert held.report.as_dict() == streamed.report.as_dict() and held.report.rows_quarantined == 3
+
+
+def test_a_file_with_too_many_problems_is_refused_whole(tmp_path, monkeypatch):
+    """Past MAX_PROBLEMS a file is refused whole (each row once, with the one reason), not quarantined value by
+    value: a million junk rows would otherwise make tens of millions of quarantine rows."""
+    import pipelines.ingest.validate as validate
+
+    monkeypatch.setattr(validate, "MAX_PROBLEMS", 5)
+    rows = [benefits_row("R1"), benefits_row("R2", adults="0", tenure="x"), benefits_row("R3", adults="0", tenure="x"),
+            benefits_row("R4", adults="0", tenure="x")]
+    out = tmp_path / "valid.parquet"
+    result = validate_path(write_csv(tmp_path / "b.csv", rows, header("benefits")), "benefits", AS_OF, valid_out=out)
+    reason = ("more than 5 problems (6): the file is refused whole; is it the right file, or are its columns "
+              "shifted?")
+    assert (result.report.status, result.report.reason, result.report.rows_valid) == ("rejected", reason, 0)
+    assert [(q["line"], q["column"], q["reason"]) for q in result.quarantine.to_pylist()] == [
+        (line, None, reason) for line in (2, 3, 4, 5)]
+    assert result.report.reconciles and result.valid.num_rows == 0 and result.report.normalised == {}
+    monkeypatch.setattr(validate, "MAX_PROBLEMS", 6)
+    assert validate_path(tmp_path / "b.csv", "benefits", AS_OF).report.status == "partial"
