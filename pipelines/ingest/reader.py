@@ -47,7 +47,6 @@ BLOCK_BYTES = 1 << 20  # pyarrow block: a batch of the fast path (bigger blocks 
 # Characters in one row as written (quotes, commas and line breaks included), and so in any field: a real
 # row is a few hundred; a quote left open stops here, not at the end of the file.
 ROW_LIMIT = 131_072
-FIELD_LIMIT = ROW_LIMIT  # (the name the first round documented)
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _BLANK_RE2 = f"^{WHITESPACE_RE2_CLASS}*$"
 REASON_NUL = "holds a NUL byte (a damaged or binary file?)"
