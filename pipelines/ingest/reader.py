@@ -334,6 +334,16 @@ def _count(counts: _Counts, chunk: Chunk) -> Chunk:
     return chunk
 
 
+_NEEDS_EXACT = np.zeros(256, dtype=bool)
+_NEEDS_EXACT[[0x00, 0x0A, 0x0D]] = True  # NUL, LF, CR
+
+
+def _value_lengths(column: pa.Array) -> np.ndarray:
+    """Bytes of each value of a string column, from its offsets (no copy of the values)."""
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset: column.offset + len(column) + 1]
+    return np.diff(offsets)
+
+
 def _needs_exact_path(batch: pa.RecordBatch) -> bool:
     """True when a value may hold CR, LF or NUL, or a row may be near ROW_LIMIT: the exact path decides.
 
@@ -342,22 +352,21 @@ def _needs_exact_path(batch: pa.RecordBatch) -> bool:
     never a line break missed. A row is near the limit when twice its values' bytes (every quote
     doubled) plus three characters a field (quotes and comma) could pass ROW_LIMIT.
     """
-    total = 0
+    longest = 0  # the sum of each column's longest value: no row is longer
     for column in batch.columns:
         data = column.buffers()[2] if pa.types.is_string(column.type) else None
         if data is not None and data.size:
             values = np.frombuffer(data, dtype=np.uint8)
-            if np.any((values == 0x0A) | (values == 0x0D) | (values == 0x00)):
+            low = values < 0x0E  # one pass; the few control bytes are looked at again
+            if low.any() and _NEEDS_EXACT[values[low]].any():
                 return True
-            total += data.size
-        elif data is None and pc.any(pc.match_substring_regex(column.cast(pa.string()), "[\r\n\x00]")).as_py():
+            longest += int(_value_lengths(column).max(initial=0))
+        elif data is None and pc.any(pc.match_substring_regex(column.cast(pa.string()), "[\\r\\n\\x00]")).as_py():
             return True
-    if 2 * total + 3 * batch.num_columns + 2 <= ROW_LIMIT:
+    if 2 * longest + 3 * batch.num_columns + 2 <= ROW_LIMIT:
         return False
-    lengths = pc.binary_length(batch.column(0))
-    for column in batch.columns[1:]:
-        lengths = pc.add(lengths, pc.binary_length(column))
-    return (pc.max(lengths).as_py() or 0) * 2 + 3 * batch.num_columns + 2 > ROW_LIMIT
+    lengths = sum(_value_lengths(c) for c in batch.columns if pa.types.is_string(c.type))
+    return int(np.max(lengths, initial=0)) * 2 + 3 * batch.num_columns + 2 > ROW_LIMIT
 
 
 def _blank_rows(batch: pa.RecordBatch) -> pa.Array | None:
