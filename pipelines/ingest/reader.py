@@ -317,8 +317,11 @@ def _is_blank(row: list[str]) -> bool:
 
 def _row_problem(row: list[str], start: int, header: list[str], width: int,
                  judged: Sequence[int]) -> RowProblem | None:
-    """Why a row that is not blank cannot be returned, or None."""
-    if len(row) != width:
+    """Why a row that is not blank cannot be returned, or None.
+
+    Where the header ends in nameless columns (Excel's trailing comma), a row may stop before them.
+    """
+    if not len(header) <= len(row) <= width:
         return RowProblem(start, None, f"the row has {len(row)} fields; the header has {width}")
     for i in judged:
         if "\x00" in row[i]:

@@ -459,3 +459,21 @@ def test_a_file_with_too_many_problems_is_refused_whole(tmp_path, monkeypatch):
     assert result.report.reconciles and result.valid.num_rows == 0 and result.report.normalised == {}
     monkeypatch.setattr(validate, "MAX_PROBLEMS", 6)
     assert validate_path(tmp_path / "b.csv", "benefits", AS_OF).report.status == "partial"
+
+
+@pytest.mark.parametrize("rows_end", [",", "", ",,"])
+def test_trailing_nameless_header_columns_are_dropped(tmp_path, rows_end):
+    """Excel's trailing comma: the header's empty last names are dropped, and a row may or may not carry them;
+    a row with more fields than the header still has is quarantined."""
+    cols = header("benefits")
+    lines = [",".join(cols) + ","] + [_line(list(benefits_row(f"R{i}").values())) + rows_end for i in (1, 2)]
+    path = tmp_path / "b.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = validate_path(path, "benefits", AS_OF)
+    if rows_end == ",,":
+        assert [(p["line"], p["reason"]) for p in result.quarantine.to_pylist()] == [
+            (2, f"the row has {len(cols) + 2} fields; the header has {len(cols) + 1}"),
+            (3, f"the row has {len(cols) + 2} fields; the header has {len(cols) + 1}")]
+    else:
+        assert result.report.status == "ok" and result.valid.column("claim_ref").to_pylist() == ["R1", "R2"]
+        assert result.report.unknown_columns == [] and "" not in result.valid.column_names
