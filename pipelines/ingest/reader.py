@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from pipelines.ingest.lines import ROW_LIMIT, Lines, TooLong
 from schemas.columns import WHITESPACE_RE2_CLASS
 
 LINE_COLUMN = "_line"
@@ -44,9 +45,6 @@ UTF8_BOM = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 BATCH_ROWS = 100_000
 BLOCK_BYTES = 1 << 20  # pyarrow block: a batch of the fast path (bigger blocks cost more RSS than speed)
-# Characters in one row as written (quotes, commas and line breaks included), and so in any field: a real
-# row is a few hundred; a quote left open stops here, not at the end of the file.
-ROW_LIMIT = 131_072
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _BLANK_RE2 = f"^{WHITESPACE_RE2_CLASS}*$"
 REASON_NUL = "holds a NUL byte (a damaged or binary file?)"
@@ -119,98 +117,9 @@ def _sniff(path: Path) -> None:
         raise UnreadableFile(f"{path}: the file is UTF-16 or binary, not UTF-8 text: save it as CSV UTF-8")
 
 
-class _TooLong(Exception):
-    """The row being read is longer than ROW_LIMIT characters."""
-
-
-# States of a CSV record being skipped: at a field's start, in an unquoted field (or after a closing
-# quote), inside quotes, and just after a quote inside quotes (a closing quote or the first of a pair).
-_START, _OTHER, _QUOTED, _QUOTE = range(4)
-_SPECIAL = re.compile('[",\r\n]')
-
-
-def _scan(piece: str, state: int) -> tuple[bool, int]:
-    """(the record ends in this piece, state after it): CSV quoting as the csv module reads it.
-
-    A piece is one physical line (or part of one), so a line break that ends the record ends the piece.
-    """
-    i, n = 0, len(piece)
-    while i < n:
-        if state == _QUOTED:
-            j = piece.find('"', i)
-            if j < 0:
-                return False, _QUOTED
-            i, state = j + 1, _QUOTE
-        elif state in (_START, _QUOTE) and piece[i] == '"':
-            i, state = i + 1, _QUOTED  # a field's opening quote, or the second of a doubled pair
-        else:
-            m = _SPECIAL.search(piece, i)
-            if m is None:
-                return False, _OTHER
-            c, i = m.group(), m.end()
-            if c == ",":
-                state = _START
-            elif c in "\r\n":
-                return True, _START
-            else:
-                state = _OTHER  # a quote inside an unquoted field is text
-    return False, state
-
-
-class _Lines:
-    """The text's physical lines for the csv module, each read at most ROW_LIMIT + 1 characters at a time.
-
-    Counts the lines handed out and skipped, and raises _TooLong as soon as the record being read
-    passes ``limit`` characters; :meth:`skip_record` then reads on to the record's end without keeping it.
-    """
-
-    def __init__(self, text: io.TextIOWrapper, limit: int = ROW_LIMIT) -> None:
-        self.text, self.limit = text, limit
-        self.lines = 0  # physical lines read so far
-        self.used = 0  # characters of the current record
-        self.held: list[str] = []  # pieces of the current record (at most about 2 x limit characters)
-        self.partial = False  # the last piece read did not end a physical line
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        piece = self._read()
-        if not piece:
-            raise StopIteration
-        self.used += len(piece)
-        self.held.append(piece)
-        if self.used > self.limit:
-            raise _TooLong
-        return piece
-
-    def _read(self) -> str:
-        piece = self.text.readline(self.limit + 1)
-        if piece:
-            self.lines += 0 if self.partial else 1
-            self.partial = not piece.endswith(("\n", "\r"))
-        return piece
-
-    def start_record(self) -> None:
-        """The next piece begins a record."""
-        self.used, self.held = 0, []
-
-    def skip_record(self) -> None:
-        """Read on to the end of the record begun at :meth:`start_record` (or to the end of the file)."""
-        state, ended = _START, False
-        for piece in self.held:
-            ended, state = _scan(piece, state)
-        self.held = []
-        while not ended:
-            piece = self._read()
-            if not piece:
-                return
-            ended, state = _scan(piece, state)
-
-
-def _text_rows(handle: io.BufferedReader) -> tuple[_Lines, Iterator[list[str]]]:
+def _text_rows(handle: io.BufferedReader) -> tuple[Lines, Iterator[list[str]]]:
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    lines = _Lines(text)
+    lines = Lines(text)
     return lines, csv.reader(lines, strict=True)
 
 
@@ -223,7 +132,7 @@ def _read_header(path: Path) -> tuple[list[str], list[str]]:
             row = next(reader)
         except StopIteration:
             raise UnreadableFile(f"{path}: the file is empty: expected a header row") from None
-        except _TooLong:
+        except TooLong:
             raise UnreadableFile(f"{path}: line 1: the header is longer than {ROW_LIMIT:,} characters") from None
         except csv.Error as err:
             raise UnreadableFile(f"{path}: line 1: the header cannot be parsed ({err})") from None
@@ -260,7 +169,7 @@ def _exact_chunks(path: Path, header: list[str], width: int, judged: Sequence[in
     returned by the fast path and are skipped.
     """
     keep = len(header)
-    previous_limit = csv.field_size_limit(2 * ROW_LIMIT + 2)  # _Lines stops a row first
+    previous_limit = csv.field_size_limit(2 * ROW_LIMIT + 2)  # Lines stops a row first
     try:
         with path.open("rb") as handle:
             lines, reader = _text_rows(handle)
@@ -275,7 +184,7 @@ def _exact_chunks(path: Path, header: list[str], width: int, judged: Sequence[in
                     row = next(reader)
                 except StopIteration:
                     break
-                except _TooLong:
+                except TooLong:
                     lines.skip_record()
                     if start >= resume_line:
                         problems.append(RowProblem(start, None, f"the row is longer than {ROW_LIMIT:,} characters "
