@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipelines.ingest.lines import ROW_LIMIT, Lines, TooLong
-from schemas.columns import WHITESPACE_RE2_CLASS
+from schemas.columns import WHITESPACE_RE2_CLASS, drop_invisible
 
 LINE_COLUMN = "_line"
 UTF8_BOM = codecs.BOM_UTF8
@@ -89,8 +89,9 @@ class ReadResult:
 
 
 def _check_header(header: list[str], path: Path) -> list[str]:
-    """The names as checked: stripped, and without empty trailing names (Excel's trailing comma)."""
-    names = [h.strip() for h in header]
+    """The names as checked: without invisible characters (a second BOM, a zero-width space) or surrounding
+    whitespace, and without empty trailing names (Excel's trailing comma)."""
+    names = [drop_invisible(h).strip() for h in header]
     while len(names) > 1 and not names[-1]:
         names.pop()
     if not any(names):

@@ -477,3 +477,24 @@ def test_trailing_nameless_header_columns_are_dropped(tmp_path, rows_end):
     else:
         assert result.report.status == "ok" and result.valid.column("claim_ref").to_pylist() == ["R1", "R2"]
         assert result.report.unknown_columns == [] and "" not in result.valid.column_names
+
+
+def test_invisible_characters_in_header_names_are_dropped(tmp_path):
+    """A second byte-order mark (files saved twice) or a zero-width space does not hide a column."""
+    cols = header("benefits")
+    lines = ["\ufeff\ufeff" + ",".join(c + ("\u200b" if c == "tenure" else "") for c in cols),
+             _line(list(benefits_row("R1").values()))]
+    path = tmp_path / "b.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = validate_path(path, "benefits", AS_OF)
+    assert result.report.status == "ok" and result.valid.column("tenure").to_pylist() == ["council"]
+
+
+def test_invisible_characters_do_not_make_references_differ(tmp_path):
+    result = _check(tmp_path, "benefits", [benefits_row("R1"), benefits_row("R1\u200b"), benefits_row("\u2060R2"),
+                                           benefits_row("\ufeff")])
+    assert [(p["line"], p["column"], p["reason"]) for p in result.quarantine.to_pylist()] == [
+        (2, "claim_ref", "claim_ref appears on 2 rows of the file (first on line 2)"),
+        (3, "claim_ref", "claim_ref appears on 2 rows of the file (first on line 2)"),
+        (5, "claim_ref", "required value is missing")]
+    assert result.valid.column("claim_ref").to_pylist() == ["R2"]
