@@ -106,7 +106,7 @@ def test_ingest_and_hub_load_with_and_without_an_award_file(tmp_path: Path) -> N
 
 def test_pseudonymise_hashes_the_claim_reference_and_people(tmp_path: Path) -> None:
     key = tmp_path / "key"
-    key.write_bytes(b"k" * 40)
+    key.write_bytes(b"test-key-for-pseudonymise-0123456789abcdef")  # a strong key: weak ones are refused
     key.chmod(0o600)
     pseudo = universal_credit_row()
     raw_row = {c: pseudo.get(c, "") for c in model_for(KIND, raw=True).model_fields}
