@@ -19,6 +19,7 @@ from benchmarks.disclosure import round_money
 from benchmarks.metrics import build_district_benchmarks
 from benchmarks.movement import build_campaign, build_status_movement
 from benchmarks.output_tables import bi_safe_problems
+from schemas.outputs import TAKEUP_METRICS
 from schemas.reference import COUNTY_CODE
 
 TABLES: dict[str, str] = {
@@ -87,6 +88,13 @@ def build_benchmarks(
     for metric in ("households_scored", "in_crisis", "at_risk", "in_crisis_or_at_risk", "pension_credit_missing"):
         cell = figures.published[(COUNTY_CODE, metric)]
         report.headline[metric] = cell.count
+    takeup = {}
+    for metric in TAKEUP_METRICS:
+        cell = figures.published[(COUNTY_CODE, metric)]
+        gbp = figures.money.get((COUNTY_CODE, metric))
+        takeup[metric] = {"households": cell.count,
+                          "gbp_a_year": float(round_money(gbp)) if gbp is not None and cell.count is not None else None}
+    report.headline["takeup"] = takeup
     pc = figures.published[(COUNTY_CODE, "pension_credit_missing")]
     if pc.count is not None:
         report.headline["pension_credit_missing_gbp_a_year"] = float(

@@ -20,12 +20,16 @@ import duckdb
 
 from benchmarks.disclosure import Line, Protected, protect, round_money
 from benchmarks.output_tables import append_parquet, create_from_model, insert_rows, merge_backfills
-from schemas.outputs import METRICS, DistrictBenchmarkRow
+from schemas.households import MISSING_CONFIDENCES
+from schemas.outputs import METRICS, TAKEUP_METRICS, DistrictBenchmarkRow
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 from schemas.sql import quote_str, table_exists
 from schemas.vocabulary import RESILIENCE_STATUSES
 
 Cell = tuple[str, str]  # (lad_code or 'county', metric)
+MONEY_METRICS = ("pension_credit_missing",
+                 *(m for m, (_, confidence) in TAKEUP_METRICS.items() if confidence in MISSING_CONFIDENCES))
+"""Metrics published with a value_gbp (pounds a year missed); automatic take-up is never a missed amount."""
 
 _FLAG_SQL = {
     "fuel_poverty": "coalesce(fuel_poverty, false)",
@@ -55,38 +59,59 @@ def _leave_out(exclude: Collection[str]) -> str:
 
 def raw_counts(con: duckdb.DuckDBPyConnection, exclude: Collection[str] = ()
                ) -> tuple[list[str], dict[Cell, int], dict[Cell, Decimal]]:
-    """Exact counts per district and metric, county totals, and Pension Credit missed (£ a year).
+    """Exact counts per district and metric, county totals, and pounds a year missed (Pension Credit, take-up).
 
     The districts of ``exclude`` (not complete this run) are left out, of the county's totals too."""
     selects = ["count(*) AS households_scored"]
     selects += [f"count(*) FILTER (WHERE resilience_status = '{s}') AS {s}" for s in RESILIENCE_STATUSES]
     selects.append("count(*) FILTER (WHERE resilience_status IN ('in_crisis', 'at_risk')) AS in_crisis_or_at_risk")
     selects += [f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in _FLAG_SQL.items()]
+    names = ["households_scored", *RESILIENCE_STATUSES, "in_crisis_or_at_risk", *_FLAG_SQL]
+    takeup = _takeup_metrics(con)
+    for metric, (check, confidence) in takeup.items():
+        selects.append(f"count(*) FILTER (WHERE {check}_confidence = '{confidence}') AS {metric}")
     selects.append("coalesce(sum(pension_credit_value_annual) FILTER (WHERE coalesce(pension_credit_missing, false)),"
                    " 0)::DECIMAL(18,2) AS pc_value")
-    names = ["households_scored", *RESILIENCE_STATUSES, "in_crisis_or_at_risk", *_FLAG_SQL]
+    for metric, (check, confidence) in takeup.items():
+        selects.append(f"coalesce(sum({check}_value_annual) FILTER (WHERE {check}_confidence = '{confidence}'), 0)"
+                       f"::DECIMAL(18,2) AS {metric}_gbp")
+    names += list(takeup)
     counts: dict[Cell, int] = {}
     money: dict[Cell, Decimal] = {}
     rows = con.execute(f"SELECT lad_code, {', '.join(selects)} FROM households {_leave_out(exclude)} "
                        "GROUP BY lad_code").fetchall()
     for lad, *values in rows:
-        for name, value in zip(names, values[:-1], strict=True):
+        for name, value in zip(names, values[:len(names)], strict=True):
             counts[(str(lad), name)] = int(value)
-        money[(str(lad), "pension_credit_missing")] = Decimal(values[-1])
+        money[(str(lad), "pension_credit_missing")] = Decimal(values[len(names)])
+        for metric, value in zip(takeup, values[len(names) + 1:], strict=True):
+            money[(str(lad), metric)] = Decimal(value)
     if table_exists(con, "council_tax"):
         for lad, n in con.execute(f"SELECT lad_code, count(*) FROM council_tax {_leave_out(exclude)} "
                                   "GROUP BY lad_code").fetchall():
             counts[(str(lad), "dwellings")] = int(n)
+    if table_exists(con, "arrears_signals"):
+        for lad, n in con.execute(f"SELECT lad_code, count(*) FROM arrears_signals {_leave_out(exclude)} "
+                                  "GROUP BY lad_code").fetchall():
+            counts[(str(lad), "arrears_signal")] = int(n)
     districts = sorted({lad for lad, _ in counts})
     for lad in districts:
         for metric in METRICS:
             counts.setdefault((lad, metric), 0)
-        money.setdefault((lad, "pension_credit_missing"), Decimal(0))
+        for metric in MONEY_METRICS:
+            money.setdefault((lad, metric), Decimal(0))
     for metric in METRICS:
         counts[(COUNTY_CODE, metric)] = sum(counts[(lad, metric)] for lad in districts)
-    money[(COUNTY_CODE, "pension_credit_missing")] = sum(
-        (money[(lad, "pension_credit_missing")] for lad in districts), Decimal(0))
+    for metric in MONEY_METRICS:
+        money[(COUNTY_CODE, metric)] = sum((money[(lad, metric)] for lad in districts), Decimal(0))
     return districts, counts, money
+
+
+def _takeup_metrics(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """The take-up metrics whose columns ``households`` holds (a table scored before them has none)."""
+    present = {str(r[0]) for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'households'").fetchall()}
+    return {m: cc for m, cc in TAKEUP_METRICS.items() if f"{cc[0]}_confidence" in present}
 
 
 def benchmark_lines(districts: list[str]) -> list[Line[Cell]]:
@@ -152,10 +177,10 @@ def benchmark_rows(
             if count is not None and metric != "dwellings" and dwellings:
                 rate = round(count / dwellings * 1000, 4)
             percent = None
-            if count is not None and scored and metric not in ("dwellings", "households_scored"):
+            if count is not None and scored and metric not in ("dwellings", "households_scored", "arrears_signal"):
                 percent = round(count / scored * 100, 4)
             value = None
-            if metric == "pension_credit_missing" and count is not None:
+            if metric in MONEY_METRICS and count is not None:
                 value = round_money(figures.money[(lad, metric)])
             before = None if partial and lad == COUNTY_CODE else previous.get((lad, metric))
             rows.append({

@@ -20,8 +20,9 @@ from markupsafe import Markup
 
 from benchmarks.charts import STATUS_COLOURS, SUPPRESSED, bar_chart, line_chart, status_mix_chart
 from benchmarks.disclosure import is_primary, percent, published_count, round_count
+from benchmarks.metrics import MONEY_METRICS
 from benchmarks.output_tables import columns_of
-from schemas.outputs import METRIC_LABELS
+from schemas.outputs import METRIC_LABELS, TAKEUP_METRICS
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 from schemas.sql import table_exists
 from schemas.vocabulary import RESILIENCE_STATUSES
@@ -355,6 +356,29 @@ def run_notices(manifest: dict[str, Any]) -> list[str]:
     return [f"{n[0].upper()}{n[1:]}." for n in notices if n]
 
 
+def takeup_context(con: duckdb.DuckDBPyConnection, run_id: str | None, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Take-up checks by district (households and £ a year, likely and possible apart; disclosure-controlled
+    benchmark rows) and the parameters the run used that are assumptions or unverified (docs/TAKEUP.md)."""
+    scoring = manifest.get("scoring", {}).get("parameters", {}) if isinstance(manifest.get("scoring"), dict) else {}
+    out: dict[str, Any] = {"takeup": [], "takeup_districts": [],
+                           "unverified": list(scoring.get("unverified", [])),
+                           "assumptions": list(scoring.get("assumptions", []))}
+    if run_id is None or not table_exists(con, "district_benchmarks"):
+        return out
+    rows = _rows(con, "SELECT lad_code, metric, count, value_gbp FROM district_benchmarks WHERE run_id = ?", [run_id])
+    cells = {(r["lad_code"], r["metric"]): r for r in rows}
+    districts = sorted({r["lad_code"] for r in rows if r["lad_code"] != COUNTY_CODE}, key=district_name)
+    out["takeup_districts"] = [district_name(lad) for lad in districts]
+    for metric in [*TAKEUP_METRICS, "arrears_signal"]:
+        county = cells.get((COUNTY_CODE, metric), {})
+        out["takeup"].append({
+            "label": METRIC_LABELS[metric], "county": fmt_count(county.get("count")),
+            "gbp": fmt_gbp(county.get("value_gbp")) if metric in MONEY_METRICS else "not a missed amount",
+            "districts": [fmt_count(cells.get((lad, metric), {}).get("count")) for lad in districts],
+        })
+    return out
+
+
 def write_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], out_path: Path) -> None:
     """Write report.html (UTF-8, self-contained) from the benchmark tables and the manifest."""
     run_id, run_date = _latest_run(con, manifest)
@@ -370,6 +394,7 @@ def write_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], out_p
         "fmt_change": fmt_change, "key_points": key_points(bench), "run_notices": run_notices(manifest),
         **bench, **trend_context(con), **movement_context(con, run_id), **area_context(con, run_id),
         **linkage_context(con, manifest), **quality_context(con), **completeness_context(manifest),
+        **takeup_context(con, run_id, manifest),
     }
     env = Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]))
     html = env.get_template("report_template.html").render(**context)

@@ -70,7 +70,7 @@ def _parse_date(value: Optional[str], option: str) -> Optional[dt.date]:
     return None
 
 
-KindOption = Annotated[str, typer.Option("--kind", help="benefits or council_tax")]
+KindOption = Annotated[str, typer.Option("--kind", help="benefits, council_tax or universal_credit")]
 
 
 @app.command()

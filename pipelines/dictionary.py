@@ -140,8 +140,12 @@ _OUTPUTS: tuple[tuple[str, str, str, str, str], ...] = (
     # table, module, model, audience, description
     ("households", "schemas.households", "HouseholdRow",
      "row-level: the whole file for the hub; districts/<LAD>/households.parquet for that district only",
-     "One row per scored household (benefit claim): monthly cashflow, resilience status, poverty flags and "
-     "Pension Credit missed, with reasons."),
+     "One row per scored household (benefit claim, or UC award with no claim): monthly cashflow, resilience "
+     "status, poverty flags, Pension Credit missed and the take-up checks, with reasons."),
+    ("arrears_signals", "schemas.households", "ArrearsSignalRow",
+     "row-level: the whole file for the hub; districts/<LAD>/arrears_signals.parquet for that district only",
+     "Council-tax accounts in recovery that no benefits claim or UC award is linked to: a 'can't pay' signal "
+     "for contact before further recovery (docs/TAKEUP.md 2h)."),
     ("links", "schemas.links", "LinkRow", "row-level: the hub, and each district for its own rows",
      "Every accepted claim-to-account link: method, probability and comparison levels."),
     ("district_benchmarks", "schemas.outputs", "DistrictBenchmarkRow", _SHARED,
@@ -171,6 +175,10 @@ _INPUT_TEXT: dict[tuple[str, bool], tuple[str, str, str]] = {  # path, audience,
                           "Housing Benefit / Council Tax Reduction caseload, one row per claim household."),
     ("council_tax", False): ("landing/<LAD>/council_tax_<YYYY-MM-DD>.csv", "sent to the hub (pseudonymised)",
                              "Council-tax accounts, one row per liable account."),
+    ("universal_credit", False): ("landing/<LAD>/universal_credit_<YYYY-MM-DD>.csv",
+                                  "sent to the hub (pseudonymised; optional)",
+                                  "DWP's Universal Credit data share: one row per award per assessment period, "
+                                  "money monthly (docs/TAKEUP.md)."),
     ("epc", False): ("landing/epc.csv", "sent to the hub (optional)", "A property's current EPC rating."),
     ("postcode_lookup", False): ("landing/postcode_lookup.csv", "sent to the hub (optional)",
                                  "The 2021 LSOA, ward and district of each postcode."),

@@ -108,6 +108,11 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[
             put(f"districts/{lad}/households.parquet",
                 f"SELECT {_safe_columns(con, 'households')} FROM households WHERE lad_code = {quote_str(lad)} "
                 "ORDER BY claim_ref")
+    if table_exists(con, "arrears_signals"):
+        put("arrears_signals.parquet", "SELECT * FROM arrears_signals ORDER BY lad_code, rank")
+        for lad in lad_codes:
+            put(f"districts/{lad}/arrears_signals.parquet",
+                f"SELECT * FROM arrears_signals WHERE lad_code = {quote_str(lad)} ORDER BY rank")
     if table_exists(con, "links"):
         put("links.parquet", f"SELECT {_safe_columns(con, 'links')} FROM links ORDER BY lad_code, claim_ref")
     for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign"):
@@ -148,6 +153,9 @@ def restore_stage(con: duckdb.DuckDBPyConnection, stage: str, previous_dir: Path
                     f"other_districts, {extra} FROM {source}")
     elif stage == "score":
         con.execute(f"CREATE OR REPLACE TABLE households AS SELECT * FROM {parquet('households.parquet')}")
+        if (previous_dir / "arrears_signals.parquet").is_file():  # runs before the take-up checks had none
+            con.execute("CREATE OR REPLACE TABLE arrears_signals AS SELECT * FROM "
+                        f"{parquet('arrears_signals.parquet')}")
 
 
 @dataclass(frozen=True)

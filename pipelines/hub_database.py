@@ -1,8 +1,9 @@
 """The county hub's DuckDB: one database per run, loaded from the staged Parquet.
 
 The only module that opens the run's database. Tables after :func:`load_hub`: ``benefits``,
-``council_tax`` (valid rows of every district), ``epc``, ``postcode_lookup`` and
-``quarantine``. Personal data: pseudonymised keys and name encodings only.
+``council_tax`` (valid rows of every district), ``universal_credit`` (the districts that sent one;
+empty otherwise), ``epc``, ``postcode_lookup`` and ``quarantine``. Personal data: pseudonymised
+keys and name encodings only.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.ingest.validate import typed_schema
 from schemas.columns import column_specs
 from schemas.inputs import model_for
 from schemas.sql import quote_ident, quote_str
 
 HUB_TABLES = ("benefits", "council_tax", "quarantine")
 REFERENCE_TABLES = ("epc", "postcode_lookup")
+OPTIONAL_TABLES = ("universal_credit",)  # per-district optional extracts (TAKEUP.md section 1)
 
 
 def connect(spill: Path, memory_limit: str = "6GB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -45,6 +48,14 @@ def load_hub(con: duckdb.DuckDBPyConnection, staging: Path, lad_codes: list[str]
             files.append(str(validated / "_reference" / "quarantine.parquet"))
         listing = ", ".join(quote_str(f) for f in files)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+        counts[table] = _count(con, table)
+    for table in OPTIONAL_TABLES:  # only districts that sent one; an empty typed table where none did
+        found = [p for lad in lad_codes if (p := validated / lad / f"{table}.parquet").is_file()]
+        empty = ", ".join(f"CAST(NULL AS {t}) AS {quote_ident(n)}" for n, t in typed_schema(table))
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {empty} WHERE FALSE")
+        if found:
+            listing = ", ".join(quote_str(str(f)) for f in found)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet([{listing}], union_by_name = true)")
         counts[table] = _count(con, table)
     for table in REFERENCE_TABLES:
         path = quote_str(str(validated / "_reference" / f"{table}.parquet"))

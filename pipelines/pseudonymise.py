@@ -24,6 +24,7 @@ import csv
 import functools
 import hashlib
 import hmac
+import math
 import os
 import re
 import stat
@@ -44,6 +45,9 @@ BLOOM_BITS = 256
 BLOOM_HASHES = 10
 HASH_HEX = 16
 MIN_KEY_BYTES = 32
+# A key's entropy estimated from its byte frequencies (length x Shannon entropy per byte): 32 random bytes give
+# over 140 bits, 32 hex digits about 120; a repeated byte gives 0 and a repeated 2-4 byte pattern 32-64.
+MIN_KEY_ENTROPY_BITS = 100
 
 # The committed sample data are pseudonymised with this key. It is public, so it protects
 # nothing: a real partnership generates its own secret (see the README) and keeps it out of git.
@@ -147,7 +151,9 @@ def dice(bloom_a: str, bloom_b: str) -> float:
     return 2 * (a & b).bit_count() / total if total else 0.0
 
 
-PERSON_PREFIXES = {"benefits": ("claimant", "partner"), "council_tax": ("liable",)}
+PERSON_PREFIXES = {"benefits": ("claimant", "partner"), "council_tax": ("liable",),
+                   "universal_credit": ("claimant", "partner")}
+REFERENCE_HASHES = {"uc_claim_ref": ("award_ref", "uc")}  # raw reference -> (pseudonymised column, hash label)
 
 
 def pseudonymise_record(key: bytes, kind: str, raw: dict[str, str]) -> dict[str, str]:
@@ -159,6 +165,10 @@ def pseudonymise_record(key: bytes, kind: str, raw: dict[str, str]) -> dict[str,
     """
     out: dict[str, str] = {}
     for column, value in raw.items():
+        if column in REFERENCE_HASHES:  # a claim reference: keyed hash of the trimmed, upper-cased text
+            name, label = REFERENCE_HASHES[column]
+            out[name] = keyed_hash(key, label, value.strip().upper(), 64) if value.strip() else ""
+            continue
         prefix, _, field = column.rpartition("_")
         if prefix not in PERSON_PREFIXES[kind] or field not in ("nino", "forename", "surname"):
             out[column] = value
@@ -196,6 +206,12 @@ def read_key(key_file: Path) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise KeyFileError(
             f"key file {key_file} holds {len(key)} bytes; the key must be at least {MIN_KEY_BYTES} bytes")
+    counts = [key.count(b) for b in set(key)]
+    bits = -sum(c * math.log2(c / len(key)) for c in counts)
+    if bits < MIN_KEY_ENTROPY_BITS:
+        raise KeyFileError(f"key file {key_file} holds a weak key (a repeated byte or short pattern: about {bits:.0f} "
+                           f"bits, at least {MIN_KEY_ENTROPY_BITS} needed); make one with "
+                           "`head -c 48 /dev/urandom > partnership.key`")
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         print(f"povertylink: warning: key file {key_file} is readable by other users; chmod 600 it",
               file=sys.stderr)

@@ -43,6 +43,19 @@ class NotFuture:
 
 
 @dataclass(frozen=True)
+class NotBefore:
+    """A date that may not fall before ``earliest`` (a birth date in year 1 is a typing slip, not a person)."""
+
+    earliest: dt.date
+
+
+@dataclass(frozen=True)
+class DropsInvisible:
+    """Invisible format characters (INVISIBLE) are removed from the value before anything else, uniqueness
+    included: ``C1``, ``C1\u200b`` and ``\ufeffC1`` are one reference."""
+
+
+@dataclass(frozen=True)
 class Personal:
     """The column carries an identifier or encoding of a person (never published raw)."""
 
@@ -55,6 +68,12 @@ WHITESPACE_RE2_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) +
 # What pydantic's str_strip_whitespace removes from text (Unicode White_Space: the above less \x1c-\x1f).
 PYDANTIC_WHITESPACE = "".join(c for c in WHITESPACE if c not in "\x1c\x1d\x1e\x1f")
 _WS_RE = re.compile(f"[{re.escape(WHITESPACE)}]+")
+# Characters that show as nothing (zero-width spaces and joiners, BOM, soft hyphen, direction marks and
+# embeddings): removed from references so that a copy-and-paste cannot make two 'different' equal references.
+INVISIBLE = ("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+             "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff")
+INVISIBLE_RE2_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in INVISIBLE) + "]"
+_INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")
 
 # Value formats (full-match, anchor-free, valid in both Python re and DuckDB's RE2). The SQL twin of each
 # normaliser below is in pipelines/ingest/validation_sql.py; test_validate.py and test_properties.py (in
@@ -76,7 +95,7 @@ REASON_INT = "not a whole number"
 REASON_MONEY = "not an amount in pounds with up to two decimals"
 REASON_MONEY_COMMA = ("ambiguous amount: a comma that is not a thousands separator (decimal comma?); "
                       "write pounds as 1234.50")
-REASON_MONEY_TOO_LARGE = "amount is too large"
+EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
 REASON_DATE = "not a valid date YYYY-MM-DD"
 REASON_US_DATE = "looks like a US month-first date (MM/DD/YYYY): write YYYY-MM-DD or day-first DD/MM/YYYY"
 REASON_SHORT_DATE = "ambiguous date: a one-digit month or day; write YYYY-MM-DD"
@@ -168,6 +187,27 @@ def _date(value: Any) -> Any:
     return normalise_date(value)[0] if isinstance(value, str) else value
 
 
+def reason_date_before(earliest: dt.date) -> str:
+    """The reason a date before ``earliest`` is refused (shared by pydantic and SQL)."""
+    return f"is before {earliest.isoformat()}: not a plausible date"
+
+
+def reason_money_above(bound: float) -> str:
+    """The reason an amount above a money column's bound is refused (shared by pydantic and SQL)."""
+    return f"must be at most {bound:,.0f} pounds (this column's plausible bound: see the data dictionary)"
+
+
+def _not_before_1900(value: dt.date) -> dt.date:
+    if value < EARLIEST_BIRTH_DATE:
+        raise ValueError(reason_date_before(EARLIEST_BIRTH_DATE))
+    return value
+
+
+def drop_invisible(value: Any) -> Any:
+    """The text with INVISIBLE characters removed (anything else as it is)."""
+    return _INVISIBLE_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _not_after_as_of(value: dt.date, info: ValidationInfo) -> dt.date:
     as_of = (info.context or {}).get("as_of")
     if as_of is not None and value > as_of:
@@ -203,18 +243,34 @@ def _strict_int(value: Any) -> Any:
     return value
 
 
+# Every amount is held as DECIMAL(18,2) (at most 9,999,999,999,999,999.99) and scoring multiplies weekly
+# amounts by 52 and sums a dozen of them in that type (pipelines/score/households_sql.py). Each money column
+# therefore has an upper bound plausible for its meaning (set in schemas/inputs.py, reasoned in DESIGN.md's
+# input contract); none is above MONEY_BOUND, so the worst case (every column at its bound) stays below a
+# millionth of what DECIMAL(18,2) holds. tests/pipelines/ingest/test_money_bounds.py scores that worst case.
+MONEY_BOUND = 100_000_000
+DECIMAL_18_2_MAX = Decimal("9999999999999999.99")
+
+
+def money(bound: int) -> Any:
+    """The type of a money column: pounds, up to two decimals, from 0 to ``bound`` (at most MONEY_BOUND)."""
+    if not 0 < bound <= MONEY_BOUND:
+        raise ValueError(f"a money bound must be in 1..{MONEY_BOUND}")
+    return Annotated[Decimal, Kind("money", "pounds"), BeforeValidator(_money),
+                     Field(ge=0, le=Decimal(bound), decimal_places=2, max_digits=18)]
+
+
 Text = Annotated[str, Kind("text"), Field(min_length=1)]
-Ref = Annotated[str, Kind("text"), Field(min_length=1), Unique()]
+Ref = Annotated[str, Kind("text"), BeforeValidator(drop_invisible), DropsInvisible(), Field(min_length=1), Unique()]
 Postcode = Annotated[str, Kind("postcode"), BeforeValidator(_postcode)]
-Money = Annotated[
-    Decimal, Kind("money", "pounds"), BeforeValidator(_money), Field(ge=0, decimal_places=2, max_digits=18)
-]
+Money = money(MONEY_BOUND)  # the loosest bound; a column of known meaning uses money(its own bound)
 Count = Annotated[int, Kind("integer"), BeforeValidator(_strict_int), Field(ge=0, le=99)]
 Adults = Annotated[int, Kind("integer"), BeforeValidator(_strict_int), Field(ge=1, le=99)]
 Uprn = Annotated[int, Kind("integer"), BeforeValidator(_strict_int), Field(ge=1, le=999_999_999_999)]
 BirthDate = Annotated[dt.date, Kind("date"), BeforeValidator(_date), AfterValidator(_not_after_as_of),
-                      NotFuture()]
+                      AfterValidator(_not_before_1900), NotFuture(), NotBefore(EARLIEST_BIRTH_DATE)]
 Date = Annotated[dt.date, Kind("date"), BeforeValidator(_date)]
+PastDate = Annotated[dt.date, Kind("date"), BeforeValidator(_date), AfterValidator(_not_after_as_of), NotFuture()]
 Flag = Annotated[bool, Kind("boolean"), BeforeValidator(_boolean)]
 Ages = Annotated[list[int], Kind("ages"), BeforeValidator(_ages)]
 # Formats made by pipelines.pseudonymise (tests/pipelines/ingest/test_validate.py checks they agree with it).
@@ -267,6 +323,8 @@ class ColumnSpec:
     choices: tuple[str, ...] = ()
     unique: bool = False
     not_future: bool = False
+    not_before: dt.date | None = None
+    drops_invisible: bool = False
     pattern: str | None = None
     personal: bool | None = None  # None: not personal; False: pseudonymised; True: raw
 
@@ -315,6 +373,8 @@ def column_specs(model: type[BaseModel]) -> list[ColumnSpec]:
                 choices=choices,
                 unique=any(isinstance(m, Unique) for m in metadata),
                 not_future=any(isinstance(m, NotFuture) for m in metadata),
+                not_before=next((m.earliest for m in metadata if isinstance(m, NotBefore)), None),
+                drops_invisible=any(isinstance(m, DropsInvisible) for m in metadata),
                 pattern=next((m.pattern for m in metadata if getattr(m, "pattern", None)), None),
                 personal=personal,
             )

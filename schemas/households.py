@@ -24,6 +24,31 @@ HouseholdType = Literal[
     "couple_with_children", "lone_parent",
 ]
 LinkMethod = Literal["uprn", "probabilistic", "unlinked"]
+HouseholdSource = Literal["claim", "uc", "both"]
+Confidence = Literal["likely", "possible", "automatic", "signal"]
+CONFIDENCES: tuple[str, ...] = get_args(Confidence)
+MISSING_CONFIDENCES = ("likely", "possible")  # automatic and signal never enter a "missing £" total
+TAKEUP_CHECKS: dict[str, tuple[str, ...]] = {
+    # check (TAKEUP.md section 2) -> the confidences it can give, in households' column order
+    "ctr": ("likely", "possible"),
+    "fsm": ("possible",),
+    "healthy_start": ("possible",),
+    "attendance_allowance": ("possible",),
+    "whd": ("automatic", "possible"),
+    "water_tariff": ("possible",),
+    "watersure": ("possible",),
+    "hb_pensioner": ("likely", "possible"),
+}
+TAKEUP_LABELS: dict[str, str] = {
+    "ctr": "Council Tax Reduction not claimed",
+    "fsm": "Free school meals",
+    "healthy_start": "Healthy Start",
+    "attendance_allowance": "Attendance Allowance (pensioners)",
+    "whd": "Warm Home Discount",
+    "water_tariff": "Water social tariff",
+    "watersure": "WaterSure",
+    "hb_pensioner": "Housing Benefit for pensioners who rent",
+}
 
 Text = Annotated[str, Kind("text")]
 Count = Annotated[int, Kind("integer", "people")]
@@ -42,7 +67,7 @@ def _f(description: str) -> Any:
 
 
 class HouseholdRow(BaseModel):
-    """One scored household (a benefit claim) of one district, as RULES.md scores it."""
+    """One scored household (a benefit claim, or a UC award with no claim) of one district, as RULES.md scores it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -50,7 +75,10 @@ class HouseholdRow(BaseModel):
                             "one row per household, a household being one benefit claim in one district (a person "
                             "claiming in two districts is in two households, linked by person_cluster_id)")
     lad_code: Text = _f("ONS local-authority code of the district holding the claim")
-    claim_ref: Text = _f("the district's benefit claim reference")
+    claim_ref: Text = _f("the district's benefit claim reference; for a household known only from the Universal "
+                         "Credit extract, 'UC-' and 16 hex characters of its award's keyed reference")
+    source: HouseholdSource = _f("where the household comes from: claim (a benefits claim), uc (a Universal Credit "
+                                 "award with no benefits claim) or both (a claim joined by an award)")
     account_ref: Text | None = _f("the linked council-tax account reference; null where unlinked")
     uprn: Annotated[int, Kind("integer")] | None = _f(
         "Unique Property Reference Number: the claim's, else the linked account's; null where neither has one")
@@ -101,6 +129,51 @@ class HouseholdRow(BaseModel):
     pension_credit_guarantee_weekly: Weekly | None = _f(
         "appropriate minimum guarantee: standard (single or couple) plus severe disability and carer additions; "
         "null unless everyone has reached State Pension age")
+    ctr_confidence: Confidence | None = _f(
+        "Council Tax Reduction not claimed (TAKEUP.md 2a): liable (linked account, charge > 0, no exemption), no "
+        "CTR, on UC, Pension Credit or HB; likely, possible (earnings, non-dependants, no single-person discount "
+        "for one adult, or Savings Credit only) or null")
+    ctr_value_annual: Yearly | None = _f(
+        "CTR missed: annual charge x the district scheme's max_pct (no earnings) or lowest band (earnings); 100% "
+        "at pension age; 0 where not flagged")
+    fsm_confidence: Confidence | None = _f(
+        "free school meals (2b): UC (earnings test before fsm_all_uc_from) or Guarantee Credit with a school-age "
+        "child (4-18, or ages not held); possible (receipt is not in the data) or null")
+    fsm_value_annual: Yearly | None = _f(
+        "fsm_value_per_child (£500) for each child aged 7-18 (ages 4-6 get infant meals: £0); null where flagged "
+        "without child ages; 0 where not flagged")
+    healthy_start_confidence: Confidence | None = _f(
+        "Healthy Start (2c): a child under 4 and UC with take-home pay at or below the monthly limit, or Pension "
+        "Credit with children; possible or null")
+    healthy_start_value_annual: Yearly | None = _f(
+        "Healthy Start over the next 52 weeks: age 0 = 26 weeks at the under-one rate + 26 at the 1-3 rate; "
+        "ages 1-2 = 52 weeks; age 3 = 26 weeks; 0 where not flagged")
+    attendance_allowance_confidence: Confidence | None = _f(
+        "Attendance Allowance (2d): everyone over State Pension age, no disability benefit and a sign (disabled "
+        "band reduction, severe_disability, or aged 80+); possible or null")
+    attendance_allowance_value_annual: Yearly | None = _f(
+        "AA lower rate x 52, plus the Pension Credit severe disability addition it brings to someone living "
+        "alone; 0 where not flagged")
+    whd_confidence: Confidence | None = _f(
+        "Warm Home Discount (2e): Guarantee Credit, or HB, UC or Savings Credit; automatic (paid by data "
+        "matching: never a missed amount), possible in 2024/25 for Core Group 2, or null")
+    whd_value_annual: Yearly | None = _f("whd_amount (£150) where flagged, else 0")
+    water_tariff_confidence: Confidence | None = _f(
+        "water social tariff (2f) of the supplier (water_suppliers by postcode): Southern Water via Pension "
+        "Credit or bill > 3% of income after housing; South East Water or Affinity Water income limits; "
+        "possible or null")
+    water_tariff_value_annual: Yearly | None = _f(
+        "Southern Water via Pension Credit: 20% of the water estimate; null for the income routes (charges "
+        "not configured); 0 where not flagged")
+    watersure_confidence: Confidence | None = _f(
+        "WaterSure (2f): UC, HB or Pension Credit and 3+ children (a meter is not in the data); possible or "
+        "null")
+    watersure_value_annual: Yearly | None = _f("max(water estimate - watersure_cap_annual, 0); 0 where not "
+                                               "flagged")
+    hb_pensioner_confidence: Confidence | None = _f(
+        "Housing Benefit for pensioners who rent (2g): everyone over State Pension age, Pension Credit, rent > 0, "
+        "no HB; likely (social tenant on Guarantee Credit, no non-dependants) or possible")
+    hb_pensioner_value_annual: Yearly | None = _f("rent_weekly x 52 (an upper bound); 0 where not flagged")
     link_method: LinkMethod = _f("how the claim was linked to its council-tax account: uprn, probabilistic, or "
                                  "unlinked")
     link_probability: Annotated[float, Kind("number", "probability 0-1")] | None = _f(
@@ -117,6 +190,28 @@ class HouseholdRow(BaseModel):
     extract_date: Day | None = _f("date of the benefits extract the claim came from")
     as_of_date: Day = _f("the run's as-of date (State Pension age and the tax year are taken on it)")
     tax_year: Text = _f("tax year of the parameters used, e.g. '2026-27'")
+    run_id: Text = _f("the run's id")
+
+
+class ArrearsSignalRow(BaseModel):
+    """A council-tax account in recovery that no scored household is linked to (TAKEUP.md 2h, "can't pay")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lad_code: Text = _f("ONS local-authority code of the district holding the account")
+    account_ref: Text = _f("the district's council-tax account reference")
+    uprn: Annotated[int, Kind("integer")] | None = _f("Unique Property Reference Number of the account; null "
+                                                       "where not held")
+    postcode: Text = _f("the account's postcode, 'OUT IN' upper case")
+    recovery_stage: Text = _f("furthest recovery stage reached: one of arrears_signal_stages")
+    arrears: Annotated[Decimal, Kind("money", "pounds")] = _f("arrears owed (debt, not missing support)")
+    rank: Annotated[int, Kind("integer")] = _f("rank in the district: furthest stage first (attachment, "
+                                               "enforcement_agent, liability_order, summons), then arrears high "
+                                               "to low, then account_ref")
+    not_known_arrears_confidence: Literal["signal"] = _f("always 'signal': not an entitlement, for contact; "
+                                                         "never in a missing total")
+    reason: Text = _f("plain-English reason for contact")
+    as_of_date: Day = _f("the run's as-of date")
     run_id: Text = _f("the run's id")
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, Field
 
 from schemas.columns import KIND_DUCKDB, Kind
+from schemas.households import TAKEUP_CHECKS, TAKEUP_LABELS
 from schemas.vocabulary import ResilienceStatus
 
 OutText = Annotated[str, Kind("text")]
@@ -42,8 +43,26 @@ Metric = Literal[
     "fuel_water_food_poverty",
     "pensioner_households",
     "pension_credit_missing",
+    # take-up checks (docs/TAKEUP.md): households by check and confidence, likely and possible apart
+    "ctr_likely",
+    "ctr_possible",
+    "fsm_possible",
+    "healthy_start_possible",
+    "attendance_allowance_possible",
+    "whd_automatic",
+    "whd_possible",
+    "water_tariff_possible",
+    "watersure_possible",
+    "hb_pensioner_likely",
+    "hb_pensioner_possible",
+    "arrears_signal",
 ]
 METRICS: tuple[str, ...] = get_args(Metric)
+TAKEUP_METRICS: dict[str, tuple[str, str]] = {
+    f"{check}_{confidence}": (check, confidence)
+    for check, confidences in TAKEUP_CHECKS.items() for confidence in confidences
+}
+"""Take-up metric -> (check, confidence); value_gbp is the check's value a year, except for automatic."""
 
 METRIC_LABELS: dict[str, str] = {
     "dwellings": "Dwellings (council-tax accounts)",
@@ -60,6 +79,9 @@ METRIC_LABELS: dict[str, str] = {
     "fuel_water_food_poverty": "Fuel, water and food poverty, and struggling or worse",
     "pensioner_households": "Pensioner households",
     "pension_credit_missing": "Missing out on Pension Credit",
+    **{f"{check}_{confidence}": f"{TAKEUP_LABELS[check]} ({confidence})"
+       for check, confidences in TAKEUP_CHECKS.items() for confidence in confidences},
+    "arrears_signal": "Council-tax accounts in recovery with no benefit claim (signal)",
 }
 
 Availability = Literal["available", "partial", "missing", "refused", "stale"]
@@ -89,15 +111,17 @@ class DistrictBenchmarkRow(BaseModel):
     lad_code: OutText = _f(_CODE)
     district_name: OutText = _f("district name, or the county's name")
     metric: Metric = _f("what is counted (see the metric list)")
-    count: OutInt | None = _f("households (dwellings for 'dwellings'), rounded to the nearest 5; "
+    count: OutInt | None = _f("households (dwellings for 'dwellings', accounts for 'arrears_signal'), rounded to "
+                                 "the nearest 5; "
                                  "null where suppressed", None)
     denominator: OutInt | None = _f("dwellings (council-tax accounts) in the area, rounded to the "
                                        "nearest 5", None)
     rate: OutNumber | None = _f("count per 1,000 dwellings (from the rounded figures); null where "
                                    "suppressed", None)
-    value_gbp: OutMoney | None = _f("pounds a year (Pension Credit missed, for "
-                                       "'pension_credit_missing'), to the nearest £1,000; null otherwise or where "
-                                       "suppressed", None)
+    value_gbp: OutMoney | None = _f("pounds a year, to the nearest £1,000: Pension Credit missed for "
+                                    "'pension_credit_missing'; for a likely or possible take-up metric the sum of "
+                                    "its households' values (a floor: households whose value is unknown add "
+                                    "nothing); null for other metrics, automatic ones, or where suppressed", None)
     suppressed: OutFlag = _f("true where the count is hidden by disclosure control (1-9, or secondary)")
     run_id: OutText = _f("the run's id")
     percent_of_scored: OutNumber | None = _f("count as a percentage of households scored, 0-100",

@@ -8,6 +8,7 @@ Money is in pounds (``Decimal``, exact); shares are fractions (0.10 is 10%).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -24,7 +25,11 @@ EPC_RATINGS = ("A", "B", "C", "D", "E", "F", "G")
 
 
 class Param(BaseModel, Generic[T]):
-    """One parameter: its value, unit, source, date of the source, and whether it is an assumption."""
+    """One parameter: its value, unit, source, date of the source, and whether it is an assumption.
+
+    ``unverified`` marks a figure not confirmed from an official source (TAKEUP.md's **unverified**):
+    the run uses it, the manifest lists it, and a council should confirm or replace it.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,6 +38,7 @@ class Param(BaseModel, Generic[T]):
     source: str = Field(min_length=1)
     date: dt.date
     assumption: bool = False
+    unverified: bool = False
 
 
 class SpaBand(BaseModel):
@@ -49,6 +55,35 @@ class SpaBand(BaseModel):
     years: int = Field(ge=55, le=75)
     months: int = Field(default=0, ge=0, le=11)
     monthly_steps: bool = False
+
+
+class CtrScheme(BaseModel):
+    """A district's working-age Council Tax Reduction scheme for one year (TAKEUP.md 2a).
+
+    ``max_pct`` is the most a household can get off its charge; ``band_pcts`` the scheme's income
+    bands, highest first (empty where the bands are not known). Band ceilings are not held: a
+    household with no earnings gets ``max_pct``, one with earnings the lowest non-zero band.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    district: str = Field(min_length=1)
+    max_pct: Share
+    band_pcts: list[Share] = Field(default_factory=list)
+    source: str = Field(min_length=1)
+    assumption: bool = False
+    unverified: bool = False
+
+    @model_validator(mode="after")
+    def _bands_fall(self) -> CtrScheme:
+        if self.band_pcts and (self.band_pcts != sorted(self.band_pcts, reverse=True)
+                               or self.band_pcts[0] != self.max_pct):
+            raise ValueError("band_pcts must fall from max_pct (the first band) down")
+        return self
+
+
+LadCode = Annotated[str, Field(pattern=r"^[EWSN]\d{8}$")]
+WaterCompany = Literal["southern", "south_east", "affinity"]
 
 
 def _check_size_factors(factors: dict[int, Decimal]) -> dict[int, Decimal]:
@@ -97,6 +132,32 @@ class Parameters(BaseModel):
     pc_tariff_step: Param[Annotated[Decimal, Field(gt=0)]]
     pc_tariff_per_step: Param[Pounds]
     state_pension_age: Param[list[SpaBand]]
+    # take-up checks (TAKEUP.md section 2)
+    ctr_default_max_pct: Param[Share]
+    ctr_schemes: Param[dict[LadCode, CtrScheme]]
+    fsm_value_per_child: Param[Pounds]
+    fsm_all_uc_from: Param[dt.date]
+    fsm_earnings_limit_1ap: Param[Pounds]
+    fsm_earnings_limit_2ap: Param[Pounds]
+    fsm_earnings_limit_3ap: Param[Pounds]
+    healthy_start_weekly: Param[Pounds]
+    healthy_start_under_one_weekly: Param[Pounds]
+    healthy_start_earnings_limit_monthly: Param[Pounds]
+    aa_lower_weekly: Param[Pounds]
+    aa_higher_weekly: Param[Pounds]
+    aa_sign_age: Param[Annotated[int, Field(ge=60, le=120)]]
+    whd_amount: Param[Pounds]
+    whd_core_group_2_automatic: Param[bool]
+    water_suppliers: Param[dict[str, WaterCompany]]
+    water_southern_pc_discount: Param[Share]
+    water_southern_bill_share: Param[Share]
+    water_southern_capital_limit: Param[Pounds]
+    water_south_east_income_limit: Param[Pounds]
+    water_affinity_income_limit: Param[Pounds]
+    watersure_min_children: Param[Annotated[int, Field(ge=1, le=20)]]
+    watersure_cap_annual: Param[Pounds]
+    arrears_signal_stages: Param[list[RecoveryStage]]
+    arrears_signal_min: Param[Pounds]
 
     @field_validator("energy_size_factors", "water_size_factors")
     @classmethod
@@ -109,6 +170,14 @@ class Parameters(BaseModel):
     def _epc_factors(cls, param: Param[dict[str, Decimal]]) -> Param[dict[str, Decimal]]:
         if sorted(param.value) != list(EPC_RATINGS):
             raise ValueError("energy_epc_factors needs one factor for each rating A to G")
+        return param
+
+    @field_validator("water_suppliers")
+    @classmethod
+    def _water_prefixes(cls, param: Param[dict[str, str]]) -> Param[dict[str, str]]:
+        bad = [k for k in param.value if not re.fullmatch(r"[A-Z]{1,2}(\d[A-Z\d]?)?", k)]
+        if bad:
+            raise ValueError(f"water_suppliers keys must be postcode areas or outward codes (e.g. CT, CT16): {bad}")
         return param
 
     @field_validator("fuel_poverty_method")
@@ -170,8 +239,17 @@ class Parameters(BaseModel):
             "starts": self.starts.isoformat(),
             "ends": self.ends.isoformat(),
             "overridden": sorted(self.overridden),
+            "assumptions": self.flagged("assumption"),
+            "unverified": self.flagged("unverified"),
             "parameters": entries,
         }
+
+    def flagged(self, flag: Literal["assumption", "unverified"]) -> list[str]:
+        """Names of the parameters (and 'ctr_schemes.<LAD>' entries) carrying ``flag``, for the manifest."""
+        names = [n for n in self.parameter_names() if getattr(self.param(n), flag)]
+        names += [f"ctr_schemes.{lad}" for lad, scheme in sorted(self.ctr_schemes.value.items())
+                  if getattr(scheme, flag)]
+        return sorted(names)
 
 
 def _jsonable(value: Any) -> Any:

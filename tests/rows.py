@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
-from pipelines.pseudonymise import SAMPLE_KEY, name_encoding, nino_key
+from pipelines.pseudonymise import SAMPLE_KEY, keyed_hash, name_encoding, nino_key
 from schemas.columns import column_specs
 from schemas.inputs import model_for
 
@@ -60,3 +61,23 @@ def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str] | None 
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def universal_credit_row(ap_start: str = "2026-10-15", **changes: str) -> dict[str, str]:
+    """A valid pseudonymised Universal Credit row (one award's assessment period) as text, with changes."""
+    start = dt.date.fromisoformat(ap_start)
+    end = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=start.day) - dt.timedelta(days=1)
+    row = {
+        "award_ref": keyed_hash(SAMPLE_KEY, "uc", "UC-1", 64), "notification_type": "change",
+        "ap_start": ap_start, "ap_end": end.isoformat(), "uprn": "100062000001",
+        "address_line_1": "Flat 2, 10 High Street", "address_line_2": "", "town": "Ashford", "postcode": "TN23 1AA",
+        "claimant_key": nino_key(SAMPLE_KEY, "AB123456C"), "claimant_name": name_encoding(SAMPLE_KEY, "Ann", "Lee"),
+        "claimant_birth_date": "1990-03-01", "partner_key": "", "partner_name": "", "partner_birth_date": "",
+        "adults": "1", "children": "2", "child_ages": "2;9", "standard_allowance": "400.14",
+        "child_element": "631.66", "disabled_child_element": "0", "lcwra_element": "0", "carer_element": "0",
+        "childcare_element": "0", "housing_element": "0", "earnings_monthly": "350.00", "other_income_monthly": "0",
+        "capital": "0", "benefit_cap_monthly": "0", "sanction_monthly": "0", "award_monthly": "850.00",
+        "deductions_monthly": "0", "council_tax_deduction_monthly": "0",
+    }
+    row.update(changes)
+    return row

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.columns import ColumnSpec, column_specs
-from schemas.inputs import EXTRACT_KINDS, model_for
+from schemas.inputs import EXTRACT_KINDS, UNIQUE_TOGETHER, model_for
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 ROW_COUNT_TOLERANCE = 0.2  # the row count may move by 20% from the previous extract
@@ -60,6 +60,8 @@ def expectation_specs(kind: str) -> list[tuple[str, dict[str, Any]]]:
             out.append(("ExpectColumnValuesToBeBetween", {"column": s.name, "min_value": s.ge, "max_value": s.le}))
         if s.name in MAX_NULL_SHARE:
             out.append(("ExpectColumnValuesToNotBeNull", {"column": s.name, "mostly": 1 - MAX_NULL_SHARE[s.name]}))
+    if kind in UNIQUE_TOGETHER:
+        out.append(("ExpectCompoundColumnsToBeUnique", {"column_list": list(UNIQUE_TOGETHER[kind])}))
     out.append(("ExpectTableRowCountToBeBetween", {"min_value": {"$PARAMETER": MIN_ROWS},
                                                    "max_value": {"$PARAMETER": MAX_ROWS}}))
     return out
@@ -98,6 +100,7 @@ def _definition(kind: str) -> Any:
 def suite_columns(kind: str) -> list[str]:
     """The columns the kind's suite reads, in model order (the rest need not be loaded)."""
     checked = {str(kwargs["column"]) for _, kwargs in expectation_specs(kind) if "column" in kwargs}
+    checked |= {str(c) for _, kwargs in expectation_specs(kind) for c in kwargs.get("column_list", [])}
     return [s.name for s in column_specs(model_for(kind)) if s.name in checked]
 
 

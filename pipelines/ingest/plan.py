@@ -1,10 +1,10 @@
 """The landing plan: which extract of each district a run uses, and what it skipped.
 
 Reads only folder and file names (and, for :func:`sha256_file`, bytes) under
-``landing/<LAD>/<kind>_<YYYY-MM-DD>.csv``; the optional county files are ``epc.csv`` and
-``postcode_lookup.csv``. A symbolic link is followed only where it leads to a file inside the
-landing folder; one leading outside it is refused with a note (nothing is read from it). No
-personal data.
+``landing/<LAD>/<kind>_<YYYY-MM-DD>.csv`` (kind benefits, council_tax or the optional
+universal_credit); the optional county files are ``epc.csv`` and ``postcode_lookup.csv``. A
+symbolic link is followed only where it leads to a file inside the landing folder; one leading
+outside it is refused with a note (nothing is read from it). No personal data.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.errors import UserError
-from schemas.inputs import EXTRACT_KINDS
+from schemas.inputs import EXTRACT_KINDS, OPTIONAL_EXTRACT_KINDS
 
-EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
+EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax|universal_credit)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
 LAD_RE = re.compile(r"^[ENSW]\d{8}$")
 COUNTY_FILES = {"epc": "epc.csv", "postcode_lookup": "postcode_lookup.csv"}
 
@@ -75,7 +75,7 @@ def plan_district(folder: Path, as_of: dt.date, landing: Path | None = None) -> 
     ``landing``: the landing folder (default: the folder's parent); files that lead outside it are refused."""
     plan = DistrictPlan(lad_code=folder.name)
     root = landing or folder.parent
-    dated: dict[str, list[tuple[dt.date, Path]]] = {k: [] for k in EXTRACT_KINDS}
+    dated: dict[str, list[tuple[dt.date, Path]]] = {k: [] for k in (*EXTRACT_KINDS, *OPTIONAL_EXTRACT_KINDS)}
     for path in sorted(folder.iterdir()):
         if leads_outside(path, root):
             plan.notes.append(f"{path.name}: {REFUSED_LINK}")
@@ -95,7 +95,8 @@ def plan_district(folder: Path, as_of: dt.date, landing: Path | None = None) -> 
     for kind, found in dated.items():
         found.sort()
         if not found:
-            plan.notes.append(f"no {kind} extract dated on or before {as_of}")
+            if kind in EXTRACT_KINDS:  # an optional kind (universal_credit) may be absent without a note
+                plan.notes.append(f"no {kind} extract dated on or before {as_of}")
             continue
         day, path = found[-1]
         plan.extracts.append(Extract(plan.lad_code, kind, path, day))

@@ -12,6 +12,14 @@ however large the file. Two paths give the same result: a fast one (pyarrow's st
 parser) for the ordinary well-formed file, and an exact one (Python's csv module) from the
 first batch that has anything unusual: non-UTF-8 bytes, quoted newlines, blank lines, ragged
 rows. Batches before it were plain one-line rows, so the exact path resumes where they end.
+
+Hostile or damaged files cost bounded memory and time: a row longer than ROW_LIMIT characters
+(a quote left open runs into the rest of the file) is skipped as one row problem, to the end
+of its quoted field, never read whole and never re-read as many rows; a row of only empty
+fields (what Excel writes for formatted empty rows) is counted as blank and skipped, not
+judged; an empty trailing header column (Excel's trailing comma) is dropped with its values.
+Only the columns being judged (:attr:`ExtractStream.judged`) are checked for bad UTF-8 and NUL
+bytes: a Latin-1 byte in a column the contract ignores does not cost the row.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,13 +37,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from pipelines.ingest.lines import ROW_LIMIT, Lines, TooLong
+from schemas.columns import WHITESPACE_RE2_CLASS, drop_invisible
+
 LINE_COLUMN = "_line"
 UTF8_BOM = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 BATCH_ROWS = 100_000
 BLOCK_BYTES = 1 << 20  # pyarrow block: a batch of the fast path (bigger blocks cost more RSS than speed)
-FIELD_LIMIT = 131_072  # characters in one field: a runaway quote stops here, not at the end of the file
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_BLANK_RE2 = f"^{WHITESPACE_RE2_CLASS}*$"
+REASON_NUL = "holds a NUL byte (a damaged or binary file?)"
+REASON_NOT_UTF8 = "not valid UTF-8 text (is the file Latin-1?)"
 
 
 class UnreadableFile(ValueError):
@@ -76,7 +89,11 @@ class ReadResult:
 
 
 def _check_header(header: list[str], path: Path) -> list[str]:
-    names = [h.strip() for h in header]
+    """The names as checked: without invisible characters (a second BOM, a zero-width space) or surrounding
+    whitespace, and without empty trailing names (Excel's trailing comma)."""
+    names = [drop_invisible(h).strip() for h in header]
+    while len(names) > 1 and not names[-1]:
+        names.pop()
     if not any(names):
         raise UnreadableFile(f"{path}: line 1: the header row is empty")
     blanks = [str(i + 1) for i, h in enumerate(names) if not h]
@@ -101,22 +118,28 @@ def _sniff(path: Path) -> None:
         raise UnreadableFile(f"{path}: the file is UTF-16 or binary, not UTF-8 text: save it as CSV UTF-8")
 
 
-def _text_rows(handle: io.BufferedReader) -> Iterator[list[str]]:
+def _text_rows(handle: io.BufferedReader) -> tuple[Lines, Iterator[list[str]]]:
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    return csv.reader(text, strict=True)
+    lines = Lines(text)
+    return lines, csv.reader(lines, strict=True)
 
 
 def _read_header(path: Path) -> tuple[list[str], list[str]]:
     """(names as checked, names as written) of the header row; UnreadableFile when it is unusable."""
     with path.open("rb") as handle:
-        reader = _text_rows(handle)
+        lines, reader = _text_rows(handle)
+        previous_limit = csv.field_size_limit(2 * ROW_LIMIT + 2)
         try:
             row = next(reader)
         except StopIteration:
             raise UnreadableFile(f"{path}: the file is empty: expected a header row") from None
+        except TooLong:
+            raise UnreadableFile(f"{path}: line 1: the header is longer than {ROW_LIMIT:,} characters") from None
         except csv.Error as err:
             raise UnreadableFile(f"{path}: line 1: the header cannot be parsed ({err})") from None
-        if reader.line_num != 1:  # type: ignore[attr-defined]
+        finally:
+            csv.field_size_limit(previous_limit)
+        if lines.lines != 1:
             raise UnreadableFile(f"{path}: line 1: the header row has a line break inside a quoted name")
     if any(_SURROGATE.search(h) for h in row):
         raise UnreadableFile(f"{path}: line 1: the header is not UTF-8 text: save the file as CSV UTF-8")
@@ -137,54 +160,85 @@ class _Counts:
         self.problems = 0
 
 
-def _exact_chunks(path: Path, header: list[str], counts: _Counts, resume_line: int,
-                  batch_rows: int) -> Iterator[Chunk]:
+def _exact_chunks(path: Path, header: list[str], width: int, judged: Sequence[int], counts: _Counts,
+                  resume_line: int, batch_rows: int) -> Iterator[Chunk]:
     """Python's csv module over the file as UTF-8 (bad bytes kept as surrogates and reported).
 
-    Rows that start before ``resume_line`` were already returned by the fast path and are skipped.
+    A row has ``width`` fields (the header as written); its first ``len(header)`` are returned.
+    Only the fields at ``judged`` are checked for bad UTF-8 and NUL bytes; a bad byte elsewhere is
+    replaced, as that column is not read. Rows that start before ``resume_line`` were already
+    returned by the fast path and are skipped.
     """
-    width = len(header)
-    previous_limit = csv.field_size_limit(FIELD_LIMIT)
+    keep = len(header)
+    previous_limit = csv.field_size_limit(2 * ROW_LIMIT + 2)  # Lines stops a row first
     try:
         with path.open("rb") as handle:
-            reader = _text_rows(handle)
+            lines, reader = _text_rows(handle)
             next(reader)  # the header, checked by _read_header
-            columns: list[list[str]] = [[] for _ in range(width)]
-            lines: list[int] = []
+            columns: list[list[str]] = [[] for _ in range(keep)]
+            row_lines: list[int] = []
             problems: list[RowProblem] = []
-            line = reader.line_num + 1  # type: ignore[attr-defined]
             while True:
+                start = lines.lines + 1
+                lines.start_record()
                 try:
                     row = next(reader)
                 except StopIteration:
                     break
+                except TooLong:
+                    lines.skip_record()
+                    if start >= resume_line:
+                        problems.append(RowProblem(start, None, f"the row is longer than {ROW_LIMIT:,} characters "
+                                                   f"(a quote left open?): {_span(start, lines.lines)} skipped"))
                 except csv.Error as err:
-                    start, line = line, reader.line_num + 1  # type: ignore[attr-defined]
-                    end = max(start, line - 1)
-                    span = f"line {start}" if end == start else f"lines {start}-{end}"
-                    problems.append(RowProblem(start, None, f"the row cannot be parsed as CSV ({err}): {span} skipped"))
-                    continue
-                start, line = line, reader.line_num + 1  # type: ignore[attr-defined]
-                if start < resume_line:
-                    continue
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    counts.blank_lines += 1
-                    continue
-                if len(row) != width:
-                    problems.append(RowProblem(start, None, f"the row has {len(row)} fields; the header has {width}"))
-                elif _SURROGATE.search("".join(row)):
-                    bad = next(i for i, v in enumerate(row) if _SURROGATE.search(v))
-                    problems.append(RowProblem(start, header[bad], "not valid UTF-8 text (is the file Latin-1?)"))
+                    if start >= resume_line:
+                        problems.append(RowProblem(start, None, f"the row cannot be parsed as CSV ({err}): "
+                                                   f"{_span(start, lines.lines)} skipped"))
                 else:
-                    for i, value in enumerate(row):
-                        columns[i].append(value)
-                    lines.append(start)
-                if len(lines) + len(problems) >= batch_rows:
-                    yield _count(counts, Chunk(_text_table(columns, lines, header), problems))
-                    columns, lines, problems = [[] for _ in range(width)], [], []
-            yield _count(counts, Chunk(_text_table(columns, lines, header), problems))
+                    if start < resume_line:
+                        continue
+                    if _is_blank(row):
+                        counts.blank_lines += 1
+                    elif (problem := _row_problem(row, start, header, width, judged)) is not None:
+                        problems.append(problem)
+                    else:
+                        if _SURROGATE.search("".join(row)):  # only in columns not judged: not read
+                            row = [_SURROGATE.sub("\ufffd", v) for v in row]
+                        for i in range(keep):
+                            columns[i].append(row[i])
+                        row_lines.append(start)
+                if len(row_lines) + len(problems) >= batch_rows:
+                    yield _count(counts, Chunk(_text_table(columns, row_lines, header), problems))
+                    columns, row_lines, problems = [[] for _ in range(keep)], [], []
+            yield _count(counts, Chunk(_text_table(columns, row_lines, header), problems))
     finally:
         csv.field_size_limit(previous_limit)
+
+
+def _span(start: int, end: int) -> str:
+    end = max(start, end)
+    return f"line {start}" if end == start else f"lines {start}-{end}"
+
+
+def _is_blank(row: list[str]) -> bool:
+    """True for a row of only empty or whitespace fields (any number of them), or an empty line."""
+    return all(not v.strip() for v in row)  # str.strip() removes exactly WHITESPACE, as _BLANK_RE2
+
+
+def _row_problem(row: list[str], start: int, header: list[str], width: int,
+                 judged: Sequence[int]) -> RowProblem | None:
+    """Why a row that is not blank cannot be returned, or None.
+
+    Where the header ends in nameless columns (Excel's trailing comma), a row may stop before them.
+    """
+    if not len(header) <= len(row) <= width:
+        return RowProblem(start, None, f"the row has {len(row)} fields; the header has {width}")
+    for i in judged:
+        if "\x00" in row[i]:
+            return RowProblem(start, header[i], REASON_NUL)
+        if _SURROGATE.search(row[i]):
+            return RowProblem(start, header[i], REASON_NOT_UTF8)
+    return None
 
 
 def _count(counts: _Counts, chunk: Chunk) -> Chunk:
@@ -193,49 +247,80 @@ def _count(counts: _Counts, chunk: Chunk) -> Chunk:
     return chunk
 
 
-def _has_line_break(batch: pa.RecordBatch) -> bool:
-    """True when a value may hold CR or LF: looks at each text column's bytes at once (a tenth of the
-    time of a regex per value); bytes outside the values can only raise a false alarm, which sends
-    the file down the exact path, never a line break missed."""
+_NEEDS_EXACT = np.zeros(256, dtype=bool)
+_NEEDS_EXACT[[0x00, 0x0A, 0x0D]] = True  # NUL, LF, CR
+
+
+def _value_lengths(column: pa.Array) -> np.ndarray:
+    """Bytes of each value of a string column, from its offsets (no copy of the values)."""
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset: column.offset + len(column) + 1]
+    return np.diff(offsets)
+
+
+def _needs_exact_path(batch: pa.RecordBatch) -> bool:
+    """True when a value may hold CR, LF or NUL, or a row may be near ROW_LIMIT: the exact path decides.
+
+    Looks at each text column's bytes at once (a tenth of the time of a regex per value); bytes
+    outside the values can only raise a false alarm, which sends the file down the exact path,
+    never a line break missed. A row is near the limit when twice its values' bytes (every quote
+    doubled) plus three characters a field (quotes and comma) could pass ROW_LIMIT.
+    """
+    longest = 0  # the sum of each column's longest value: no row is longer
     for column in batch.columns:
         data = column.buffers()[2] if pa.types.is_string(column.type) else None
         if data is not None and data.size:
             values = np.frombuffer(data, dtype=np.uint8)
-            if np.any((values == 0x0A) | (values == 0x0D)):
+            low = values < 0x0E  # one pass; the few control bytes are looked at again
+            if low.any() and _NEEDS_EXACT[values[low]].any():
                 return True
-        elif data is None and pc.any(pc.match_substring_regex(column.cast(pa.string()), "[\r\n]")).as_py():
+            longest += int(_value_lengths(column).max(initial=0))
+        elif data is None and pc.any(pc.match_substring_regex(column.cast(pa.string()), "[\\r\\n\\x00]")).as_py():
             return True
-    return False
+    if 2 * longest + 3 * batch.num_columns + 2 <= ROW_LIMIT:
+        return False
+    lengths = sum(_value_lengths(c) for c in batch.columns if pa.types.is_string(c.type))
+    return int(np.max(lengths, initial=0)) * 2 + 3 * batch.num_columns + 2 > ROW_LIMIT
 
 
-def _has_empty_row(batch: pa.RecordBatch) -> bool:
-    """True when some row has every value empty: pyarrow reads a blank line as such a row (it does
-    not raise), so the exact path must decide between a blank line and a line of commas."""
-    empty = None
-    for column in batch.columns:
-        here = pc.equal(column.cast(pa.string()), "")
-        empty = here if empty is None else pc.and_(empty, here)
-    return bool(empty is not None and pc.any(empty).as_py())
+def _blank_rows(batch: pa.RecordBatch) -> pa.Array | None:
+    """A mask of the rows whose every field is empty or whitespace, or None when there is none.
+
+    The first column is looked at first: a row with anything in it is not blank, so an ordinary
+    batch costs one regex pass over one column.
+    """
+    mask = pc.match_substring_regex(batch.column(0), _BLANK_RE2)
+    if not pc.any(mask).as_py():
+        return None
+    for column in batch.columns[1:]:
+        mask = pc.and_(mask, pc.match_substring_regex(column, _BLANK_RE2))
+    return mask if pc.any(mask).as_py() else None
 
 
 def _fast_chunks(path: Path, header: list[str], written: list[str], counts: _Counts,
-                 batch_rows: int) -> Iterator[Chunk]:
-    """pyarrow's streaming parser while every row is one plain line; then the exact path takes over."""
+                 batch_rows: int, judged: Sequence[int]) -> Iterator[Chunk]:
+    """pyarrow's streaming parser while every row is one plain line; then the exact path takes over.
+
+    Blank rows are counted and dropped here; a trailing nameless column is read and dropped.
+    """
     line = 2
+    width = len(written)
+    trailing = width > len(header)  # Excel's trailing comma: names of our own for the nameless columns
+    names = [*header, *(f"_trailing_{i}" for i in range(width - len(header)))]
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=BLOCK_BYTES),
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=BLOCK_BYTES,
+                                           column_names=names if trailing else None, skip_rows=1 if trailing else 0),
             parse_options=pacsv.ParseOptions(
                 newlines_in_values=False, ignore_empty_lines=False  # a ragged or blank row raises: exact path
             ),
             convert_options=pacsv.ConvertOptions(
                 check_utf8=True, strings_can_be_null=False, quoted_strings_can_be_null=False,
-                column_types={name: pa.string() for name in written}, auto_dict_encode=False,
+                column_types={name: pa.string() for name in (names if trailing else written)}, auto_dict_encode=False,
             ),
         )
-        names = [n.removeprefix("\ufeff") if i == 0 else n for i, n in enumerate(reader.schema.names)]
-        if names != written or any(not pa.types.is_string(f.type) for f in reader.schema):
+        seen = [n.removeprefix("\ufeff") if i == 0 else n for i, n in enumerate(reader.schema.names)]
+        if seen != (names if trailing else written) or any(not pa.types.is_string(f.type) for f in reader.schema):
             reader = None
     except (pa.ArrowInvalid, UnicodeDecodeError):
         reader = None
@@ -246,13 +331,17 @@ def _fast_chunks(path: Path, header: list[str], written: list[str], counts: _Cou
             return
         except (pa.ArrowInvalid, UnicodeDecodeError):
             break
-        if _has_line_break(batch) or _has_empty_row(batch):
+        if _needs_exact_path(batch):
             break
-        table = pa.Table.from_batches([batch]).rename_columns(header)
+        table = pa.Table.from_batches([batch]).rename_columns(names)
         table = table.append_column(LINE_COLUMN, pa.array(range(line, line + batch.num_rows), pa.int64()))
         line += batch.num_rows
-        yield _count(counts, Chunk(table))
-    yield from _exact_chunks(path, header, counts, line, batch_rows)
+        blank = _blank_rows(batch)
+        if blank is not None:
+            counts.blank_lines += pc.sum(blank).as_py()
+            table = table.filter(pc.invert(blank))
+        yield _count(counts, Chunk(table.select([*header, LINE_COLUMN])))
+    yield from _exact_chunks(path, header, width, judged, counts, line, batch_rows)
 
 
 @dataclass
@@ -264,14 +353,17 @@ class ExtractStream:
     written_header: list[str]
     exact: bool = False
     batch_rows: int = BATCH_ROWS
+    judged: frozenset[str] | None = None  # columns checked for bad UTF-8 and NUL bytes (None: all)
     _counts: _Counts = field(default_factory=_Counts)
 
     def chunks(self) -> Iterator[Chunk]:
         """Every data row once, in file order, as text batches with their row problems."""
         self._counts = _Counts()
-        if self.exact or len(self.header) == 1:  # one column: a blank line is a row to pyarrow
-            return _exact_chunks(self.path, self.header, self._counts, 2, self.batch_rows)
-        return _fast_chunks(self.path, self.header, self.written_header, self._counts, self.batch_rows)
+        judged = [i for i, h in enumerate(self.header) if self.judged is None or h in self.judged]
+        width = len(self.written_header)
+        if self.exact or width == 1:  # one column: a blank line is a row to pyarrow
+            return _exact_chunks(self.path, self.header, width, judged, self._counts, 2, self.batch_rows)
+        return _fast_chunks(self.path, self.header, self.written_header, self._counts, self.batch_rows, judged)
 
     @property
     def blank_lines(self) -> int:

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.ingest.reader import LINE_COLUMN, ExtractStream, UnreadableFile, open_extract
+from pipelines.ingest.reader import BATCH_ROWS, LINE_COLUMN, ExtractStream, UnreadableFile, open_extract
 from pipelines.ingest.validation_sql import (
     cross_checks,
     normalisation_sql,
@@ -33,9 +33,12 @@ from pipelines.ingest.validation_sql import (
     with_helpers_sql,
 )
 from schemas.columns import column_specs
-from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
+from schemas.inputs import UNIQUE_TOGETHER, model_for, raw_identifier_headers
 
 DUCKDB_MEMORY_LIMIT = "128MB"  # the checks spill to a private temporary folder beyond this
+# Problems (quarantine rows) in one file beyond which it is refused whole: a file that bad is the wrong file,
+# shifted columns or an attack, and a quarantine of tens of millions of rows would only cost memory.
+MAX_PROBLEMS = 1_000_000
 
 QUARANTINE_SCHEMA = pa.schema([
     ("lad_code", pa.string()), ("kind", pa.string()), ("file", pa.string()),
@@ -145,10 +148,11 @@ def check_header(header: list[str], kind: str) -> tuple[str | None, list[str], l
     """(reason to reject the whole file or None, unknown columns, missing optional columns)."""
     specs = column_specs(model_for(kind))
     known = {s.name for s in specs}
-    raw_present = [c for c in RAW_IDENTIFIER_COLUMNS[kind] if c in header]
+    raw_present = raw_identifier_headers(kind, header)
     if raw_present:
-        return (f"raw identifiers present ({', '.join(raw_present)}): run 'povertylink pseudonymise' "
-                "at the district first; nothing from this file is used", [], [])
+        names = ", ".join("".join(c for c in h if c.isprintable()) for h in raw_present)
+        return (f"this looks like a raw extract: run pseudonymise at the district first ('povertylink pseudonymise'); "
+                f"raw identifier column(s): {names}; nothing from this file is used", [], [])
     missing = [s.name for s in specs if s.required and s.name not in header]
     if missing and len(header) == 1:
         for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
@@ -180,6 +184,7 @@ def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[s
     rows_in_last = 0
     con.execute("CREATE TABLE read_problems (line BIGINT, col VARCHAR, reason VARCHAR)")
     keep = [c for c in stream.header if c in set(columns)] + [LINE_COLUMN]
+    stream.judged = frozenset(columns)  # a bad byte in a column not read does not cost the row
     try:
         small = stream.path.stat().st_size <= HOLD_BYTES
     except OSError:
@@ -219,6 +224,19 @@ def _load(con: duckdb.DuckDBPyConnection, stream: ExtractStream, columns: list[s
     return ranges
 
 
+def unique_keys(kind: str) -> list[tuple[tuple[str, ...], str]]:
+    """(columns, SQL of the typed key) of each uniqueness rule: every ``Unique`` column, then the columns
+    unique together (``schemas.inputs.UNIQUE_TOGETHER``; a key with a missing part is not compared)."""
+    specs = {s.name: s for s in column_specs(model_for(kind))}
+    keys: list[tuple[tuple[str, ...], str]] = [((s.name,), typed_expr(s)) for s in specs.values() if s.unique]
+    together = UNIQUE_TOGETHER.get(kind)
+    if together:
+        parts = [typed_expr(specs[name]) for name in together]
+        present = " AND ".join(f"{p} IS NOT NULL" for p in parts)
+        keys.append((together, f"CASE WHEN {present} THEN row({', '.join(parts)}) END"))
+    return keys
+
+
 def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str, str | None]:
     """(joins for the uniqueness checks, the list of {column, reason} of each row's field problems,
     the list of its cross-column problems or None): the cross-column rules count only for a row
@@ -226,11 +244,12 @@ def _problems_sql(kind: str, as_of: dt.date) -> tuple[str, str, str | None]:
     specs = column_specs(model_for(kind))
     items = [f"{{'column': {quote_str(s.name)}, 'reason': {reason_sql(s, as_of)}}}" for s in specs]
     joins = []
-    for i, s in enumerate(s for s in specs if s.unique):
-        key, d = typed_expr(s), f"_dup{i}"
+    for i, (names, key) in enumerate(unique_keys(kind)):
+        d = f"_dup{i}"
+        what = f"{names[0]} appears" if len(names) == 1 else f"{' and '.join(names)} appear together"
         joins.append(f"LEFT JOIN {d} ON {d}.k = {key}")
-        items.append(f"{{'column': {quote_str(s.name)}, 'reason': CASE WHEN {d}.n IS NOT NULL THEN "
-                     f"'{s.name} appears on ' || {d}.n || ' rows of the file (first on line ' || {d}.first || ')' "
+        items.append(f"{{'column': {quote_str(names[0])}, 'reason': CASE WHEN {d}.n IS NOT NULL THEN "
+                     f"'{what} on ' || {d}.n || ' rows of the file (first on line ' || {d}.first || ')' "
                      "END}")
     field_problems = f"list_filter([{', '.join(items)}], lambda x: x.reason IS NOT NULL)"
     cross = [f"{{'column': {quote_str(c)}, 'reason': CASE WHEN {cond} THEN {quote_str(r)} END}}"
@@ -249,9 +268,10 @@ def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: 
     """
     specs = column_specs(model_for(kind))
     joins, field_problems, cross_problems = _problems_sql(kind, as_of)
-    for i, spec in enumerate(s for s in specs if s.unique):  # duplicates across the whole file, first
+    for i, (parts, key) in enumerate(unique_keys(kind)):  # duplicates across the whole file, first
+        keyed = [s for s in specs if s.name in parts]
         con.execute(f"CREATE TABLE _dup{i} AS SELECT k, COUNT(*) AS n, MIN({LINE_COLUMN}) AS first FROM "
-                    f"(SELECT {typed_expr(spec)} AS k, {LINE_COLUMN} FROM {with_helpers_sql([spec], 't')}) "
+                    f"(SELECT {key} AS k, {LINE_COLUMN} FROM {with_helpers_sql(keyed, 't')}) "
                     "WHERE k IS NOT NULL GROUP BY k HAVING COUNT(*) > 1")
     date_sql = f"DATE '{extract_date.isoformat()}'" if extract_date else "CAST(NULL AS DATE)"
     meta = {"lad_code": quote_str(lad_code), "extract_date": date_sql, "source_file": quote_str(source_file),
@@ -270,6 +290,10 @@ def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: 
         rows = with_helpers_sql(specs, f"t WHERE {LINE_COLUMN} BETWEEN {first} AND {last}")
         con.execute(f"{'INSERT INTO c' if i else 'CREATE TEMP TABLE c AS'} SELECT {outer} FROM (SELECT {meta_sql}, "
                     f"{', '.join(typed_sql(s) for s in specs)}{flags}, {lists} FROM {rows} t {joins})")
+    problems = con.sql("SELECT (SELECT COALESCE(SUM(len(_problems)), 0) FROM c) + (SELECT COUNT(*) FROM "
+                       "read_problems)").fetchall()[0][0]
+    if problems > MAX_PROBLEMS:
+        raise TooManyProblems(int(problems))
     con.execute("INSERT INTO read_problems SELECT line, p.column, p.reason FROM "
                 "(SELECT line, UNNEST(_problems) AS p FROM c WHERE len(_problems) > 0)")
     sums = "".join(f", COUNT(*) FILTER (WHERE _norm{j})" for j in range(len(counted)))
@@ -282,6 +306,24 @@ def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: 
         return None, totals[0], normalised
     valid = con.sql(valid_sql).to_arrow_table()
     return valid, valid.num_rows, normalised
+
+
+class TooManyProblems(Exception):
+    """A file has more than MAX_PROBLEMS problems: it is refused whole."""
+
+    def __init__(self, problems: int) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+def _refuse_for_problems(con: duckdb.DuckDBPyConnection, problems: int) -> str:
+    """Make ``read_problems`` hold each row's line once and return the reason the file is refused whole."""
+    con.execute(f"CREATE TABLE whole AS SELECT line, CAST(NULL AS VARCHAR) AS col, CAST(NULL AS VARCHAR) AS reason "
+                f"FROM (SELECT line FROM read_problems UNION SELECT {LINE_COLUMN} FROM t)")
+    con.execute("DROP TABLE read_problems")
+    con.execute("ALTER TABLE whole RENAME TO read_problems")
+    return (f"more than {MAX_PROBLEMS:,} problems ({problems:,}): the file is refused whole; is it the right file, "
+            "or are its columns shifted?")
 
 
 def validate_stream(stream: ExtractStream, kind: str, as_of: dt.date, lad_code: str = "",
@@ -308,13 +350,19 @@ def validate_stream(stream: ExtractStream, kind: str, as_of: dt.date, lad_code: 
                 report.status, report.reason = "rejected", reject
             else:
                 report.unknown_columns, report.missing_optional_columns = unknown, absent
-                valid, report.rows_valid, report.normalised = _check(
-                    con, kind, as_of, lad_code, extract_date, source_file, valid_out, ranges)
+                try:
+                    valid, report.rows_valid, report.normalised = _check(
+                        con, kind, as_of, lad_code, extract_date, source_file, valid_out, ranges)
+                except TooManyProblems as err:
+                    reject = _refuse_for_problems(con, err.problems)
+                    valid, report.rows_valid = empty_valid(kind), 0
+                    report.status, report.reason = "rejected", reject
             reason = quote_str(reject) if reject else "reason"  # a rejected file: every row for the one reason
-            quarantine = con.sql(
+            quarantine = con.sql(  # streamed out: DuckDB holds no copy of it within its memory limit
                 f"SELECT {quote_str(lad_code)} AS lad_code, {quote_str(kind)} AS kind, "
-                f"{quote_str(source_file)} AS file, line, col AS column, {reason} AS reason FROM read_problems "
-                "ORDER BY line, col NULLS FIRST").to_arrow_table().cast(QUARANTINE_SCHEMA)
+                f"{quote_str(source_file)} AS file, line, col AS column, {reason} AS reason FROM (SELECT line, col, "
+                "reason FROM read_problems ORDER BY line, col NULLS FIRST)").to_arrow_reader(BATCH_ROWS).read_all()
+            quarantine = quarantine.cast(QUARANTINE_SCHEMA)
             by_reason = con.sql(f"SELECT {reason}, COUNT(*) FROM read_problems GROUP BY ALL").fetchall()
         finally:
             con.close()
@@ -372,13 +420,13 @@ class FileCheck:
             lines.append(f"  whole file rejected: {r.reason}")
         if r.unknown_columns:
             lines.append(f"  unknown columns ignored: {', '.join(r.unknown_columns)}")
-        q = self.validated.quarantine.to_pylist()
+        quarantine = self.validated.quarantine
         if r.status != "rejected":
-            for row in q[:limit]:
+            for row in quarantine.slice(0, limit).to_pylist():  # never the whole quarantine as Python objects
                 where = f"line {row['line']}" + (f", column {row['column']}" if row["column"] else "")
                 lines.append(f"  {where}: {row['reason']}")
-            if len(q) > limit:
-                lines.append(f"  ... and {len(q) - limit} more problems")
+            if quarantine.num_rows > limit:
+                lines.append(f"  ... and {quarantine.num_rows - limit} more problems")
         if r.problems_by_reason:
             lines.append("  problems by reason:")
             for reason, n in sorted(r.problems_by_reason.items(), key=lambda kv: -kv[1]):

@@ -14,6 +14,7 @@ from schemas.columns import (
     AGES_PATTERN,
     FALSE_WORDS,
     INT_PATTERN,
+    INVISIBLE_RE2_CLASS,
     ISO_DATE_PATTERN,
     MONEY_COMMA_PATTERN,
     MONEY_EXPORT_PATTERN,
@@ -29,7 +30,6 @@ from schemas.columns import (
     REASON_INT,
     REASON_MONEY,
     REASON_MONEY_COMMA,
-    REASON_MONEY_TOO_LARGE,
     REASON_POSTCODE,
     REASON_SHORT_DATE,
     REASON_TWO_DIGIT_YEAR,
@@ -41,6 +41,8 @@ from schemas.columns import (
     WHITESPACE,
     WHITESPACE_RE2_CLASS,
     ColumnSpec,
+    reason_date_before,
+    reason_money_above,
 )
 from schemas.sql import quote_ident, quote_str
 
@@ -118,10 +120,18 @@ def helper_columns(spec: ColumnSpec) -> tuple[tuple[str, str], list[tuple[str, s
 
 
 def with_helpers_sql(specs: list[ColumnSpec], source: str) -> str:
-    """A subquery of ``source``'s rows with every helper column of ``specs`` added (two levels)."""
+    """A subquery of ``source``'s rows with every helper column of ``specs`` added (two levels).
+
+    A column that drops invisible characters (a reference) has them removed first, in place, so that
+    every check, the uniqueness test and the typed value all see the cleaned text.
+    """
     pairs = [helper_columns(s) for s in specs]
     texts = ", ".join(f"{expr} AS {quote_ident(name)}" for (name, expr), _ in pairs)
     derived = ", ".join(f"{expr} AS {quote_ident(name)}" for _, more in pairs for name, expr in more)
+    cleaned = [f"regexp_replace({quote_ident(s.name)}, {quote_str(INVISIBLE_RE2_CLASS)}, '', 'g') AS "
+               f"{quote_ident(s.name)}" for s in specs if s.drops_invisible]
+    if cleaned:
+        source = f"(SELECT * REPLACE ({', '.join(cleaned)}) FROM {source})"
     inner = f"(SELECT *, {texts} FROM {source})"
     return f"(SELECT *, {derived} FROM {inner})" if derived else inner
 
@@ -183,10 +193,16 @@ def value_checks(spec: ColumnSpec, as_of: dt.date) -> list[tuple[str, str]]:
     if spec.kind == "money":
         m = quote_ident(f"{spec.name}__money")
         digits = f"LTRIM(SPLIT_PART(LTRIM({m}, '-'), '.', 1), '0')"
-        return [(f"{m} IS NULL AND {_match(t, MONEY_COMMA_PATTERN)}", REASON_MONEY_COMMA),
-                (f"{m} IS NULL", REASON_MONEY),
-                (f"strlen({m}) > 16 AND LENGTH({digits}) > 16", REASON_MONEY_TOO_LARGE),  # strlen: a cheap bound
-                *_range_checks(spec, f"TRY_CAST({m} AS DECIMAL(38,2))")]
+        amount = f"TRY_CAST({m} AS DECIMAL(38,2))"
+        checks = [(f"{m} IS NULL AND {_match(t, MONEY_COMMA_PATTERN)}", REASON_MONEY_COMMA),
+                  (f"{m} IS NULL", REASON_MONEY)]
+        if spec.ge is not None:
+            checks.append((f"{amount} < {_num(spec.ge)}", "must not be negative" if spec.ge == 0 else
+                           f"must be at least {_num(spec.ge)}"))
+        if spec.le is not None:  # more than 16 digits is above any bound (and beyond DECIMAL(38,2) past 36)
+            checks.append((f"(strlen({m}) > 16 AND LENGTH({digits}) > 16) OR {amount} > {_num(spec.le)}",
+                           reason_money_above(spec.le)))
+        return checks
     if spec.kind == "date":
         d, us = quote_ident(f"{spec.name}__date"), quote_ident(f"{spec.name}__us_date")
         checks = [(f"{d} IS NULL AND {us} IS NOT NULL", REASON_US_DATE),
@@ -197,6 +213,8 @@ def value_checks(spec: ColumnSpec, as_of: dt.date) -> list[tuple[str, str]]:
                   (f"{d} IS NULL", REASON_DATE)]
         if spec.not_future:
             checks.append((f"{d} > DATE '{as_of.isoformat()}'", f"is after the as-of date {as_of}"))
+        if spec.not_before is not None:
+            checks.append((f"{d} < DATE '{spec.not_before.isoformat()}'", reason_date_before(spec.not_before)))
         return checks
     if spec.kind == "boolean":
         words = ", ".join(quote_str(w) for w in TRUE_WORDS + FALSE_WORDS)
@@ -278,10 +296,16 @@ def typed_expr(spec: ColumnSpec) -> str:
 
 def cross_checks(kind: str) -> list[tuple[str, str, str]]:
     """Rules across columns: (column reported, condition TRUE when bad, reason)."""
-    if kind == "benefits":
+    rules: list[tuple[str, str, str]] = []
+    if kind in ("benefits", "universal_credit"):
         ages = quote_ident("child_ages__t")
         children = f"TRY_CAST({quote_ident('children__t')} AS DOUBLE)"
-        return [("child_ages",
-                 f"{ages} IS NOT NULL AND {children} IS NOT NULL AND len(string_split({ages}, ';')) <> {children}",
-                 "child_ages must give one age per child")]
-    return []
+        rules.append(("child_ages",
+                      f"{ages} IS NOT NULL AND {children} IS NOT NULL AND len(string_split({ages}, ';')) <> {children}",
+                      "child_ages must give one age per child"))
+    if kind == "universal_credit":
+        adults = f"TRY_CAST({quote_ident('adults__t')} AS DOUBLE)"
+        rules.append(("adults", f"{adults} > 2", "adults must be 1 or 2 on a Universal Credit award"))
+        rules.append(("ap_end", f"{quote_ident('ap_end__date')} < {quote_ident('ap_start__date')}",
+                      "ap_end must not be before ap_start"))
+    return rules

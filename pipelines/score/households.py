@@ -1,9 +1,10 @@
-"""Score stage: each valid claim's monthly cashflow, resilience status and flags (RULES.md).
+"""Score stage: each household's monthly cashflow, resilience status, flags and take-up checks.
 
-``score_households`` creates table ``households`` (one row per row of ``benefits``) in DuckDB
-from ``benefits``, ``council_tax``, ``epc`` and, where they exist, ``links`` and
-``household_keys``. Money: monthly amounts are DOUBLE pounds, unrounded (annual DECIMAL / 12;
-flags are decided on the exact annual DECIMALs); Pension Credit amounts are DECIMAL(18,2).
+``score_households`` creates table ``households`` (one row per row of ``benefits``, plus one per
+Universal Credit award that joins no claim) in DuckDB from ``benefits``, ``council_tax``, ``epc``
+and, where they exist, ``links``, ``household_keys`` and ``universal_credit``. Money: monthly
+amounts are DOUBLE pounds, unrounded (annual DECIMAL / 12; flags are decided on the exact annual
+DECIMALs); Pension Credit and take-up amounts are DECIMAL(18,2).
 Personal data: birth dates are read to find State Pension age; none is written out, and no
 name, NINO, key or name encoding reaches ``households``.
 """
@@ -16,6 +17,8 @@ from typing import Any
 import duckdb
 
 from pipelines.score.households_sql import households_sql
+from pipelines.score.takeup_sql import arrears_signals_sql
+from pipelines.score.uc_sql import awards_sql, claims_sql
 from schemas.parameters import Parameters
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 from schemas.sql import table_exists
@@ -25,21 +28,26 @@ FLAGS = ("fuel_poverty", "water_poverty", "food_poverty")
 
 
 def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Parameters, run_id: str) -> None:
-    """Create table ``households``: one scored row per valid claim, with its reasons.
+    """Create table ``households``: one scored row per valid claim and per UC award without a claim, with reasons.
 
-    Uses ``links`` (claim -> account), ``household_keys`` and ``epc`` where they exist; otherwise every
-    claim is unlinked and its household_id is 'H-' + 12 hex of sha256(lad_code ':' claim_ref).
-    Raises RuntimeError if the result is not exactly one row per claim.
+    Uses ``links`` (claim -> account), ``household_keys``, ``epc`` and ``universal_credit`` where they exist;
+    otherwise every claim is unlinked and its household_id is 'H-' + 12 hex of sha256(lad_code ':' claim_ref)
+    (a UC-only household's claim_ref is 'UC-' + 16 hex of its award_ref). Raises RuntimeError if the result is
+    not exactly one row per claim and UC-only award. Then creates ``arrears_signals`` (TAKEUP.md 2h): accounts
+    in recovery that no household is linked to.
     """
+    con.execute(awards_sql(as_of, table_exists(con, "universal_credit")))
+    con.execute(claims_sql())
     sql = households_sql(as_of, params, run_id, has_links=table_exists(con, "links"),
                          has_keys=table_exists(con, "household_keys"), has_epc=table_exists(con, "epc"))
     con.execute(sql)
     check = con.execute(
-        "SELECT (SELECT count(*) FROM benefits), count(*), count(DISTINCT (lad_code, claim_ref)) FROM households"
+        "SELECT (SELECT count(*) FROM claims), count(*), count(DISTINCT (lad_code, claim_ref)) FROM households"
     ).fetchall()
     claims, rows, distinct = check[0]
     if not claims == rows == distinct:
-        raise RuntimeError(f"scoring made {rows} rows ({distinct} distinct claims) from {claims} claims")
+        raise RuntimeError(f"scoring made {rows} rows ({distinct} distinct claims) from {claims} claims and awards")
+    con.execute(arrears_signals_sql(params, as_of, run_id))
 
 
 def summarise(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from pipelines.score.pension_age import spa_date_sql
 from pipelines.score.reasons import reasons_sql
+from pipelines.score.takeup_sql import takeup_columns, takeup_ctes, takeup_reasons
 from schemas.parameters import Parameters
 from schemas.sql import quote_str, sql_date, sql_dec
 
@@ -32,13 +33,16 @@ def epc_factor_sql(rating: str, factors: dict[str, Decimal]) -> str:
 
 
 def links_cte(has_links: bool) -> str:
-    """At most one linked account per claim, keeping only links whose account is in council_tax."""
-    if not has_links:
-        return ("link AS (SELECT NULL::VARCHAR AS lad_code, NULL::VARCHAR AS claim_ref, NULL::VARCHAR AS account_ref,"
-                " NULL::VARCHAR AS method, NULL::DOUBLE AS match_probability WHERE FALSE)")
+    """At most one linked account per claim, keeping only links whose account is in council_tax.
+
+    Claims' links come from ``links`` (the link stage); UC-only households' from ``uc_links`` (by UPRN).
+    """
+    uc = ("SELECT lad_code, claim_ref, account_ref, method, match_probability FROM uc_links")
+    found = (f"SELECT lad_code, claim_ref, account_ref, CAST(method AS VARCHAR) AS method,"
+             f" CAST(match_probability AS DOUBLE) AS match_probability FROM links UNION ALL {uc}") if has_links else uc
     return (
-        "link AS (SELECT l.lad_code, l.claim_ref, l.account_ref, CAST(l.method AS VARCHAR) AS method,"
-        " CAST(l.match_probability AS DOUBLE) AS match_probability FROM links l"
+        "link AS (SELECT l.lad_code, l.claim_ref, l.account_ref, l.method, l.match_probability"
+        f" FROM ({found}) l"
         " SEMI JOIN council_tax c ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref"
         " QUALIFY row_number() OVER (PARTITION BY l.lad_code, l.claim_ref"
         " ORDER BY l.match_probability DESC NULLS LAST, l.account_ref) = 1)"
@@ -70,7 +74,8 @@ WEEKLY_INCOMES = ("hb_weekly", "state_pension_weekly", "private_pension_weekly",
 
 
 def base_cte(p: Parameters, as_of: dt.date) -> str:
-    """``base``: each claim with its linked account, EPC rating, stable id, size and State Pension age.
+    """``base``: each claim (the ``claims`` view of :mod:`uc_sql`: benefits and UC-only awards) with its
+    linked account, EPC rating, stable id, size and State Pension age.
 
     RULES.md "Units" (people = adults + children) and "Missing out on Pension Credit" (State Pension
     age from birth date and the tax year's table). Personal data: birth dates are read here, not output.
@@ -79,6 +84,7 @@ def base_cte(p: Parameters, as_of: dt.date) -> str:
     return f"""base AS (
     SELECT b.*, l.account_ref, l.method AS link_method, l.match_probability AS link_probability,
         c.annual_charge, c.ctr_annual, c.recovery_stage, c.uprn AS account_uprn,
+        c.exemption_class, c.single_person_discount, c.disabled_band_reduction,
         coalesce(e1.rating, e2.rating) AS epc_rating,
         k.household_id AS key_household_id, k.other_districts AS key_other_districts,
         k.person_cluster_id AS key_person_cluster_id, k.linked_household_ids AS key_linked_household_ids,
@@ -86,7 +92,7 @@ def base_cte(p: Parameters, as_of: dt.date) -> str:
         (b.adults >= 2 OR b.partner_birth_date IS NOT NULL) AS couple,
         {spa_date_sql("b.claimant_birth_date", p.state_pension_age.value)} <= {as_of_sql} AS claimant_spa,
         {spa_date_sql("b.partner_birth_date", p.state_pension_age.value)} <= {as_of_sql} AS partner_spa
-    FROM benefits b
+    FROM claims b
     LEFT JOIN link l ON l.lad_code = b.lad_code AND l.claim_ref = b.claim_ref
     LEFT JOIN council_tax c ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref
     LEFT JOIN epc_best e1 ON e1.uprn = b.uprn
@@ -197,11 +203,12 @@ def monthly_cte() -> str:
     FROM status)"""
 
 
-def households_select_sql(p: Parameters, as_of: dt.date, run_id: str) -> str:
-    """The published columns of ``households`` (schemas/outputs.py), household type and reasons."""
+def households_select_sql(p: Parameters, as_of: dt.date, run_id: str, last: str) -> str:
+    """The published columns of ``households`` (schemas/households.py), household type, take-up and reasons,
+    from the last CTE ``last``."""
     return f"""SELECT
     coalesce(key_household_id, 'H-' || left(sha256(lad_code || ':' || claim_ref), 12)) AS household_id,
-    lad_code, claim_ref, account_ref, coalesce(uprn, account_uprn) AS uprn, postcode,
+    lad_code, claim_ref, source, account_ref, coalesce(uprn, account_uprn) AS uprn, postcode,
     CASE WHEN children > 0 THEN CASE WHEN couple THEN 'couple_with_children' ELSE 'lone_parent' END
          WHEN couple THEN CASE WHEN pensioner THEN 'pensioner_couple'
                                WHEN claimant_spa OR partner_spa IS TRUE THEN 'mixed_age_couple'
@@ -217,25 +224,28 @@ def households_select_sql(p: Parameters, as_of: dt.date, run_id: str) -> str:
     CAST(pension_credit_weekly AS DECIMAL(18,2)) AS pension_credit_weekly,
     CAST(CASE WHEN everyone_spa THEN income_pc_w END AS DECIMAL(18,2)) AS pension_credit_income_weekly,
     CAST(CASE WHEN everyone_spa THEN guarantee_w END AS DECIMAL(18,2)) AS pension_credit_guarantee_weekly,
+    {takeup_columns()},
     coalesce(link_method, 'unlinked') AS link_method, link_probability,
     coalesce(key_person_cluster_id, 'C-' || left(sha256(lad_code || ':' || claim_ref), 12)) AS person_cluster_id,
     coalesce(key_other_districts, '') AS other_districts,
     coalesce(key_linked_household_ids, '') AS linked_household_ids,
-    {reasons_sql(p)} AS reasons,
+    {reasons_sql(p, takeup_reasons())} AS reasons,
     extract_date, {sql_date(as_of)} AS as_of_date, {quote_str(p.tax_year)} AS tax_year, {quote_str(run_id)} AS run_id
-FROM monthly"""
+FROM {last}"""
 
 
 def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: bool, has_keys: bool,
                    has_epc: bool = True) -> str:
-    """The CREATE TABLE households statement: one row per row of ``benefits``, built from the CTEs above in order."""
+    """The CREATE TABLE households statement: one row per row of the ``claims`` view (:mod:`uc_sql`), built
+    from the CTEs above in order, then the take-up checks (:mod:`takeup_sql`)."""
     p = params
     ratings = ", ".join(quote_str(r) for r in sorted(p.energy_epc_factors.value))
+    takeup, last = takeup_ctes(p, as_of, "monthly")
     ctes = [links_cte(has_links), keys_cte(has_keys), epc_cte(has_epc, ratings), base_cte(p, as_of),
-            cashflow_cte(p), flags_cte(p), resilience_cte(p), monthly_cte()]
+            cashflow_cte(p), flags_cte(p), resilience_cte(p), monthly_cte(), takeup]
     with_list = ",\n".join(ctes)
     return f"""
 CREATE OR REPLACE TABLE households AS
 WITH {with_list}
-{households_select_sql(p, as_of, run_id)}
+{households_select_sql(p, as_of, run_id, last)}
 """

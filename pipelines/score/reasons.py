@@ -28,8 +28,12 @@ def _percent_text(share: Decimal) -> str:
     return f"{float(share) * 100:g}%"
 
 
-def reasons_sql(p: Parameters) -> str:
-    """SQL expression of the reasons text, evaluated over the ``monthly`` CTE of the households SQL."""
+def reasons_sql(p: Parameters, takeup: list[str] | None = None) -> str:
+    """SQL expression of the reasons text, evaluated over the last CTE of the households SQL.
+
+    ``takeup``: SQL expressions of the take-up checks' clauses (NULL where not flagged), placed after
+    the Pension Credit clause and before the poverty flags.
+    """
     stage_words = " ".join(f"WHEN {quote_str(k)} THEN {quote_str(v)}" for k, v in RECOVERY_STAGE_WORDS.items())
     stage = f"(CASE recovery_stage {stage_words} ELSE replace(recovery_stage, '_', ' ') END)"
     coping = _pounds_text(p.resilience_coping_from.value)
@@ -65,4 +69,5 @@ def reasons_sql(p: Parameters) -> str:
         WHEN pension_credit_unchecked THEN 'Pension Credit may be unclaimed: couple income '
             || {money('income_pc_w')} || ' a week is below the guarantee of ' || {money('guarantee_w')}
             || ', but the partner''s date of birth is not held to check their age' END"""
-    return f"concat_ws('; ', {pension}, {fuel}, {water}, {food}, {status})"
+    clauses = [pension, *(takeup or []), fuel, water, food, status]
+    return f"concat_ws('; ', {', '.join(clauses)})"

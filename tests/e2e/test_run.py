@@ -120,7 +120,7 @@ def test_raw_file_is_refused_and_nothing_from_it_published(tmp_path):
     result = povertylink("run", "--input", str(land), "--output", str(out), "--as-of", "2026-11-20")
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("povertylink: error:") and "raw identifiers present" in last
+    assert last.startswith("povertylink: error:") and "this looks like a raw extract: run pseudonymise" in last
     assert "Traceback" not in result.stderr
     current = out / "current"
     claims = pq.read_table(current / "households.parquet").column("claim_ref").to_pylist()

@@ -18,10 +18,11 @@ from pipelines.pseudonymise import (
 )
 from schemas.inputs import model_for
 
-KEY = b"k" * 40
+KEY = b"k" * 40  # for the encodings; a key file must hold a strong key (FILE_KEY)
+FILE_KEY = b"test-key-for-pseudonymise-0123456789abcdef"
 
 
-def _key(tmp_path: Path, content: bytes = KEY, mode: int = 0o600) -> Path:
+def _key(tmp_path: Path, content: bytes = FILE_KEY, mode: int = 0o600) -> Path:
     path = tmp_path / "key"
     path.write_bytes(content)
     path.chmod(mode)
@@ -47,6 +48,20 @@ def test_short_key_refused(tmp_path: Path) -> None:
     with pytest.raises(KeyFileError, match="at least 32 bytes"):
         read_key(_key(tmp_path, b"x" * 31 + b"\n"))
     assert isinstance(KeyFileError("x"), ValueError)
+
+
+@pytest.mark.parametrize("weak", [b"\x00" * 32, b"k" * 40, b"ab" * 20, b"abcd" * 10])
+def test_weak_key_refused_without_printing_it(tmp_path: Path, weak: bytes) -> None:
+    with pytest.raises(KeyFileError, match="holds a weak key") as err:
+        read_key(_key(tmp_path, weak))
+    assert weak.decode() not in str(err.value)
+
+
+def test_random_and_hex_keys_are_strong(tmp_path: Path) -> None:
+    import os
+
+    for key in (os.urandom(32).replace(b"\n", b"x").replace(b"\r", b"x"), os.urandom(16).hex().encode()):
+        assert read_key(_key(tmp_path, key)) == key
 
 
 def test_readable_key_warns_without_printing_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,6 +17,9 @@ from schemas.inputs import model_for
 from tests.cli import AS_OF_DATE as AS_OF
 from tests.rows import benefits_row, council_tax_row, header, write_csv
 
+CAPITAL_ABOVE = "must be at most 100,000,000 pounds (this column's plausible bound: see the data dictionary)"
+RENT_ABOVE = "must be at most 5,000 pounds (this column's plausible bound: see the data dictionary)"
+
 # (kind, column, bad text, expected reason): one case per rule of each schema.
 RULE_CASES = [
     ("benefits", "claim_ref", "", "required value is missing"),
@@ -69,8 +72,17 @@ RULE_CASES = [
     ("benefits", "postcode", "\u00df1 1AA", "not a UK postcode"),
     ("benefits", "tenure", " council", "not one of: council, housing_association, private_rented, owner_occupier, "
      "other"),
-    ("benefits", "capital", "99999999999999999.00", "amount is too large"),
-    ("benefits", "capital", "£99,999,999,999,999,999.00", "amount is too large"),
+    ("benefits", "capital", "99999999999999999.00", CAPITAL_ABOVE),
+    ("benefits", "capital", "£99,999,999,999,999,999.00", CAPITAL_ABOVE),
+    ("benefits", "capital", "100000000.01", CAPITAL_ABOVE),
+    ("benefits", "rent_weekly", "9999999999999999.99", RENT_ABOVE),
+    ("benefits", "rent_weekly", "5000.01", RENT_ABOVE),
+    ("benefits", "uc_monthly", "£20,000.01", "must be at most 20,000 pounds (this column's plausible bound: see the "
+     "data dictionary)"),
+    ("benefits", "claimant_birth_date", "1899-12-31", "is before 1900-01-01: not a plausible date"),
+    ("benefits", "claimant_birth_date", "0001-01-01", "is before 1900-01-01: not a plausible date"),
+    ("benefits", "partner_birth_date", "01/01/1850", "is before 1900-01-01: not a plausible date"),
+    ("benefits", "claim_start_date", "2099-01-01", "is after the as-of date 2026-11-20"),
     ("benefits", "severe_disability", "maybe", "not a boolean (true/false, Y/N, 1/0)"),
     ("benefits", "carer", "yes", "not a boolean (true/false, Y/N, 1/0)"),
     ("benefits", "claim_start_date", "2020-13-01", "not a valid date YYYY-MM-DD"),
@@ -80,6 +92,10 @@ RULE_CASES = [
     ("council_tax", "liable_key", "x" * 64, "not in the format made by 'povertylink pseudonymise'"),
     ("council_tax", "band", "I", "not one of: A, B, C, D, E, F, G, H"),
     ("council_tax", "annual_charge", "-10", "must not be negative"),
+    ("council_tax", "annual_charge", "100000.01", "must be at most 100,000 pounds (this column's plausible bound: "
+     "see the data dictionary)"),
+    ("council_tax", "arrears", "1000000.01", "must be at most 1,000,000 pounds (this column's plausible bound: "
+     "see the data dictionary)"),
     ("council_tax", "single_person_discount", "X", "not a boolean (true/false, Y/N, 1/0)"),
     ("council_tax", "exemption_class", "A",
      "not one of: B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W"),
@@ -206,9 +222,37 @@ def test_raw_identifier_columns_refuse_the_file(tmp_path):
     row = benefits_row("R1") | {"claimant_nino": "AB123456C", "claimant_forename": "Ann", "claimant_surname": "Lee"}
     result = _check(tmp_path, "benefits", [row], raw_cols)
     assert result.report.status == "rejected"
-    assert "raw identifiers present (claimant_nino, claimant_forename, claimant_surname)" in result.report.reason
+    assert result.report.reason.startswith("this looks like a raw extract: run pseudonymise at the district first")
+    assert "raw identifier column(s): claimant_nino, claimant_forename, claimant_surname;" in result.report.reason
     assert result.valid.num_rows == 0
     assert "Lee" not in str(result.quarantine.to_pylist()) and "AB123456C" not in str(result.quarantine.to_pylist())
+
+
+@pytest.mark.parametrize("spelling", [
+    ["Claimant_Nino"], ["CLAIMANT_SURNAME"], ["Claimant nino"], ["nino"], ["forename", "surname"], ["Liable_NINO"],
+    ["ni_number"], ["First Name", "Last-Name"], ["DOB"], ["date_of_birth"], ["Partner2 D.O.B."],
+    ["National Insurance No."], ["Claimant\x07 nino"]])
+def test_raw_identifiers_in_any_spelling_refuse_the_file(tmp_path, spelling):
+    """Case, spaces, punctuation, a person prefix and a number do not hide a raw column; the values never show."""
+    row = benefits_row("R1") | {s: "Zebedee" for s in spelling}
+    result = _check(tmp_path, "benefits", [row, benefits_row("R2")], [*header("benefits"), *spelling])
+    r = result.report
+    assert r.status == "rejected" and r.rows_quarantined == 2 and result.valid.num_rows == 0
+    shown = ", ".join("".join(c for c in s if c.isprintable()) for s in spelling)
+    assert r.reason == ("this looks like a raw extract: run pseudonymise at the district first ('povertylink "
+                        f"pseudonymise'); raw identifier column(s): {shown}; nothing from this file is used")
+    assert "Zebedee" not in str(result.quarantine.to_pylist()) and "\x07" not in r.reason
+
+
+@pytest.mark.parametrize("kind, extra", [("benefits", ["Claimant_Birth_Date_checked", "notes", "claimant_name_src"]),
+                                         ("council_tax", ["nameplate", "surname_flag_count"]),
+                                         ("epc", ["nino"])])
+def test_ordinary_unknown_columns_are_not_taken_for_raw_identifiers(tmp_path, kind, extra):
+    rows = {"benefits": [benefits_row("R1")], "council_tax": [council_tax_row("A1")],
+            "epc": [{"uprn": "100", "current_energy_rating": "D"}]}[kind]
+    columns = header(kind) if kind != "epc" else ["uprn", "current_energy_rating"]
+    result = _check(tmp_path, kind, rows, [*columns, *extra])
+    assert result.report.status == "ok" and result.report.unknown_columns == extra
 
 
 def test_utf8_bom_and_crlf_are_accepted(tmp_path):
@@ -290,12 +334,16 @@ def test_sql_and_pydantic_agree_row_by_row(tmp_path, kind):
     edge = {"benefits": [("adults", "1"), ("children", "0"), ("capital", "0.5"), ("postcode", "sw1a1aa"),
                          ("severe_disability", "TRUE"), ("carer", "0"), ("uprn", "999999999999"),
                          ("rent_weekly", "£1,234.50"), ("capital", "1,234,567"), ("capital", "-£0"),
+                         ("rent_weekly", "5000.00"), ("rent_weekly", "£5,000"), ("capital", "100,000,000.00"),
+                         ("claimant_birth_date", "1900-01-01"), ("claimant_birth_date", "01/01/1900"),
+                         ("claim_start_date", "2026-11-20"), ("claim_start_date", "2026-11-21"),
                          ("capital", "00000000000000000001.00"), ("claimant_birth_date", "1/2/1950"),
                          ("claimant_birth_date", "29/02/2024"), ("claimant_birth_date", "29/02/2023"),
                          ("claim_start_date", "01/12/2020"), ("adults", "\u00a02 "), ("postcode", "ct1\u30001aa"),
                          ("tenure", "council "), ("child_ages", "\t"), ("address_line_1", "\x1f")],
             "council_tax": [("band", "H"), ("arrears", "0.00"), ("exemption_class", "W"), ("postcode", "EC1A 1BB"),
                             ("annual_charge", "£1,750"), ("liability_start_date", "13/12/2019"),
+                            ("arrears", "1000000"), ("arrears", "1000000.01"),
                             ("liable_name", "\x1c" + council_tax_row()["liable_name"])]}
     cases = [(c, v) for k, c, v, _ in RULE_CASES if k == kind] + edge[kind]
     rows = [_row(kind, f"R{i}", **{col: val}) for i, (col, val) in enumerate(cases) if col not in
@@ -342,17 +390,21 @@ def test_unique_integer_and_postcode_keys_of_the_county_files(tmp_path):
     (["12 High St", "Flat\n2", ""], True),
     (["12 High St\r", "Flat 2", ""], True),
     (["", "", ""], False),
+    (["12 High St", "Flat\x002", ""], True),
+    (["12 High St", "x" * 70_000, ""], True),
+    (["12 High St", "x" * 30_000, "y" * 30_000], False),
 ])
 def test_line_break_check_reads_every_value(values, expected):
-    """The fast reader hands a batch to the exact path when any value holds CR or LF."""
+    """The fast reader hands a batch to the exact path when any value holds CR, LF or NUL, or a row may come
+    near ROW_LIMIT."""
     import pyarrow as pa
 
-    from pipelines.ingest.reader import _has_line_break
+    from pipelines.ingest.reader import _needs_exact_path
 
     batch = pa.record_batch([pa.array(["a", "b", "c"]), pa.array(values)], names=["x", "y"])
-    assert _has_line_break(batch) is expected
+    assert _needs_exact_path(batch) is expected
     tail = batch.slice(1)  # bytes outside a slice may raise a false alarm, never hide a break inside it
-    assert _has_line_break(tail) or not any("\n" in v or "\r" in v for v in values[1:])
+    assert _needs_exact_path(tail) or not any("\n" in v or "\r" in v or "\x00" in v for v in values[1:])
 
 
 EDGE_VALUES = ["", " ", "a", " a ", "\u3000a\u00a0", "a\u0085", "\x1ca\x1f", "é", "aé", "é ", "\u2028é\u202f",
@@ -387,3 +439,62 @@ def test_small_and_large_files_are_checked_alike(tmp_path, monkeypatch):
     streamed = validate_path(path, "benefits", AS_OF)
     assert held.valid.equals(streamed.valid) and held.quarantine.equals(streamed.quarantine)
     assert held.report.as_dict() == streamed.report.as_dict() and held.report.rows_quarantined == 3
+
+
+def test_a_file_with_too_many_problems_is_refused_whole(tmp_path, monkeypatch):
+    """Past MAX_PROBLEMS a file is refused whole (each row once, with the one reason), not quarantined value by
+    value: a million junk rows would otherwise make tens of millions of quarantine rows."""
+    import pipelines.ingest.validate as validate
+
+    monkeypatch.setattr(validate, "MAX_PROBLEMS", 5)
+    rows = [benefits_row("R1"), benefits_row("R2", adults="0", tenure="x"), benefits_row("R3", adults="0", tenure="x"),
+            benefits_row("R4", adults="0", tenure="x")]
+    out = tmp_path / "valid.parquet"
+    result = validate_path(write_csv(tmp_path / "b.csv", rows, header("benefits")), "benefits", AS_OF, valid_out=out)
+    reason = ("more than 5 problems (6): the file is refused whole; is it the right file, or are its columns "
+              "shifted?")
+    assert (result.report.status, result.report.reason, result.report.rows_valid) == ("rejected", reason, 0)
+    assert [(q["line"], q["column"], q["reason"]) for q in result.quarantine.to_pylist()] == [
+        (line, None, reason) for line in (2, 3, 4, 5)]
+    assert result.report.reconciles and result.valid.num_rows == 0 and result.report.normalised == {}
+    monkeypatch.setattr(validate, "MAX_PROBLEMS", 6)
+    assert validate_path(tmp_path / "b.csv", "benefits", AS_OF).report.status == "partial"
+
+
+@pytest.mark.parametrize("rows_end", [",", "", ",,"])
+def test_trailing_nameless_header_columns_are_dropped(tmp_path, rows_end):
+    """Excel's trailing comma: the header's empty last names are dropped, and a row may or may not carry them;
+    a row with more fields than the header still has is quarantined."""
+    cols = header("benefits")
+    lines = [",".join(cols) + ","] + [_line(list(benefits_row(f"R{i}").values())) + rows_end for i in (1, 2)]
+    path = tmp_path / "b.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = validate_path(path, "benefits", AS_OF)
+    if rows_end == ",,":
+        assert [(p["line"], p["reason"]) for p in result.quarantine.to_pylist()] == [
+            (2, f"the row has {len(cols) + 2} fields; the header has {len(cols) + 1}"),
+            (3, f"the row has {len(cols) + 2} fields; the header has {len(cols) + 1}")]
+    else:
+        assert result.report.status == "ok" and result.valid.column("claim_ref").to_pylist() == ["R1", "R2"]
+        assert result.report.unknown_columns == [] and "" not in result.valid.column_names
+
+
+def test_invisible_characters_in_header_names_are_dropped(tmp_path):
+    """A second byte-order mark (files saved twice) or a zero-width space does not hide a column."""
+    cols = header("benefits")
+    lines = ["\ufeff\ufeff" + ",".join(c + ("\u200b" if c == "tenure" else "") for c in cols),
+             _line(list(benefits_row("R1").values()))]
+    path = tmp_path / "b.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = validate_path(path, "benefits", AS_OF)
+    assert result.report.status == "ok" and result.valid.column("tenure").to_pylist() == ["council"]
+
+
+def test_invisible_characters_do_not_make_references_differ(tmp_path):
+    result = _check(tmp_path, "benefits", [benefits_row("R1"), benefits_row("R1\u200b"), benefits_row("\u2060R2"),
+                                           benefits_row("\ufeff")])
+    assert [(p["line"], p["column"], p["reason"]) for p in result.quarantine.to_pylist()] == [
+        (2, "claim_ref", "claim_ref appears on 2 rows of the file (first on line 2)"),
+        (3, "claim_ref", "claim_ref appears on 2 rows of the file (first on line 2)"),
+        (5, "claim_ref", "required value is missing")]
+    assert result.valid.column("claim_ref").to_pylist() == ["R2"]

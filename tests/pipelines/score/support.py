@@ -47,6 +47,19 @@ def account(ref: str = "A1", **changes: Any) -> dict[str, Any]:
     return row
 
 
+def award(ap_start: dt.date = dt.date(2026, 10, 15), ref: str = "a" * 64, **changes: Any) -> dict[str, Any]:
+    """A Universal Credit row: one AP (a month from ap_start) of a single adult's award, no earnings, unless changed."""
+    end = (ap_start.replace(day=1) + dt.timedelta(days=32)).replace(day=ap_start.day) - dt.timedelta(days=1)
+    row: dict[str, Any] = {
+        "lad_code": LAD, "award_ref": ref, "notification_type": "change", "ap_start": ap_start, "ap_end": end,
+        "address_line_1": "1 High Street", "postcode": "TN23 1AA", "claimant_key": "u" * 64,
+        "claimant_birth_date": dt.date(1990, 1, 1), "adults": 1, "children": 0,
+        "standard_allowance": Decimal("400.14"), "earnings_monthly": Decimal("0"), "award_monthly": Decimal("400.14"),
+    }
+    row.update(changes)
+    return row
+
+
 def _table(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict[str, Any]]) -> None:
     specs = column_specs(model_for(kind))
     columns = LEAD + [(s.name, s.duckdb_type) for s in specs]
@@ -60,11 +73,15 @@ def _table(con: duckdb.DuckDBPyConnection, kind: str, rows: list[dict[str, Any]]
 
 def make_db(claims: list[dict[str, Any]], accounts: list[dict[str, Any]] | None = None,
             links: list[tuple[str, str]] | None = None, epc: list[tuple[int, str]] | None = None,
-            keys: list[tuple[str, str, str]] | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB with the ingest tables; ``links`` (claim_ref, account_ref) and ``keys`` only when given."""
+            keys: list[tuple[str, str, str]] | None = None,
+            awards: list[dict[str, Any]] | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB with the ingest tables; ``links`` (claim_ref, account_ref), ``keys`` and ``awards`` (the
+    universal_credit table) only when given."""
     con = duckdb.connect()
     _table(con, "benefits", claims)
     _table(con, "council_tax", accounts or [])
+    if awards is not None:
+        _table(con, "universal_credit", awards)
     con.execute("CREATE TABLE epc (uprn BIGINT, current_energy_rating VARCHAR)")
     for uprn, rating in epc or []:
         con.execute("INSERT INTO epc VALUES (?, ?)", [uprn, rating])
@@ -73,8 +90,10 @@ def make_db(claims: list[dict[str, Any]], accounts: list[dict[str, Any]] | None 
     if links is not None:
         con.execute("CREATE TABLE links (lad_code VARCHAR, claim_ref VARCHAR, account_ref VARCHAR, method VARCHAR,"
                     " match_probability DOUBLE, match_weight DOUBLE)")
+        lad_of = {c["claim_ref"]: c.get("lad_code", LAD) for c in claims}
         for claim_ref, account_ref in links:
-            con.execute("INSERT INTO links VALUES (?, ?, ?, 'uprn', 0.99, 12.5)", [LAD, claim_ref, account_ref])
+            con.execute("INSERT INTO links VALUES (?, ?, ?, 'uprn', 0.99, 12.5)",
+                        [lad_of.get(claim_ref, LAD), claim_ref, account_ref])
     if keys is not None:
         con.execute("CREATE TABLE household_keys (lad_code VARCHAR, claim_ref VARCHAR, household_id VARCHAR,"
                     " other_districts VARCHAR, person_cluster_id VARCHAR, linked_household_ids VARCHAR)")

@@ -182,12 +182,18 @@ def test_reasons_read_on_the_phone() -> None:
     # shortfall: income 0, essentials 430.33 a month
     row = score_one(claim())
     assert row["reasons"].endswith("At risk: spends £430.33 a month more than comes in")
-    crisis = _with_charge("6836.17", "liability_order")["reasons"]
-    assert crisis == ("In crisis: spends £0.01 a month more than comes in, and council tax recovery has reached "
-                      "a liability order")
-    assert _with_charge("5636.05")["reasons"] == "Coping: £100.00 a month left after essentials (under £200)"
-    fuel = score_one(claim(uc_monthly=D("957.24")))["reasons"]
-    assert fuel.startswith("Fuel poverty: energy £95.73 a month is more than 10% of income of £957.24 a month")
+    # These households get Universal Credit and pay council tax with no CTR, so the take-up clauses
+    # (Council Tax Reduction, Warm Home Discount, South East Water's social tariff: TAKEUP.md) come first; the
+    # flags and status follow them.
+    crisis = _with_charge("6836.17", "liability_order")["reasons"].split("; ")
+    assert [c.split(":")[0] for c in crisis[:-1]] == ["Council Tax Reduction", "Warm Home Discount", "Water"]
+    assert crisis[-1] == ("In crisis: spends £0.01 a month more than comes in, and council tax recovery has reached "
+                          "a liability order")
+    coping = _with_charge("5636.05")["reasons"].split("; ")
+    assert coping[-1] == "Coping: £100.00 a month left after essentials (under £200)"
+    fuel = score_one(claim(uc_monthly=D("957.24")))["reasons"].split("; ")
+    assert [c.split(":")[0] for c in fuel[:2]] == ["Warm Home Discount", "Water"]
+    assert fuel[2].startswith("Fuel poverty: energy £95.73 a month is more than 10% of income of £957.24 a month")
 
 
 def test_household_id_fallback_and_keys() -> None:

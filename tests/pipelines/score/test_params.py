@@ -105,3 +105,49 @@ def test_unknown_override_refused() -> None:
 def test_bad_override_refused(overrides: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):
         load_parameters(d(2026, 11, 20), overrides)
+
+
+@pytest.mark.parametrize(("as_of", "hs", "hs_under_one", "aa", "fh_max", "fh_low", "cg2"), [
+    (d(2024, 11, 20), "4.25", "8.50", ("72.65", "108.55"), "0.75", "0.22", False),
+    (d(2025, 11, 20), "4.25", "8.50", ("73.90", "110.40"), "0.75", "0.22", True),
+    (d(2026, 11, 20), "4.65", "9.30", ("76.70", "114.60"), "1.00", "0.25", True),
+])
+def test_takeup_values_per_year(as_of: dt.date, hs: str, hs_under_one: str, aa: tuple[str, str], fh_max: str,
+                                fh_low: str, cg2: bool) -> None:
+    p = load_parameters(as_of)
+    assert (p.healthy_start_weekly.value, p.healthy_start_under_one_weekly.value) == (D(hs), D(hs_under_one))
+    assert (p.aa_lower_weekly.value, p.aa_higher_weekly.value) == (D(aa[0]), D(aa[1]))
+    fh = p.ctr_schemes.value["E07000112"]
+    assert (fh.max_pct, fh.band_pcts[-1]) == (D(fh_max), D(fh_low))
+    assert p.ctr_schemes.value["E07000110"].max_pct == D("0.80") and p.ctr_default_max_pct.value == D("0.80")
+    assert p.whd_core_group_2_automatic.value is cg2 and p.whd_amount.value == 150
+    assert (p.fsm_value_per_child.value, p.fsm_all_uc_from.value) == (500, d(2026, 9, 1))
+    assert (p.fsm_earnings_limit_1ap.value, p.fsm_earnings_limit_2ap.value, p.fsm_earnings_limit_3ap.value) == (
+        D("616.67"), D("1233.34"), D("1850.00"))
+    assert p.healthy_start_earnings_limit_monthly.value == 408 and p.watersure_cap_annual.value == p.water_annual.value
+
+
+def test_unverified_figures_are_flagged_and_listed_in_the_manifest() -> None:
+    p = load_parameters(d(2026, 11, 20))
+    manifest = p.manifest()
+    assert {"fsm_all_uc_from", "fsm_value_per_child", "healthy_start_weekly", "healthy_start_under_one_weekly",
+            "water_suppliers", "watersure_cap_annual", "whd_core_group_2_automatic", "ctr_default_max_pct",
+            "ctr_schemes.E07000110", "ctr_schemes.E07000105"} <= set(manifest["unverified"])
+    assert "ctr_schemes.E07000112" not in manifest["unverified"]  # the F&H 2026/27 scheme is published
+    assert {"fsm_all_uc_from", "aa_sign_age", "ctr_schemes.E07000112"} <= set(manifest["assumptions"])
+    assert manifest["parameters"]["fsm_all_uc_from"]["unverified"] is True
+    assert manifest["parameters"]["ctr_schemes"]["value"]["E07000110"]["unverified"] is True
+    assert "aa_lower_weekly" in load_parameters(d(2024, 11, 20)).manifest()["unverified"]  # secondary sources only
+    assert "aa_lower_weekly" not in manifest["unverified"]
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"ctr_schemes": {"Maidstone": {"district": "M", "max_pct": 0.8, "source": "s"}}}, "ctr_schemes"),
+    ({"ctr_schemes": {"E07000110": {"district": "M", "max_pct": 0.8, "band_pcts": [0.5, 0.8], "source": "s"}}},
+     "band_pcts must fall"),
+    ({"water_suppliers": {"Canterbury": "southern"}}, "postcode areas or outward codes"),
+    ({"water_suppliers": {"CT": "thames"}}, "water_suppliers"),
+])
+def test_bad_takeup_override_refused(overrides: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        load_parameters(d(2026, 11, 20), overrides)

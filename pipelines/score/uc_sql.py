@@ -1,0 +1,99 @@
+"""Pure functions that write the SQL reading the optional Universal Credit extract (TAKEUP.md section 1).
+
+Working temporary tables (dropped with the connection; personal data stays in the hub's database).
+``uc_awards``: one row per award live on the as-of date: its latest assessment period (AP) ending on
+or before it (an award whose latest notification is a termination is dropped), with take-home pay
+of the last one, two and three APs (NULL where fewer are held) for the free-school-meals test.
+
+``claims``: what the households SQL scores: every benefits claim (``source`` 'claim', or 'both'
+where an award joins it by person key: the award's claimant or partner is the claim's claimant or
+partner in the same district), plus each award that joins no claim as a household of its own
+(``source`` 'uc', ``claim_ref`` 'UC-' and 16 hex of its award_ref), its money turned into the
+benefits columns (monthly x 12 / 52). ``uc_links``: those UC-only households' council-tax accounts
+by UPRN. Personal data: person keys are compared and kept in these working views, never output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from schemas.sql import sql_date
+
+UC_COLUMNS = ("uc_award_ref", "uc_award_monthly", "uc_earnings_1", "uc_earnings_2", "uc_earnings_3",
+              "uc_child_ages", "uc_ct_deduction_monthly")
+"""Award columns the households SQL reads (NULL for a claim without an award)."""
+
+
+def awards_sql(as_of: dt.date, has_uc: bool) -> str:
+    """CREATE TEMP TABLE uc_awards: the live awards on ``as_of`` (empty without a universal_credit table)."""
+    if not has_uc:
+        return ("CREATE OR REPLACE TEMP TABLE uc_awards AS SELECT NULL::VARCHAR AS lad_code,"
+                " NULL::VARCHAR AS award_ref, NULL::DATE AS extract_date, NULL::BIGINT AS uprn,"
+                " NULL::VARCHAR AS address_line_1,"
+                " NULL::VARCHAR AS address_line_2, NULL::VARCHAR AS town, NULL::VARCHAR AS postcode,"
+                " NULL::VARCHAR AS claimant_key, NULL::VARCHAR AS claimant_name, NULL::DATE AS claimant_birth_date,"
+                " NULL::VARCHAR AS partner_key, NULL::VARCHAR AS partner_name, NULL::DATE AS partner_birth_date,"
+                " NULL::BIGINT AS adults, NULL::BIGINT AS children, NULL::VARCHAR AS child_ages,"
+                " NULL::DECIMAL(18,2) AS carer_element, NULL::DECIMAL(18,2) AS housing_element,"
+                " NULL::DECIMAL(18,2) AS other_income_monthly, NULL::DECIMAL(18,2) AS capital,"
+                " NULL::DECIMAL(18,2) AS earnings_monthly, NULL::DECIMAL(18,2) AS award_monthly,"
+                " NULL::DECIMAL(18,2) AS council_tax_deduction_monthly, NULL::DECIMAL(18,2) AS earnings_1,"
+                " NULL::DECIMAL(18,2) AS earnings_2, NULL::DECIMAL(18,2) AS earnings_3 WHERE FALSE")
+    return f"""CREATE OR REPLACE TEMP TABLE uc_awards AS
+WITH ap AS (
+    SELECT *, row_number() OVER (PARTITION BY lad_code, award_ref ORDER BY ap_start DESC) AS ap_rank
+    FROM universal_credit WHERE ap_end <= {sql_date(as_of)}),
+sums AS (
+    SELECT lad_code, award_ref, count(*) AS held,
+        sum(earnings_monthly) FILTER (WHERE ap_rank <= 2) AS earnings_2,
+        sum(earnings_monthly) FILTER (WHERE ap_rank <= 3) AS earnings_3
+    FROM ap WHERE ap_rank <= 3 GROUP BY lad_code, award_ref)
+SELECT a.lad_code, a.award_ref, a.extract_date, a.uprn, a.address_line_1, a.address_line_2, a.town, a.postcode,
+    a.claimant_key, a.claimant_name, a.claimant_birth_date, a.partner_key, a.partner_name, a.partner_birth_date,
+    CAST(a.adults AS BIGINT) AS adults, CAST(a.children AS BIGINT) AS children, a.child_ages,
+    a.carer_element, a.housing_element, a.other_income_monthly, a.capital, a.earnings_monthly, a.award_monthly,
+    a.council_tax_deduction_monthly, a.earnings_monthly AS earnings_1,
+    CASE WHEN s.held >= 2 THEN s.earnings_2 END AS earnings_2, CASE WHEN s.held >= 3 THEN s.earnings_3 END AS earnings_3
+FROM ap a JOIN sums s ON s.lad_code = a.lad_code AND s.award_ref = a.award_ref
+WHERE a.ap_rank = 1 AND a.notification_type <> 'termination'"""
+
+
+def claims_sql() -> str:
+    """CREATE TEMP TABLE claim_awards (claim -> award, by equal person keys), claims (benefits plus UC-only awards,
+    with the award columns) and uc_links. Tables, not views: each is read several times."""
+    award_cols = ("a.award_ref AS uc_award_ref, a.award_monthly AS uc_award_monthly, a.earnings_1 AS uc_earnings_1,"
+                  " a.earnings_2 AS uc_earnings_2, a.earnings_3 AS uc_earnings_3, a.child_ages AS uc_child_ages,"
+                  " a.council_tax_deduction_monthly AS uc_ct_deduction_monthly")
+    weekly = "CAST(round({} * 12 / 52, 2) AS DECIMAL(18,2))"
+    people = ("SELECT lad_code, {ref}, claimant_key AS person_key FROM {table} WHERE claimant_key IS NOT NULL"
+              " UNION ALL SELECT lad_code, {ref}, partner_key FROM {table} WHERE partner_key IS NOT NULL")
+    return f"""CREATE OR REPLACE TEMP TABLE claim_awards AS
+SELECT b.lad_code, b.claim_ref, min(a.award_ref) AS award_ref
+FROM ({people.format(ref="claim_ref", table="benefits")}) b
+JOIN ({people.format(ref="award_ref", table="uc_awards")}) a ON a.lad_code = b.lad_code AND a.person_key = b.person_key
+GROUP BY b.lad_code, b.claim_ref;
+CREATE OR REPLACE TEMP TABLE claims AS
+SELECT b.*, CASE WHEN a.award_ref IS NULL THEN 'claim' ELSE 'both' END AS source, {award_cols}
+FROM benefits b
+LEFT JOIN claim_awards ca ON ca.lad_code = b.lad_code AND ca.claim_ref = b.claim_ref
+LEFT JOIN uc_awards a ON a.lad_code = ca.lad_code AND a.award_ref = ca.award_ref
+UNION ALL BY NAME
+SELECT a.lad_code, a.extract_date, 'UC-' || left(a.award_ref, 16) AS claim_ref, a.uprn, a.address_line_1,
+    a.address_line_2, a.town, a.postcode, a.claimant_key, a.claimant_name, a.claimant_birth_date, a.partner_key,
+    a.partner_name, a.partner_birth_date, a.adults, a.children, a.child_ages, CAST(0 AS BIGINT) AS non_dependants,
+    'other' AS tenure, {weekly.format('a.housing_element')} AS rent_weekly,
+    CAST(0 AS DECIMAL(18,2)) AS council_tax_weekly, CAST(0 AS DECIMAL(18,2)) AS hb_weekly,
+    CAST(0 AS DECIMAL(18,2)) AS ctr_weekly, a.award_monthly AS uc_monthly,
+    {weekly.format('a.earnings_monthly')} AS earnings_weekly, CAST(0 AS DECIMAL(18,2)) AS state_pension_weekly,
+    CAST(0 AS DECIMAL(18,2)) AS private_pension_weekly, CAST(0 AS DECIMAL(18,2)) AS pension_credit_weekly,
+    CAST(0 AS DECIMAL(18,2)) AS disability_benefit_weekly, CAST(0 AS DECIMAL(18,2)) AS carers_allowance_weekly,
+    CAST(0 AS DECIMAL(18,2)) AS child_benefit_weekly, {weekly.format('a.other_income_monthly')} AS other_income_weekly,
+    a.capital, FALSE AS severe_disability, a.carer_element > 0 AS carer, NULL::DATE AS claim_start_date,
+    'uc' AS source, {award_cols}
+FROM uc_awards a
+WHERE NOT EXISTS (SELECT 1 FROM claim_awards ca WHERE ca.lad_code = a.lad_code AND ca.award_ref = a.award_ref);
+CREATE OR REPLACE TEMP TABLE uc_links AS
+SELECT c.lad_code, c.claim_ref, t.account_ref, 'uprn' AS method, CAST(1.0 AS DOUBLE) AS match_probability
+FROM claims c JOIN council_tax t ON t.lad_code = c.lad_code AND t.uprn = c.uprn
+WHERE c.source = 'uc'
+QUALIFY row_number() OVER (PARTITION BY c.lad_code, c.claim_ref ORDER BY t.account_ref) = 1"""
