@@ -117,6 +117,7 @@ PEAK_CEILING_MB = 450
 SECONDS_CEILING = 60  # a few seconds on an idle machine; generous for a shared one
 
 
+@pytest.mark.slow  # a resource ceiling, measured on a child process: the slow tier
 @pytest.mark.parametrize("line", ["," * (WIDTH - 1), ",,,,,,"], ids=["header_width", "short"])
 def test_a_million_comma_only_lines_are_counted_and_skipped(tmp_path: Path, line: str) -> None:
     """What Excel writes for a million formatted empty rows: blank lines, not a million rows to judge."""
@@ -131,6 +132,7 @@ def test_a_million_comma_only_lines_are_counted_and_skipped(tmp_path: Path, line
     assert m["peak_mb"] < PEAK_CEILING_MB and m["seconds"] < SECONDS_CEILING
 
 
+@pytest.mark.slow  # a resource ceiling, measured on a child process: the slow tier
 def test_a_ten_megabyte_quoted_field_is_one_row_problem(tmp_path: Path) -> None:
     """A quoted field of 10 MB across 1.7 million lines: one row skipped to its end, not millions of rows."""
     rows = [benefits_row(f"C{i}") for i in range(86)]

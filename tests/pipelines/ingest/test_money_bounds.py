@@ -24,6 +24,7 @@ from pipelines.score.params import load_parameters
 from schemas.columns import DECIMAL_18_2_MAX, MONEY_BOUND, column_specs
 from schemas.inputs import model_for
 from tests.cli import AS_OF_DATE as AS_OF
+from tests.conftest import examples
 from tests.pipelines.score.support import account as support_account
 from tests.pipelines.score.support import claim, make_db, score
 from tests.rows import benefits_row, council_tax_row, header, write_csv
@@ -101,7 +102,7 @@ def test_every_column_at_its_bound_at_once_is_scored(tmp_path: Path) -> None:
         assert summary[-1]["households"] == 1
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=examples(25), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_mix_of_amounts_up_to_the_bounds_is_scored(data: st.DataObject) -> None:
