@@ -36,14 +36,21 @@ def person_name_level_sql(x: str, y: str) -> str:
     Levels: 5 same forename and surname; 4 same surname and a nickname forename; 3 same surname
     and a similar forename (Dice >= 0.55), or same/nickname forename and same surname Metaphone or
     similar surname (Dice >= 0.6); 2 same surname or Metaphone or surname Dice >= 0.75; 1 same or
-    nickname forename; 0 otherwise; -1 a name missing. Written as nested CASEs so that the costly
-    nickname test (``list_has_any``) runs at most once for most pairs.
+    nickname forename; 0 otherwise; -1 a name missing. Half a name (one part missing on either
+    side) is compared on the part both have, the missing part carrying no evidence: the surname
+    alone gives 2 (agrees) or 0, the forename alone 1 or 0; no part in common gives -1. Written as
+    nested CASEs so that the costly nickname test (``list_has_any``) runs at most once for most pairs.
     """
     fn_eq, sn_eq, sp_eq = f"{x}_fn = {y}_fn", f"{x}_sn = {y}_sn", f"{x}_sp = {y}_sp"
     nick = f"list_has_any({x}_fc, {y}_fc)"
     fd, sd = dice_sql(x, y, "fb"), dice_sql(x, y, "sb")
+    both_sn = f"{x}_sn IS NOT NULL AND {y}_sn IS NOT NULL"
+    both_fn = f"{x}_fn IS NOT NULL AND {y}_fn IS NOT NULL"
     return f"""CASE
-        WHEN {x}_fn IS NULL OR {y}_fn IS NULL THEN -1
+        WHEN NOT ({both_fn}) OR NOT ({both_sn}) THEN CASE
+            WHEN {both_sn} THEN CASE WHEN {sn_eq} OR {sp_eq} OR {sd} >= 0.75 THEN 2 ELSE 0 END
+            WHEN {both_fn} THEN CASE WHEN {fn_eq} OR {nick} THEN 1 ELSE 0 END
+            ELSE -1 END
         WHEN {fn_eq} AND {sn_eq} THEN 5
         WHEN {fn_eq} OR {nick} THEN CASE
             WHEN {sn_eq} AND {nick} THEN 4
