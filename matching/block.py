@@ -4,11 +4,22 @@ Within a district a claim (``c``, ``_lk_claims``) is compared with an account (`
 ``_lk_accounts``) when any rule holds; the union of the rules' pairs is the candidate set.
 Two flats in one building (both with a flat identifier, different) are never candidates.
 Across districts, person records (``x``, ``y``) are compared when any person rule holds.
+
+The exact rules (:data:`WITHIN_RULES`) need an exact postcode, street string or keyed name.
+The **capped keys** (:data:`CAPPED_KEYS`) make blocking survive an error in any one field, and
+in most pairs of fields: each record gets keys built from two fields at a time (birth date
+alone; surname Metaphone with sector, forename, house number or a street word; forename with a
+street word; house number with a street word; two street words), and a claim and an account
+sharing a key become candidates, unless the key is common in the district: a key value is used
+only where (claims with it) x (accounts with it) <= :data:`KEY_CAP`, so that candidates stay
+bounded (a surname such as Smith in a postcode sector, or a word that names half the district,
+drops out; a rare surname or building name stays in).
 """
 
 from __future__ import annotations
 
 from matching.compare import FLAT_CONFLICT
+from matching.normalise import ABBREVIATIONS
 
 WITHIN_RULES: dict[str, str] = {
     "postcode": "c.postcode = a.postcode",
@@ -21,6 +32,63 @@ WITHIN_RULES: dict[str, str] = {
     "partner_surname_house_outward": "c.p_sn = a.l_sn AND c.house_no = a.house_no AND c.pc_outward = a.pc_outward",
 }
 
+KEY_CAP = 40  # most claim x account pairs one capped key value may add in one district
+# Street-type words name no street: no key is built from them.
+STREET_TYPES = sorted(set(ABBREVIATIONS.values()) | {"flats", "village", "circuit", "the", "of", "and"})
+# Capped keys: name -> (SQL parts, over the record ``r`` and, per person ``{x}``, or a street word ``w``).
+# "{x}" keys are built for each person of the record (claimant and partner; liable); "w" keys for each
+# non-type street word; "w2" for each pair of them.
+CAPPED_KEYS: dict[str, tuple[str, ...]] = {
+    "dob": ("{x}_dob",),
+    "surname_phonetic_sector": ("{x}_sp", "r.pc_sector"),
+    "surname_phonetic_forename": ("{x}_sp", "{x}_fn"),
+    "surname_phonetic_house": ("{x}_sp", "r.house_no"),
+    "surname_phonetic_word": ("{x}_sp", "w"),
+    "forename_word": ("{x}_fn", "w"),
+    "house_word": ("r.house_no", "w"),
+    "two_words": ("w", "w2"),
+}
+
+
+def _key_rows_sql(side: str, persons: tuple[str, ...]) -> str:
+    """SELECT of (lad_code, ref, flat, k) rows: the capped keys of every record of ``_lk_<side>``."""
+    types = ", ".join(f"'{t}'" for t in STREET_TYPES)
+    selects = []
+    for name, parts in CAPPED_KEYS.items():
+        uses_word, uses_w2 = "w" in parts, "w2" in parts
+        people = persons if any("{x}" in p for p in parts) else ("",)
+        for x in people:
+            cols = [p.replace("{x}", f"r.{x}") for p in parts]
+            source = "_lk_ww r" if uses_w2 else "_lk_w r" if uses_word else f"_lk_{side} r"
+            cols = [f"r.{c}" if c in ("w", "w2") else c for c in cols]
+            not_null = " AND ".join(f"{c} IS NOT NULL" for c in cols)
+            selects.append(f"SELECT r.lad_code, r.ref, r.flat, hash('{name}', {', '.join(cols)}) AS k "
+                           f"FROM {source} WHERE {not_null}")
+    words = f"""_lk_w AS (SELECT r.*, w FROM (SELECT *, unnest(words) AS w FROM _lk_{side}) r
+                          WHERE w NOT IN ({types}) AND length(w) > 1),
+        _lk_ww AS (SELECT x.lad_code, x.ref, x.flat, x.w, y.w AS w2 FROM _lk_w x
+                   JOIN _lk_w y ON x.lad_code = y.lad_code AND x.ref = y.ref AND x.w < y.w)"""
+    return f"WITH {words} {' UNION '.join(selects)}"
+
+
+def capped_candidates_sql() -> str:
+    """SELECT of (lad_code, claim_ref, account_ref) pairs sharing a capped key value that is not common.
+
+    A key value counts only where (claims with it) x (accounts with it) <= KEY_CAP in its district.
+    """
+    return f"""
+        WITH kc AS ({_key_rows_sql("claims", ("c", "p"))}),
+             ka AS ({_key_rows_sql("accounts", ("l",))}),
+             nc AS (SELECT lad_code, k, count(*) AS n FROM kc GROUP BY ALL),
+             na AS (SELECT lad_code, k, count(*) AS n FROM ka GROUP BY ALL),
+             ok AS (SELECT nc.lad_code, nc.k FROM nc JOIN na ON nc.lad_code = na.lad_code AND nc.k = na.k
+                    WHERE nc.n * na.n <= {KEY_CAP})
+        SELECT kc.lad_code, kc.ref AS claim_ref, ka.ref AS account_ref
+        FROM kc JOIN ok ON kc.lad_code = ok.lad_code AND kc.k = ok.k
+                JOIN ka ON ka.lad_code = ok.lad_code AND ka.k = ok.k
+        WHERE NOT coalesce(kc.flat IS NOT NULL AND ka.flat IS NOT NULL AND kc.flat <> ka.flat, FALSE)"""
+
+
 PERSON_RULES: dict[str, str] = {
     "nino_key": "x.person_key = y.person_key",
     "dob_surname": "x.person_dob = y.person_dob AND (x.person_sn = y.person_sn OR x.person_sp = y.person_sp)",
@@ -30,8 +98,11 @@ PERSON_RULES: dict[str, str] = {
 }
 
 
-def within_candidates_sql(rules: dict[str, str] | None = None, where: str = "TRUE") -> str:
-    """SELECT of distinct (lad_code, claim_ref, account_ref) candidate pairs inside each district."""
+def within_candidates_sql(rules: dict[str, str] | None = None, where: str = "TRUE", capped: bool = True) -> str:
+    """SELECT of distinct (lad_code, claim_ref, account_ref) candidate pairs inside each district.
+
+    The exact ``rules`` (default :data:`WITHIN_RULES`), and unless ``capped`` is False the capped keys.
+    """
     rules = rules or WITHIN_RULES
     selects = [
         f"""SELECT c.lad_code, c.ref AS claim_ref, a.ref AS account_ref
@@ -39,6 +110,8 @@ def within_candidates_sql(rules: dict[str, str] | None = None, where: str = "TRU
             WHERE ({where}) AND NOT coalesce({FLAT_CONFLICT}, FALSE)"""
         for cond in rules.values()
     ]
+    if capped:
+        selects.append(f"SELECT * FROM ({capped_candidates_sql()})")
     return "\nUNION\n".join(selects)
 
 
