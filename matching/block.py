@@ -32,61 +32,69 @@ WITHIN_RULES: dict[str, str] = {
     "partner_surname_house_outward": "c.p_sn = a.l_sn AND c.house_no = a.house_no AND c.pc_outward = a.pc_outward",
 }
 
+MIN_SHARED_KEYS = 2  # capped key values (strong ones count twice) a claim and an account must share
 KEY_CAP = 40  # most claim x account pairs one capped key value may add in one district
 # Street-type words name no street: no key is built from them.
 STREET_TYPES = sorted(set(ABBREVIATIONS.values()) | {"flats", "village", "circuit", "the", "of", "and"})
-# Capped keys: name -> (SQL parts, over the record ``r`` and, per person ``{x}``, or a street word ``w``).
-# "{x}" keys are built for each person of the record (claimant and partner; liable); "w" keys for each
-# non-type street word; "w2" for each pair of them.
-CAPPED_KEYS: dict[str, tuple[str, ...]] = {
-    "dob": ("{x}_dob",),
-    "surname_phonetic_sector": ("{x}_sp", "r.pc_sector"),
-    "surname_phonetic_forename": ("{x}_sp", "{x}_fn"),
-    "surname_phonetic_house": ("{x}_sp", "r.house_no"),
-    "surname_phonetic_word": ("{x}_sp", "w"),
-    "forename_word": ("{x}_fn", "w"),
-    "house_word": ("r.house_no", "w"),
-    "two_words": ("w", "w2"),
+# Capped keys: name -> (parts, strength). Parts are SQL over the record ``r``; ``{x}`` stands for each
+# person of the record (claimant and partner; liable), ``w`` for each non-type street word, ``w2`` for
+# each later word (so ``w, w2`` is each pair of words). A strong key (2) makes a pair a candidate alone.
+CAPPED_KEYS: dict[str, tuple[tuple[str, ...], int]] = {
+    "dob": (("{x}_dob",), 2),
+    "surname_phonetic_forename": (("{x}_sp", "{x}_fn"), 2),
+    "two_words": (("w", "w2"), 2),
+    "surname_phonetic_sector": (("{x}_sp", "r.pc_sector"), 1),
+    "surname_phonetic_word": (("{x}_sp", "w"), 1),
+    "forename_word": (("{x}_fn", "w"), 1),
+    "house_word": (("r.house_no", "w"), 1),
 }
 
 
 def _key_rows_sql(side: str, persons: tuple[str, ...]) -> str:
-    """SELECT of (lad_code, ref, flat, k) rows: the capped keys of every record of ``_lk_<side>``."""
+    """SELECT of (lad_code, ref, flat, k) rows: the capped keys of every record of ``_lk_<side>``.
+
+    Plain vectorised expressions (no lambdas): scalar keys straight from the prepared table, word keys
+    from its street words unnested once, word pairs from a join of those on the record. The lowest bit
+    of ``k`` says whether the key is strong.
+    """
     types = ", ".join(f"'{t}'" for t in STREET_TYPES)
-    selects = []
-    for name, parts in CAPPED_KEYS.items():
-        uses_word, uses_w2 = "w" in parts, "w2" in parts
-        people = persons if any("{x}" in p for p in parts) else ("",)
-        for x in people:
-            cols = [p.replace("{x}", f"r.{x}") for p in parts]
-            source = "_lk_ww r" if uses_w2 else "_lk_w r" if uses_word else f"_lk_{side} r"
-            cols = [f"r.{c}" if c in ("w", "w2") else c for c in cols]
-            not_null = " AND ".join(f"{c} IS NOT NULL" for c in cols)
-            selects.append(f"SELECT r.lad_code, r.ref, r.flat, hash('{name}', {', '.join(cols)}) AS k "
-                           f"FROM {source} WHERE {not_null}")
-    words = f"""_lk_w AS (SELECT r.*, w FROM (SELECT *, unnest(words) AS w FROM _lk_{side}) r
-                          WHERE w NOT IN ({types}) AND length(w) > 1),
-        _lk_ww AS (SELECT x.lad_code, x.ref, x.flat, x.w, y.w AS w2 FROM _lk_w x
-                   JOIN _lk_w y ON x.lad_code = y.lad_code AND x.ref = y.ref AND x.w < y.w)"""
-    return f"WITH {words} {' UNION '.join(selects)}"
+    person_cols = ", ".join(f"{x}_{f}" for x in persons for f in ("sp", "fn", "dob"))
+    selects: list[str] = []
+    for name, (parts, strength) in CAPPED_KEYS.items():
+        uses_w, uses_w2 = "w" in parts, "w2" in parts
+        source = "_kww" if uses_w2 else "_kw" if uses_w else f"_lk_{side}"
+        for x in persons if any("{x}" in p for p in parts) else ("",):
+            cols = [p.replace("{x}", x).replace("r.", "") for p in parts]
+            present = " AND ".join(f"{c} IS NOT NULL" for c in cols)
+            selects.append(f"SELECT lad_code, ref, flat, (hash('{name}', {', '.join(cols)}) >> 1 << 1) "
+                           f"| {strength - 1}::UBIGINT AS k FROM {source} WHERE {present}")
+    return f"""WITH _kw AS (
+            SELECT * FROM (SELECT lad_code, ref, flat, house_no, {person_cols}, unnest(words) AS w FROM _lk_{side})
+            WHERE length(w) > 1 AND w NOT IN ({types})),
+        _kww AS (SELECT x.lad_code, x.ref, x.flat, x.w, y.w AS w2 FROM _kw x
+                 JOIN _kw y ON x.lad_code = y.lad_code AND x.ref = y.ref AND x.w < y.w)
+        {" UNION ALL ".join(selects)}"""
 
 
 def capped_candidates_sql() -> str:
-    """SELECT of (lad_code, claim_ref, account_ref) pairs sharing a capped key value that is not common.
+    """SELECT of (lad_code, claim_ref, account_ref) pairs sharing capped key values that are not common.
 
-    A key value counts only where (claims with it) x (accounts with it) <= KEY_CAP in its district.
+    A key value counts only where (claims with it) x (accounts with it) <= KEY_CAP in its district,
+    and a pair needs MIN_SHARED_KEYS of them (a strong key counts twice).
     """
     return f"""
-        WITH kc AS ({_key_rows_sql("claims", ("c", "p"))}),
-             ka AS ({_key_rows_sql("accounts", ("l",))}),
+        WITH kc AS (SELECT DISTINCT * FROM ({_key_rows_sql("claims", ("c", "p"))})),
              nc AS (SELECT lad_code, k, count(*) AS n FROM kc GROUP BY ALL),
+             ka AS (SELECT * FROM ({_key_rows_sql("accounts", ("l",))}) r
+                    SEMI JOIN nc ON r.lad_code = nc.lad_code AND r.k = nc.k),
              na AS (SELECT lad_code, k, count(*) AS n FROM ka GROUP BY ALL),
              ok AS (SELECT nc.lad_code, nc.k FROM nc JOIN na ON nc.lad_code = na.lad_code AND nc.k = na.k
                     WHERE nc.n * na.n <= {KEY_CAP})
         SELECT kc.lad_code, kc.ref AS claim_ref, ka.ref AS account_ref
         FROM kc JOIN ok ON kc.lad_code = ok.lad_code AND kc.k = ok.k
                 JOIN ka ON ka.lad_code = ok.lad_code AND ka.k = ok.k
-        WHERE NOT coalesce(kc.flat IS NOT NULL AND ka.flat IS NOT NULL AND kc.flat <> ka.flat, FALSE)"""
+        WHERE NOT coalesce(kc.flat IS NOT NULL AND ka.flat IS NOT NULL AND kc.flat <> ka.flat, FALSE)
+        GROUP BY ALL HAVING sum(1 + (kc.k & 1)::INTEGER) >= {MIN_SHARED_KEYS}"""
 
 
 PERSON_RULES: dict[str, str] = {
