@@ -33,6 +33,7 @@ WITHIN_RULES: dict[str, str] = {
 }
 
 MIN_SHARED_KEYS = 2  # capped key values (strong ones count twice) a claim and an account must share
+RARE_KEY_PAIRS = 1  # a key value this rare in its district (claims x accounts) counts as strong
 KEY_CAP = 40  # most claim x account pairs one capped key value may add in one district
 # Street-type words name no street: no key is built from them.
 STREET_TYPES = sorted(set(ABBREVIATIONS.values()) | {"flats", "village", "circuit", "the", "of", "and"})
@@ -41,7 +42,7 @@ STREET_TYPES = sorted(set(ABBREVIATIONS.values()) | {"flats", "village", "circui
 # each later word (so ``w, w2`` is each pair of words). A strong key (2) makes a pair a candidate alone.
 CAPPED_KEYS: dict[str, tuple[tuple[str, ...], int]] = {
     "dob": (("{x}_dob",), 2),
-    "surname_phonetic_forename": (("{x}_sp", "{x}_fn"), 2),
+    "surname_phonetic_forename": (("{x}_sp", "{x}_fn"), 1),
     "two_words": (("w", "w2"), 2),
     "surname_phonetic_sector": (("{x}_sp", "r.pc_sector"), 1),
     "surname_phonetic_word": (("{x}_sp", "w"), 1),
@@ -88,13 +89,14 @@ def capped_candidates_sql() -> str:
              ka AS (SELECT * FROM ({_key_rows_sql("accounts", ("l",))}) r
                     SEMI JOIN nc ON r.lad_code = nc.lad_code AND r.k = nc.k),
              na AS (SELECT lad_code, k, count(*) AS n FROM ka GROUP BY ALL),
-             ok AS (SELECT nc.lad_code, nc.k FROM nc JOIN na ON nc.lad_code = na.lad_code AND nc.k = na.k
-                    WHERE nc.n * na.n <= {KEY_CAP})
+             ok AS (SELECT nc.lad_code, nc.k, nc.n * na.n AS pairs FROM nc
+                    JOIN na ON nc.lad_code = na.lad_code AND nc.k = na.k WHERE nc.n * na.n <= {KEY_CAP})
         SELECT kc.lad_code, kc.ref AS claim_ref, ka.ref AS account_ref
         FROM kc JOIN ok ON kc.lad_code = ok.lad_code AND kc.k = ok.k
                 JOIN ka ON ka.lad_code = ok.lad_code AND ka.k = ok.k
         WHERE NOT coalesce(kc.flat IS NOT NULL AND ka.flat IS NOT NULL AND kc.flat <> ka.flat, FALSE)
-        GROUP BY ALL HAVING sum(1 + (kc.k & 1)::INTEGER) >= {MIN_SHARED_KEYS}"""
+        GROUP BY ALL
+        HAVING sum(CASE WHEN kc.k & 1 = 1 OR ok.pairs <= {RARE_KEY_PAIRS} THEN 2 ELSE 1 END) >= {MIN_SHARED_KEYS}"""
 
 
 PERSON_RULES: dict[str, str] = {
