@@ -16,21 +16,24 @@ import pytest
 from matching.block import KEY_CAP, within_candidates_sql
 from matching.landing_tables import create_table
 from matching.normalise import prepare_sql
-from tests.matching.test_within import LAD, account, claim
+from tests.matching.test_within import account, claim
 
 TRUE = {"address": "12 Kingfisher Mews", "line2": "Wincheap Estate", "postcode": "CT1 3RT",
         "fore": "Margaret", "sur": "Okonkwo", "dob": "1961-04-17"}
 # (field, wrong value): one error per case, in the claim
 ONE_ERROR = [
-    ("postcode", "CT1 3TR"), ("postcode", "CT2 7NQ"), ("address", "12 Kingfisher Mwes"), ("address", "21 Kingfisher Mews"),
+    ("postcode", "CT1 3TR"), ("postcode", "CT2 7NQ"), ("address", "12 Kingfisher Mwes"),
+    ("address", "21 Kingfisher Mews"),
     ("address", "Kingfisher Mews"), ("fore", "Margeret"), ("fore", ""), ("sur", "Okonkow"), ("sur", ""),
     ("dob", "1961-07-14"), ("line2", ""),
 ]
 TWO_ERRORS = [
     {"postcode": "CT2 7NQ", "sur": "Okonkow"},  # the case: a postcode typo and a name typo
-    {"postcode": "CT2 7NQ", "address": "12 Kingfsher Mews"},
     {"address": "21 Kingfisher Mews", "fore": "Maggie"},
     {"postcode": "CT2 7NQ", "fore": "Margeret"},
+    {"postcode": "CT2 7NQ", "address": "21 Kingfisher Mews"},  # the exact rules miss these three
+    {"postcode": "CT2 7NQ", "address": "Kingfisher Mews", "fore": ""},
+    {"postcode": "CT2 7NQ", "address": "12 Kingfsher Mews"},
 ]
 
 
