@@ -7,13 +7,14 @@ Across districts, person records (``x``, ``y``) are compared when any person rul
 
 The exact rules (:data:`WITHIN_RULES`) need an exact postcode, street string or keyed name.
 The **capped keys** (:data:`CAPPED_KEYS`) make blocking survive an error in any one field, and
-in most pairs of fields: each record gets keys built from two fields at a time (birth date
-alone; surname Metaphone with sector, forename, house number or a street word; forename with a
-street word; house number with a street word; two street words), and a claim and an account
-sharing a key become candidates, unless the key is common in the district: a key value is used
-only where (claims with it) x (accounts with it) <= :data:`KEY_CAP`, so that candidates stay
-bounded (a surname such as Smith in a postcode sector, or a word that names half the district,
-drops out; a rare surname or building name stays in).
+in most pairs of fields: each record gets keys built from one or two fields (birth date alone;
+surname Metaphone with sector, forename or a street word; forename with a street word; house
+number with a street word; two street words). A claim and an account become candidates when
+they share keys worth :data:`MIN_SHARED_KEYS` (a strong key, or a key value unique in the
+district, counts twice), unless a key is common in the district: a key value is used only where
+(claims with it) x (accounts with it) <= :data:`KEY_CAP`, so that candidates stay bounded (a
+surname such as Smith in a postcode sector, or a word that names half the district, drops out;
+a rare surname or building name stays in).
 """
 
 from __future__ import annotations
