@@ -33,6 +33,9 @@ WITHIN_RULES: dict[str, str] = {
     "partner_surname_house_outward": "c.p_sn = a.l_sn AND c.house_no = a.house_no AND c.pc_outward = a.pc_outward",
 }
 
+# A claim with an exact candidate in the same postcode and house number, sharing a surname or a
+# forename with its liable person, is settled: it gets no capped keys (most claims, on clean data).
+SETTLED = ("c.c_sn = a.l_sn OR c.c_fn = a.l_fn OR c.p_sn = a.l_sn OR c.p_fn = a.l_fn")
 MIN_SHARED_KEYS = 2  # capped key values (strong ones count twice) a claim and an account must share
 RARE_KEY_PAIRS = 1  # a key value this rare in its district (claims x accounts) counts as strong
 KEY_CAP = 40  # most claim x account pairs one capped key value may add in one district
@@ -85,7 +88,12 @@ def capped_candidates_sql() -> str:
     and a pair needs MIN_SHARED_KEYS of them (a strong key counts twice).
     """
     return f"""
-        WITH kc AS (SELECT DISTINCT * FROM ({_key_rows_sql("claims", ("c", "p"))})),
+        WITH settled AS (
+            SELECT DISTINCT c.lad_code, c.ref FROM _lk_claims c JOIN _lk_accounts a
+              ON c.lad_code = a.lad_code AND c.postcode = a.postcode AND c.house_no = a.house_no
+            WHERE ({SETTLED}) AND NOT coalesce({FLAT_CONFLICT}, FALSE)),
+             kc AS (SELECT DISTINCT * FROM ({_key_rows_sql("claims", ("c", "p"))}) r
+                    ANTI JOIN settled ON r.lad_code = settled.lad_code AND r.ref = settled.ref),
              nc AS (SELECT lad_code, k, count(*) AS n FROM kc GROUP BY ALL),
              ka AS (SELECT * FROM ({_key_rows_sql("accounts", ("l",))}) r
                     SEMI JOIN nc ON r.lad_code = nc.lad_code AND r.k = nc.k),
