@@ -55,8 +55,11 @@ CAPPED_KEYS: dict[str, tuple[tuple[str, ...], int]] = {
 }
 
 
-def _key_rows_sql(side: str, persons: tuple[str, ...]) -> str:
-    """SELECT of (lad_code, ref, flat, k) rows: the capped keys of every record of ``_lk_<side>``.
+def _key_rows_sql(table: str, persons: tuple[str, ...], words_in: str = "") -> str:
+    """SELECT of (lad_code, ref, flat, k) rows: the capped keys of every record of ``table``.
+
+    ``words_in``: a relation of (lad_code, w); when given, only street words found there make keys
+    (the accounts' words are cut down to those of the claims that need keys, which saves memory).
 
     Plain vectorised expressions (no lambdas): scalar keys straight from the prepared table, word keys
     from its street words unnested once, word pairs from a join of those on the record. The lowest bit
@@ -67,15 +70,16 @@ def _key_rows_sql(side: str, persons: tuple[str, ...]) -> str:
     selects: list[str] = []
     for name, (parts, strength) in CAPPED_KEYS.items():
         uses_w, uses_w2 = "w" in parts, "w2" in parts
-        source = "_kww" if uses_w2 else "_kw" if uses_w else f"_lk_{side}"
+        source = "_kww" if uses_w2 else "_kw" if uses_w else table
         for x in persons if any("{x}" in p for p in parts) else ("",):
             cols = [p.replace("{x}", x).replace("r.", "") for p in parts]
             present = " AND ".join(f"{c} IS NOT NULL" for c in cols)
             selects.append(f"SELECT lad_code, ref, flat, (hash('{name}', {', '.join(cols)}) >> 1 << 1) "
                            f"| {strength - 1}::UBIGINT AS k FROM {source} WHERE {present}")
+    only = f"SEMI JOIN {words_in} ON r.lad_code = {words_in}.lad_code AND r.w = {words_in}.w" if words_in else ""
     return f"""WITH _kw AS (
-            SELECT * FROM (SELECT lad_code, ref, flat, house_no, {person_cols}, unnest(words) AS w FROM _lk_{side})
-            WHERE length(w) > 1 AND w NOT IN ({types})),
+            SELECT * FROM (SELECT lad_code, ref, flat, house_no, {person_cols}, unnest(words) AS w FROM {table}) r
+            {only} WHERE length(r.w) > 1 AND r.w NOT IN ({types})),
         _kww AS (SELECT x.lad_code, x.ref, x.flat, x.w, y.w AS w2 FROM _kw x
                  JOIN _kw y ON x.lad_code = y.lad_code AND x.ref = y.ref AND x.w < y.w)
         {" UNION ALL ".join(selects)}"""
@@ -92,10 +96,12 @@ def capped_candidates_sql() -> str:
             SELECT DISTINCT c.lad_code, c.ref FROM _lk_claims c JOIN _lk_accounts a
               ON c.lad_code = a.lad_code AND c.postcode = a.postcode AND c.house_no = a.house_no
             WHERE ({SETTLED}) AND NOT coalesce({FLAT_CONFLICT}, FALSE)),
-             kc AS (SELECT DISTINCT * FROM ({_key_rows_sql("claims", ("c", "p"))}) r
-                    ANTI JOIN settled ON r.lad_code = settled.lad_code AND r.ref = settled.ref),
+             open_claims AS (SELECT * FROM _lk_claims r
+                             ANTI JOIN settled ON r.lad_code = settled.lad_code AND r.ref = settled.ref),
+             open_words AS (SELECT DISTINCT lad_code, unnest(words) AS w FROM open_claims),
+             kc AS (SELECT DISTINCT * FROM ({_key_rows_sql("open_claims", ("c", "p"))})),
              nc AS (SELECT lad_code, k, count(*) AS n FROM kc GROUP BY ALL),
-             ka AS (SELECT * FROM ({_key_rows_sql("accounts", ("l",))}) r
+             ka AS (SELECT * FROM ({_key_rows_sql("_lk_accounts", ("l",), "open_words")}) r
                     SEMI JOIN nc ON r.lad_code = nc.lad_code AND r.k = nc.k),
              na AS (SELECT lad_code, k, count(*) AS n FROM ka GROUP BY ALL),
              ok AS (SELECT nc.lad_code, nc.k, nc.n * na.n AS pairs FROM nc
