@@ -202,13 +202,14 @@ def pseudonymise_record(key: bytes, kind: str, raw: dict[str, str],
                     out[f"{prefix}_key"] = nino_key(key, value)
                 except ValueError as err:
                     found.append((column, f"{err}; written with no NINO key"))
-        elif field == "forename":
-            forename, surname = value.strip(), raw.get(f"{prefix}_surname", "").strip()
+        elif field == "forename" or f"{prefix}_forename" not in raw:  # the name once, from both parts
+            forename, surname = raw.get(f"{prefix}_forename", "").strip(), raw.get(f"{prefix}_surname", "").strip()
             fore_ok, sur_ok = bool(normalise_name(forename)), bool(normalise_name(surname))
             for part, text, ok, other_ok in (("forename", forename, fore_ok, sur_ok),
                                              ("surname", surname, sur_ok, fore_ok)):
                 if text and not ok:
-                    found.append((f"{prefix}_{part}", f"no letter in it; encoded without the {part}"))
+                    left = f"encoded without the {part}" if other_ok else "the name is left empty"
+                    found.append((f"{prefix}_{part}", f"no letter in it; {left}"))
                 elif not text and other_ok:
                     found.append((f"{prefix}_{part}", f"half a name: encoded without the {part}"))
             out[f"{prefix}_name"] = name_encoding(key, forename, surname) if fore_ok or sur_ok else ""

@@ -197,3 +197,16 @@ def test_half_names_compare_on_the_part_present() -> None:
     assert level(("", "Lee"), ("Ann", "Smith")) == 0
     assert level(("Ann", ""), ("Ann", "Lee")) == 1
     assert level(("Ann", ""), ("", "Lee")) == -1  # no part in common: no evidence
+
+
+def test_surname_column_alone_is_encoded(tmp_path: Path) -> None:
+    """A raw file with a surname column and no forename column keeps the surname (half a name)."""
+    key = tmp_path / "key"
+    key.write_bytes(KEY)
+    key.chmod(0o600)
+    raw = tmp_path / "ct.csv"
+    raw.write_text(f"{CT_HEAD},liable_surname\nA1,1 High St,CT1 1AA,{CT_TAIL},Umbridge\n")
+    report = pseudonymise_file(key, "council_tax", raw, tmp_path / "out.csv")
+    _, rows = _rows(tmp_path / "out.csv")
+    assert report.rows_written == 1 and rows[0]["liable_name"] == name_encoding(KEY, "", "Umbridge")
+    assert [(line, col) for line, col, _ in report.warnings] == [(2, "liable_forename")]
