@@ -36,14 +36,21 @@ def person_name_level_sql(x: str, y: str) -> str:
     Levels: 5 same forename and surname; 4 same surname and a nickname forename; 3 same surname
     and a similar forename (Dice >= 0.55), or same/nickname forename and same surname Metaphone or
     similar surname (Dice >= 0.6); 2 same surname or Metaphone or surname Dice >= 0.75; 1 same or
-    nickname forename; 0 otherwise; -1 a name missing. Written as nested CASEs so that the costly
-    nickname test (``list_has_any``) runs at most once for most pairs.
+    nickname forename; 0 otherwise; -1 a name missing. Half a name (one part missing on either
+    side) is compared on the part both have, the missing part carrying no evidence: the surname
+    alone gives 2 (agrees) or 0, the forename alone 1 or 0; no part in common gives -1. Written as
+    nested CASEs so that the costly nickname test (``list_has_any``) runs at most once for most pairs.
     """
     fn_eq, sn_eq, sp_eq = f"{x}_fn = {y}_fn", f"{x}_sn = {y}_sn", f"{x}_sp = {y}_sp"
     nick = f"list_has_any({x}_fc, {y}_fc)"
     fd, sd = dice_sql(x, y, "fb"), dice_sql(x, y, "sb")
+    both_sn = f"{x}_sn IS NOT NULL AND {y}_sn IS NOT NULL"
+    both_fn = f"{x}_fn IS NOT NULL AND {y}_fn IS NOT NULL"
     return f"""CASE
-        WHEN {x}_fn IS NULL OR {y}_fn IS NULL THEN -1
+        WHEN NOT ({both_fn}) OR NOT ({both_sn}) THEN CASE
+            WHEN {both_sn} THEN CASE WHEN {sn_eq} OR {sp_eq} OR {sd} >= 0.75 THEN 2 ELSE 0 END
+            WHEN {both_fn} THEN CASE WHEN {fn_eq} OR {nick} THEN 1 ELSE 0 END
+            ELSE -1 END
         WHEN {fn_eq} AND {sn_eq} THEN 5
         WHEN {fn_eq} OR {nick} THEN CASE
             WHEN {sn_eq} AND {nick} THEN 4
@@ -75,10 +82,10 @@ def within_comparisons() -> list[Comparison]:
     return [
         Comparison("uprn_level", {1: "same UPRN", 0: "different UPRN"},
                    "CASE WHEN c.uprn IS NULL OR a.uprn IS NULL THEN -1 WHEN c.uprn = a.uprn THEN 1 ELSE 0 END"),
-        Comparison("postcode_level", {3: "same postcode", 2: "same sector or one character apart",
+        Comparison("postcode_level", {3: "same postcode", 2: "same sector, or one character or swap apart",
                                       1: "same outward code", 0: "different"},
                    """CASE WHEN c.postcode = a.postcode THEN 3
-                       WHEN c.pc_sector = a.pc_sector OR levenshtein(c.postcode, a.postcode) <= 1 THEN 2
+                       WHEN c.pc_sector = a.pc_sector OR damerau_levenshtein(c.postcode, a.postcode) <= 1 THEN 2
                        WHEN c.pc_outward = a.pc_outward THEN 1 ELSE 0 END"""),
         Comparison("house_number_level", {2: "same first number", 1: "a number in common", 0: "different"},
                    """CASE WHEN c.house_no IS NULL OR a.house_no IS NULL THEN -1
@@ -107,16 +114,18 @@ def within_comparisons() -> list[Comparison]:
 
 ADDRESS_LEVEL = Comparison(
     "address_level",
-    {5: "same address: postcode, number, flat and street words", 4: "same number and flat, postcode sector or "
-     "street words near", 3: "same number, flat and street, another postcode; or same postcode and street, no number",
-     2: "same building, but a flat on one side only", 1: "same postcode sector, another dwelling", 0: "different"},
+    {6: "same address: postcode, number, flat and street words", 5: "same number and flat, postcode sector or "
+     "street words near", 4: "same number, flat and near street, another postcode; or same postcode and street, "
+     "no number", 3: "same building, but a flat on one side only", 2: "same postcode sector, another dwelling",
+     1: "another sector, street words near", 0: "different"},
     """CASE
-        WHEN v.postcode_level = 3 AND v.house_number_level = 2 AND v.flat_level >= 1 AND v.street_level >= 2 THEN 5
-        WHEN v.postcode_level >= 2 AND v.house_number_level >= 1 AND v.flat_level >= 1 AND v.street_level >= 1 THEN 4
-        WHEN (v.house_number_level = 2 AND v.flat_level >= 1 AND v.street_level >= 2)
-          OR (v.postcode_level = 3 AND v.house_number_level = -1 AND v.flat_level >= 1 AND v.street_level >= 2) THEN 3
-        WHEN v.postcode_level >= 2 AND v.house_number_level >= 1 AND v.flat_level = 0 THEN 2
-        WHEN v.postcode_level >= 2 THEN 1
+        WHEN v.postcode_level = 3 AND v.house_number_level = 2 AND v.flat_level >= 1 AND v.street_level >= 2 THEN 6
+        WHEN v.postcode_level >= 2 AND v.house_number_level >= 1 AND v.flat_level >= 1 AND v.street_level >= 1 THEN 5
+        WHEN (v.house_number_level = 2 AND v.flat_level >= 1 AND v.street_level >= 1)
+          OR (v.postcode_level = 3 AND v.house_number_level = -1 AND v.flat_level >= 1 AND v.street_level >= 2) THEN 4
+        WHEN v.postcode_level >= 2 AND v.house_number_level >= 1 AND v.flat_level = 0 THEN 3
+        WHEN v.postcode_level >= 2 THEN 2
+        WHEN v.street_level >= 1 THEN 1
         ELSE 0 END""",
 )
 MODEL_COMPARISONS = ["uprn_level", "address_level", "name_level", "dob_level"]

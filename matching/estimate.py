@@ -60,12 +60,32 @@ class FSModel:
             "iterations": self.iterations,
             "pairs": self.pairs,
             "prior": round(self.prior, 8),
+            "notes": list(self.log),
             "comparisons": {
                 c: {str(lvl): {"m": round(self.m[c][lvl], 6), "u": round(self.u[c][lvl], 6),
                                "weight": round(self.level_weight(c, lvl), 3)} for lvl in sorted(self.m[c])}
                 for c in self.comparisons
             },
         }
+
+
+def implausible(model: FSModel) -> list[str]:
+    """Why a fitted model is nonsense, per comparison (empty when plausible).
+
+    The top level (closest agreement) must weigh for a match (weight > 0) and more than level 0
+    (disagreement); level 0 must not weigh for a match (weight <= 0, which :func:`estimate_em` holds).
+    """
+    problems = []
+    for c in model.comparisons:
+        levels = sorted(lvl for lvl in model.m[c] if lvl >= 0)
+        if not levels or levels[-1] == 0:
+            continue
+        top, low = model.level_weight(c, levels[-1]), model.level_weight(c, 0) if 0 in levels else 0.0
+        if top <= 0 or top <= low:
+            problems.append(f"{c}: top level {levels[-1]} weighs {top:+.2f}, level 0 {low:+.2f}")
+        elif low > 1e-9:
+            problems.append(f"{c}: level 0 (disagreement) weighs {low:+.2f} for a match")
+    return problems
 
 
 def probability_sql(weight: str) -> str:
@@ -90,6 +110,7 @@ def estimate_em(
     u = {c: dict(start.u[c]) for c in comps}
     prior = start.prior
     iterations = 0
+    held: set[str] = set()
     for step in range(1, max_iter + 1):
         iterations = step
         log_m = np.full(len(n), math.log(prior))
@@ -114,10 +135,29 @@ def estimate_em(
                 new_u = (gu[hit].sum() + pseudo * start.u[c][lvl]) / (su + pseudo)
                 delta = max(delta, abs(new_m - m[c][lvl]), abs(new_u - u[c][lvl]))
                 m[c][lvl], u[c][lvl] = new_m, new_u
+            if _hold_disagreement(m[c], u[c]):
+                held.add(c)
         prior = new_prior
         if delta < tol:
             break
-    return FSModel(m=m, u=u, prior=prior, source="em", iterations=iterations, pairs=int(total))
+    log = [f"{c}: level 0 (disagreement) pulled above weight 0 by the data; held at 0" for c in sorted(held)]
+    return FSModel(m=m, u=u, prior=prior, source="em", iterations=iterations, pairs=int(total), log=log)
+
+
+def _hold_disagreement(m: dict[int, float], u: dict[int, float]) -> bool:
+    """Keep level 0 (disagreement) from weighing for a match: m[0] <= u[0], the other m levels rescaled.
+
+    Without it, EM under conditional independence can settle on a cluster such as "same person,
+    another address" and make "different address" evidence of a match (issue 15). Returns whether
+    the bound was applied.
+    """
+    if 0 not in m or m[0] <= u[0]:
+        return False
+    rest = sum(v for lvl, v in m.items() if lvl != 0)
+    scale = (1 - u[0]) / rest if rest > 0 else 0.0
+    for lvl in m:
+        m[lvl] = u[0] if lvl == 0 else m[lvl] * scale
+    return True
 
 
 def estimate_ecm(

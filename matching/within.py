@@ -16,7 +16,7 @@ import numpy as np
 from matching.assign import assign_one_to_one
 from matching.block import within_candidates_sql
 from matching.compare import ADDRESS_LEVEL, within_comparisons
-from matching.estimate import FSModel, estimate_ecm, estimate_em, probability_sql
+from matching.estimate import FSModel, estimate_ecm, estimate_em, implausible, probability_sql
 from matching.normalise import prepare_sql
 from matching.quality import update_review_queue
 from matching.settings import within_start_model
@@ -85,8 +85,15 @@ def estimate_model(
     if counts.sum() < max(settings.min_pairs_for_em, 1):
         return FSModel(m=start.m, u=start.u, prior=start.prior, source="prior", pairs=int(counts.sum()))
     if settings.estimator == "ecm":
-        return estimate_ecm(pats, counts, start, max_iter=settings.em_max_iterations)
-    return estimate_em(pats, counts, start, max_iter=settings.em_max_iterations)
+        fitted = estimate_ecm(pats, counts, start, max_iter=settings.em_max_iterations)
+    else:
+        fitted = estimate_em(pats, counts, start, max_iter=settings.em_max_iterations)
+    problems = implausible(fitted)
+    if problems:  # fall back to the starting model, and say so in the manifest (model notes)
+        note = f"{fitted.source} fit implausible, starting model used: " + "; ".join(problems)
+        return FSModel(m=start.m, u=start.u, prior=start.prior, source="prior", pairs=int(counts.sum()),
+                       log=[*fitted.log, note])
+    return fitted
 
 
 def score_and_assign(

@@ -16,6 +16,14 @@ A name encoding is one text value, ``v2|FN|FC|SN|SP|FB|SB``:
 - ``FB``/``SB``: 256-bit Bloom filters (64 hex digits) of the forename's and surname's
   letter bigrams, each bigram set at 10 keyed positions; compared by Dice similarity they
   score typos ("Jonh"/"John") without revealing the letters.
+
+Half a name (a forename and no surname, or the reverse) is encoded from the part present:
+the missing part's fields (``FN``, ``FC``, ``FB`` or ``SN``, ``SP``, ``SB``) are empty, and the
+linker treats them as missing (no evidence), never as a disagreement. A NINO that is not a
+valid one (wrong shape, a temporary ``TN`` number, an administrative prefix, a prefix letter
+never issued, a bad suffix) becomes an empty key. Such rows are still written, and reported
+as warnings with line, column and reason (never the value): a claim with a half name or a
+temporary NINO is still a household.
 """
 
 from __future__ import annotations
@@ -54,7 +62,10 @@ MIN_KEY_ENTROPY_BITS = 100
 SAMPLE_KEY = b"povertylink-SAMPLE-KEY-not-secret-do-not-use-for-real-data"
 
 _NICKNAMES = NickNamer()
-_NINO_RE = re.compile(r"^[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]$")
+_NINO_SHAPE = re.compile(r"^[A-Z]{2}\d{6}[A-Z]?$")
+_NINO_FIRST = set("ABCEGHJKLMNOPRSTWXYZ")  # never D F I Q U V
+_NINO_SECOND = set("ABCEGHJKLMNPRSTWXYZ")  # never D F I O Q U V
+_NINO_ADMIN_PREFIXES = {"BG", "GB", "KN", "NK", "NT", "ZZ"}  # not allocated (HMRC NIM39110)
 
 
 class KeyFileError(ValueError):
@@ -67,11 +78,27 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[^a-z]", "", folded.lower())
 
 
+def nino_problem(compact: str) -> str | None:
+    """Why an upper-case, space-free NINO is not a valid one (a reason without the value), or None."""
+    if not _NINO_SHAPE.match(compact):
+        return "not NINO-shaped (two letters, six digits, a suffix letter)"
+    if compact.startswith("TN"):
+        return "a temporary TN number, not a person's NINO"
+    if compact[:2] in _NINO_ADMIN_PREFIXES:
+        return "an administrative prefix that is never allocated"
+    if compact[0] not in _NINO_FIRST or compact[1] not in _NINO_SECOND:
+        return "a prefix letter that is never issued"
+    if len(compact) != 9 or compact[8] not in "ABCD":
+        return "a bad suffix (must be A, B, C or D)"
+    return None
+
+
 def normalise_nino(nino: str) -> str:
-    """Upper-case, spaces removed; raises ValueError when it is not NINO-shaped."""
+    """Upper-case, spaces removed; raises ValueError (the reason, never the value) when it is not valid."""
     compact = re.sub(r"\s+", "", nino).upper()
-    if not _NINO_RE.match(compact):
-        raise ValueError("not a National Insurance number")
+    problem = nino_problem(compact)
+    if problem:
+        raise ValueError(problem)
     return compact
 
 
@@ -128,18 +155,21 @@ def canonical_hashes(key: bytes, forename: str) -> str:
 
 @functools.lru_cache(maxsize=262144)
 def name_encoding(key: bytes, forename: str, surname: str) -> str:
-    """Encode one person's name (see the module docstring); raises ValueError if empty."""
+    """Encode one person's name (see the module docstring); raises ValueError if neither part has a letter.
+
+    A part without a letter is missing: its fields are empty (half a name).
+    """
     fore, sur = normalise_name(forename), normalise_name(surname)
-    if not fore or not sur:
-        raise ValueError("forename and surname must each contain a letter")
+    if not fore and not sur:
+        raise ValueError("neither forename nor surname contains a letter")
     parts = [
         ENCODING_VERSION,
-        keyed_hash(key, "fn", fore),
-        canonical_hashes(key, fore),
-        keyed_hash(key, "sn", sur),
-        keyed_hash(key, "sp", jellyfish.metaphone(sur) or sur),
-        bloom(key, fore),
-        bloom(key, sur),
+        keyed_hash(key, "fn", fore) if fore else "",
+        canonical_hashes(key, fore) if fore else "",
+        keyed_hash(key, "sn", sur) if sur else "",
+        keyed_hash(key, "sp", jellyfish.metaphone(sur) or sur) if sur else "",
+        bloom(key, fore) if fore else "",
+        bloom(key, sur) if sur else "",
     ]
     return "|".join(parts)
 
@@ -156,13 +186,17 @@ PERSON_PREFIXES = {"benefits": ("claimant", "partner"), "council_tax": ("liable"
 REFERENCE_HASHES = {"uc_claim_ref": ("award_ref", "uc")}  # raw reference -> (pseudonymised column, hash label)
 
 
-def pseudonymise_record(key: bytes, kind: str, raw: dict[str, str]) -> dict[str, str]:
+def pseudonymise_record(key: bytes, kind: str, raw: dict[str, str],
+                        warnings: list[tuple[str, str]] | None = None) -> dict[str, str]:
     """Turn one raw row (column -> text) into its pseudonymised form, columns in place.
 
     ``{p}_nino`` becomes ``{p}_key``; ``{p}_forename`` and ``{p}_surname`` become
-    ``{p}_name``. Empty identifiers stay empty. Raises ValueError naming the column when an
-    identifier cannot be encoded (a malformed NINO, a name with no letters, half a name).
+    ``{p}_name``. Empty identifiers stay empty. An identifier that cannot be used is missing
+    evidence, never a reason to drop the row: an invalid NINO gives an empty key, half a name
+    is encoded from the part present, a part without a letter is missing. Each such case is
+    appended to ``warnings`` as (column, reason); reasons never hold the value.
     """
+    found: list[tuple[str, str]] = [] if warnings is None else warnings
     out: dict[str, str] = {}
     for column, value in raw.items():
         if column in REFERENCE_HASHES:  # a claim reference: keyed hash of the trimmed, upper-cased text
@@ -174,22 +208,23 @@ def pseudonymise_record(key: bytes, kind: str, raw: dict[str, str]) -> dict[str,
             out[column] = value
             continue
         if field == "nino":
-            try:
-                out[f"{prefix}_key"] = nino_key(key, value) if value.strip() else ""
-            except ValueError as err:
-                raise ValueError(f"{column}: {err}") from None
-        elif field == "forename":
-            forename, surname = value.strip(), raw.get(f"{prefix}_surname", "").strip()
-            if not forename and not surname:
-                out[f"{prefix}_name"] = ""
-            elif not forename or not surname:
-                missing = f"{prefix}_forename" if not forename else f"{prefix}_surname"
-                raise ValueError(f"{missing}: a name needs both forename and surname")
-            else:
+            out[f"{prefix}_key"] = ""
+            if value.strip():
                 try:
-                    out[f"{prefix}_name"] = name_encoding(key, forename, surname)
+                    out[f"{prefix}_key"] = nino_key(key, value)
                 except ValueError as err:
-                    raise ValueError(f"{prefix}_forename: {err}") from None
+                    found.append((column, f"{err}; written with no NINO key"))
+        elif field == "forename" or f"{prefix}_forename" not in raw:  # the name once, from both parts
+            forename, surname = raw.get(f"{prefix}_forename", "").strip(), raw.get(f"{prefix}_surname", "").strip()
+            fore_ok, sur_ok = bool(normalise_name(forename)), bool(normalise_name(surname))
+            for part, text, ok, other_ok in (("forename", forename, fore_ok, sur_ok),
+                                             ("surname", surname, sur_ok, fore_ok)):
+                if text and not ok:
+                    left = f"encoded without the {part}" if other_ok else "the name is left empty"
+                    found.append((f"{prefix}_{part}", f"no letter in it; {left}"))
+                elif not text and other_ok:
+                    found.append((f"{prefix}_{part}", f"half a name: encoded without the {part}"))
+            out[f"{prefix}_name"] = name_encoding(key, forename, surname) if fore_ok or sur_ok else ""
     return out
 
 
@@ -220,22 +255,37 @@ def read_key(key_file: Path) -> bytes:
 
 @dataclass
 class PseudonymiseReport:
-    """Outcome of pseudonymising one file: counts and the rows not written (line, column, reason)."""
+    """Outcome of pseudonymising one file: counts, rows written with a warning, rows refused.
+
+    ``warnings`` and ``rejected`` hold (line, column, reason); reasons name columns, never values.
+    """
 
     raw: str
     out: str
     rows_read: int = 0
     rows_written: int = 0
+    warnings: list[tuple[int, str, str]] = field(default_factory=list)
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
 
-    def summary(self) -> str:
+    @property
+    def rows_with_warnings(self) -> int:
+        """Rows written with at least one identifier missing or unusable."""
+        return len({line for line, _, _ in self.warnings})
+
+    def summary(self, limit: int = 50) -> str:
         """A few lines for the terminal; reasons name columns, never values."""
         lines = [f"pseudonymised {self.rows_written} of {self.rows_read} rows: {self.raw} -> {self.out}"]
+        if self.warnings:
+            lines.append(f"{self.rows_with_warnings} rows written with an identifier missing or unusable "
+                         f"(kept as missing evidence; fix at source when you can):")
+            lines += [f"  warning: line {line}: {column}: {reason}" for line, column, reason in self.warnings[:limit]]
+            if len(self.warnings) > limit:
+                lines.append(f"  ... and {len(self.warnings) - limit} more warnings")
         if self.rejected:
-            lines.append(f"{len(self.rejected)} rows NOT written (fix them at source and rerun):")
-            lines += [f"  line {line}: {column}: {reason}" for line, column, reason in self.rejected[:50]]
-            if len(self.rejected) > 50:
-                lines.append(f"  ... and {len(self.rejected) - 50} more")
+            lines.append(f"{len(self.rejected)} rows NOT written (they cannot be a household; fix them at source):")
+            lines += [f"  line {line}: {column}: {reason}" for line, column, reason in self.rejected[:limit]]
+            if len(self.rejected) > limit:
+                lines.append(f"  ... and {len(self.rejected) - limit} more")
         return "\n".join(lines)
 
 
@@ -244,6 +294,9 @@ def _check_raw_header(kind: str, header: list[str]) -> None:
 
     raw_columns = list(model_for(kind, raw=True).model_fields)
     pseudo_columns = set(model_for(kind, raw=False).model_fields)
+    known = [h for h in header if h in raw_columns or h in pseudo_columns]
+    if len(known) * 2 < len(header):  # most cells are no column name: data, never to be echoed
+        raise ValueError(f"the first line is not a header; expected columns {', '.join(raw_columns)}")
     unknown = [h for h in header if h not in raw_columns]
     if unknown:
         already = [h for h in unknown if h in pseudo_columns]
@@ -258,12 +311,17 @@ def _check_raw_header(kind: str, header: list[str]) -> None:
         raise ValueError(f"header lacks required columns of the raw {kind} extract: {', '.join(missing)}")
 
 
+REF_COLUMNS = {"benefits": "claim_ref", "council_tax": "account_ref", "universal_credit": "uc_claim_ref"}
+
+
 def pseudonymise_file(key_file: Path, kind: str, raw: Path, out: Path) -> PseudonymiseReport:
     """Stream a raw extract into its pseudonymised form (columns of the pseudonymised model, in order).
 
     Personal data: raw names and NINOs are read here and only their keyed encodings are
-    written. A row that cannot be encoded is not written at all (never passed through raw)
-    and is reported with its first line number and the column; other rows are written.
+    written. Every row that can be a household is written; an identifier that cannot be used
+    is left empty (see :func:`pseudonymise_record`) and listed as a warning with its line and
+    column. Only a row that cannot be a household (no reference, the wrong number of fields) is
+    refused, and it is reported. No message holds a value from the file.
     """
     from schemas.inputs import model_for
 
@@ -271,6 +329,7 @@ def pseudonymise_file(key_file: Path, kind: str, raw: Path, out: Path) -> Pseudo
     out_columns = list(model_for(kind, raw=False).model_fields)
     report = PseudonymiseReport(raw=str(raw), out=str(out))
     tmp = out.with_name(f".{out.name}.partial")
+    line = 1
     try:
         with raw.open(newline="", encoding="utf-8-sig") as src, tmp.open("w", newline="", encoding="utf-8") as dst:
             reader = csv.reader(src)
@@ -281,6 +340,7 @@ def pseudonymise_file(key_file: Path, kind: str, raw: Path, out: Path) -> Pseudo
             writer = csv.writer(dst, lineterminator="\n")
             writer.writerow(out_columns)
             line = reader.line_num + 1
+            ref = REF_COLUMNS[kind]
             for fields in reader:
                 start, line = line, reader.line_num + 1
                 if not fields or all(not f.strip() for f in fields):
@@ -289,18 +349,23 @@ def pseudonymise_file(key_file: Path, kind: str, raw: Path, out: Path) -> Pseudo
                 if len(fields) != len(header):
                     report.rejected.append((start, "", f"{len(fields)} fields where the header has {len(header)}"))
                     continue
-                try:
-                    row = pseudonymise_record(key, kind, dict(zip(header, fields, strict=True)))
-                except ValueError as err:
-                    column, _, reason = str(err).partition(": ")
-                    report.rejected.append((start, column, reason))
+                values = dict(zip(header, fields, strict=True))
+                if not values.get(ref, "").strip():
+                    report.rejected.append((start, ref, "no reference: the row cannot be a household"))
                     continue
+                found: list[tuple[str, str]] = []
+                row = pseudonymise_record(key, kind, values, found)
+                report.warnings += [(start, column, reason) for column, reason in found]
                 writer.writerow([csv_safe(v) if isinstance(v := row.get(c, ""), str) else v  # no formula for Excel
                                  for c in out_columns])
                 report.rows_written += 1
         os.replace(tmp, out)
     except UnicodeDecodeError:
         raise ValueError(f"{raw} is not UTF-8 text") from None
+    except csv.Error as err:
+        reason = "a field longer than the limit" if "field larger" in str(err) else "not readable as CSV"
+        limit = f" of {csv.field_size_limit():,} characters" if "field larger" in str(err) else ""
+        raise ValueError(f"{raw}: line {line}: {reason}{limit}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return report

@@ -275,8 +275,12 @@ Flag = Annotated[bool, Kind("boolean"), BeforeValidator(_boolean)]
 Ages = Annotated[list[int], Kind("ages"), BeforeValidator(_ages)]
 # Formats made by pipelines.pseudonymise (tests/pipelines/ingest/test_validate.py checks they agree with it).
 PERSON_KEY_PATTERN = r"^[0-9a-f]{64}$"
-NAME_ENCODING_PATTERN = (r"^v2\|[0-9a-f]{16}\|[0-9a-f]{16}(,[0-9a-f]{16}){4}\|[0-9a-f]{16}\|[0-9a-f]{16}"
-                         r"\|[0-9a-f]{64}\|[0-9a-f]{64}$")
+# A name encoding v2|FN|FC|SN|SP|FB|SB: whole, or half a name (the missing part's fields empty).
+_FORE = r"[0-9a-f]{16}\|[0-9a-f]{16}(?:,[0-9a-f]{16}){4}"  # FN|FC
+_SUR = r"[0-9a-f]{16}\|[0-9a-f]{16}"  # SN|SP
+_BLOOM = r"[0-9a-f]{64}"
+NAME_ENCODING_PATTERN = (rf"^v2\|(?:{_FORE}\|{_SUR}\|{_BLOOM}\|{_BLOOM}"
+                         rf"|{_FORE}\|\|\|{_BLOOM}\||\|\|{_SUR}\|\|{_BLOOM})$")
 PersonKey = Annotated[str, Kind("text", "a keyed hash made by pseudonymise"), Personal(raw=False),
                       Field(pattern=PERSON_KEY_PATTERN)]
 NameEncoding = Annotated[str, Kind("text", "a name encoding made by pseudonymise"), Personal(raw=False),

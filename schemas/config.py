@@ -43,8 +43,9 @@ class LinkSettings(BaseModel):
         description="borderline band for clerical review: upper probability")
     use_uprn: bool = Field(default=True,
         description="link first on the same UPRN where the addresses agree")
-    min_pairs_for_em: int = Field(default=2000, ge=0,
-        description="fewer candidate pairs than this: use the starting model")
+    min_pairs_for_em: int = Field(default=500, ge=0,
+        description="fewer candidate pairs than this: use the starting model (an implausible EM fit falls back "
+                    "to it too)")
     em_max_iterations: int = Field(default=200, ge=1,
         description="EM iteration limit")
     estimator: Literal["em", "ecm"] = Field(default="em",

@@ -29,6 +29,6 @@ class LinkRow(BaseModel):
     name_level: int = Field(description=f"claimant or partner name vs liable name (encodings): 5 same, 4 nickname, "
                                         f"3 typo, 2 surname only, 1 forename only; {_LEVEL}")
     dob_level: int = Field(description=f"date of birth: 2 same, 1 one part differs or day/month swapped; {_LEVEL}")
-    address_level: int = Field(description=f"address overall (used by the model): 5 same address, 4 near, 3 same "
-                                           f"number and street in another postcode, 2 flat on one side only, "
-                                           f"1 same sector; {_LEVEL}")
+    address_level: int = Field(description=f"address overall (used by the model): 6 same address, 5 near, 4 same "
+                                           f"number and street in another postcode, 3 flat on one side only, "
+                                           f"2 same sector, 1 street near in another sector; {_LEVEL}")

@@ -1,4 +1,4 @@
-"""pseudonymise: key handling, bad rows reported and never written, no raw value in the output."""
+"""pseudonymise: key handling, unusable identifiers written as missing and reported, no raw value out."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_readable_key_warns_without_printing_it(tmp_path: Path, capsys: pytest.C
     assert capsys.readouterr().err == ""
 
 
-def test_bad_rows_reported_not_written_and_no_raw_value(tmp_path: Path) -> None:
+def test_unusable_identifiers_written_as_missing_with_warnings_and_no_raw_value(tmp_path: Path) -> None:
     rows = [
         {**BASE, "account_ref": "A1", "liable_nino": "AB123456C", "liable_forename": "Zebedee",
          "liable_surname": "Quillfeather", "liable_birth_date": "1950-01-02"},
@@ -85,8 +85,8 @@ def test_bad_rows_reported_not_written_and_no_raw_value(tmp_path: Path) -> None:
     raw = _raw_ct(tmp_path, rows)
     out = tmp_path / "out.csv"
     report = pseudonymise_file(_key(tmp_path), "council_tax", raw, out)
-    assert report.rows_read == 5 and report.rows_written == 2
-    assert [(line, col) for line, col, _ in report.rejected] == [
+    assert report.rows_read == 5 and report.rows_written == 5 and not report.rejected
+    assert [(line, col) for line, col, _ in report.warnings] == [
         (3, "liable_nino"), (4, "liable_surname"), (5, "liable_forename")]
     text = out.read_text()
     for raw_value in ("AB123456C", "Zebedee", "zebedee", "Quillfeather", "QQ12", "Xanthippe", "Brown"):
@@ -94,11 +94,14 @@ def test_bad_rows_reported_not_written_and_no_raw_value(tmp_path: Path) -> None:
     with out.open() as f:
         reader = csv.DictReader(f)
         assert reader.fieldnames == list(model_for("council_tax").model_fields)
-        written = list(reader)
-    assert [r["account_ref"] for r in written] == ["A1", "A5"]
-    assert len(written[0]["liable_key"]) == 64 and written[0]["liable_name"].startswith("v2|")
-    assert written[0]["liable_birth_date"] == "1950-01-02"
-    assert written[1]["liable_name"] == "" and written[1]["liable_key"] == ""
+        written = {r["account_ref"]: r for r in reader}
+    assert list(written) == ["A1", "A2", "A3", "A4", "A5"]
+    assert len(written["A1"]["liable_key"]) == 64 and written["A1"]["liable_name"].startswith("v2|")
+    assert written["A1"]["liable_birth_date"] == "1950-01-02"
+    assert written["A2"]["liable_key"] == "" and written["A2"]["liable_name"].startswith("v2|")
+    assert written["A3"]["liable_name"].split("|")[3:5] == ["", ""]  # surname fields empty
+    assert written["A4"]["liable_name"].split("|")[1:3] == ["", ""]  # forename fields empty
+    assert written["A5"]["liable_name"] == "" and written["A5"]["liable_key"] == ""
 
 
 def test_header_must_be_raw(tmp_path: Path) -> None:
