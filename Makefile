@@ -44,9 +44,10 @@ test: setup chromium
 	$(BIN)/python -m pytest -q
 
 # The inner loop: everything but the slow tier (tests/e2e/ and tests marked slow), property tests drawing
-# a fifth of their examples; under 2 minutes. `make test` runs everything at full strength.
+# a fifth of their examples, on both cores (pytest-xdist); under 2 minutes. `make test` runs everything
+# at full strength, one test at a time.
 test-fast: setup
-	POVERTYLINK_TEST_TIER=fast $(BIN)/python -m pytest -q -m "not slow"
+	POVERTYLINK_TEST_TIER=fast $(BIN)/python -m pytest -q -m "not slow" -n 2
 
 lint: setup
 	$(BIN)/ruff check .
