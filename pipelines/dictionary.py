@@ -169,6 +169,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "area_needs": ("run_id", "area_type", "area_code", "lad_code", "metric"),
     "status_movement": ("run_id", "lad_code", "from_status", "to_status"),
     "pension_credit_campaign": ("run_id", "lad_code", "outcome"),
+    "arrears_signals": ("lad_code", "account_ref"),
 }
 _INPUT_TEXT: dict[tuple[str, bool], tuple[str, str, str]] = {  # path, audience, description
     ("benefits", False): ("landing/<LAD>/benefits_<YYYY-MM-DD>.csv", "sent to the hub (pseudonymised)",

@@ -62,9 +62,10 @@ class RetentionSettings(BaseModel):
 
     keep_runs: int = Field(default=13, ge=1, le=1000,
         description="published runs (this one included) that keep their row-level files: households, districts/, "
-                    "validated extracts, links, quarantine, povertylink.duckdb; older runs keep their manifest and "
-                    "aggregate tables only. 13 nightly runs is about a fortnight, as long as the ingest cache keeps "
-                    "extracts: enough to rerun or compare with any recent run, and no longer (docs/OPERATIONS.md)")
+                    "validated extracts, links, quarantine, arrears signals, povertylink.duckdb; older runs keep "
+                    "their manifest and aggregate tables only. 13 nightly runs is about a fortnight, as long as the "
+                    "ingest cache keeps extracts: enough to rerun or compare with any recent run, and no longer "
+                    "(docs/OPERATIONS.md)")
 
 
 ONS_CODE = re.compile(r"^[ENSW]\d{8}$")  # a local-authority code: E07000112
