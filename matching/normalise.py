@@ -54,8 +54,9 @@ def person_columns_sql(full: str, short: str, alias: str = "r") -> list[str]:
     for field, k in (("fb", 6), ("sb", 7)):
         words = [f"('0x' || substr({part(k)}, {16 * i + 1}, 16))::UBIGINT" for i in range(BLOOM_WORDS)]
         cols += [f"{w} AS {short}_{field}{i}" for i, w in enumerate(words)]
-        count = " + ".join(f"bit_count({short}_{field}{i})" for i in range(BLOOM_WORDS))
-        cols.append(f"({count})::INTEGER AS {short}_{field}c")
+        # bit_count gives INT8 (at most 64): sum as INTEGER, or a name with over 127 bits set overflows
+        count = " + ".join(f"bit_count({short}_{field}{i})::INTEGER" for i in range(BLOOM_WORDS))
+        cols.append(f"({count}) AS {short}_{field}c")
     return cols
 
 

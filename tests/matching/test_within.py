@@ -127,3 +127,16 @@ def test_links_table_matches_schema(con: duckdb.DuckDBPyConnection) -> None:
     assert {r[1] for r in described} <= {"VARCHAR", "DOUBLE", "INTEGER"}  # BI-safe types
     for row in con.execute("SELECT * FROM links").fetchall():
         LinkRow(**dict(zip(LinkRow.model_fields, row, strict=True)))
+
+
+def test_long_names_with_many_bloom_bits_link_without_overflow() -> None:
+    """A Bloom filter has 256 bits in four INT8-counted words: a long double-barrelled name sets over
+    127 of them, and summing bit_count as INT8 overflowed (the link stage failed for the whole county)."""
+    long_name = ("Maximilian-Alexander", "Johnston Schofield-Fotheringham-Montgomery-Featherstonehaugh")
+    surname_bloom = enc(*long_name).split("|")[6]  # v2|FN|FC|SN|PH|FB|SB: 64 hex digits, 256 bits
+    assert bin(int(surname_bloom, 16)).count("1") > 127
+    connection = duckdb.connect()
+    create_table(connection, "benefits", [claim("L1", "7 Mill Lane", "CT20 3CC", long_name)])
+    create_table(connection, "council_tax", [account("L9", "7 Mill Lane", "CT20 3CC", long_name)])
+    link_districts(connection, LAD)
+    assert _links(connection)["L1"][:2] == ("L9", "probabilistic")
