@@ -231,17 +231,17 @@ def _hard_name_noise(rng: random.Random, row: dict[str, str], kind: str, ref: st
         if spelt and spelt.lower() not in VOCABULARY:
             row[f"{role}_{part}"] = spelt
             log.add(kind, ref, "name_phonetic", role, part)
+    if _drawn(rng, rates.surname_changed):
+        other = rng.choice(SURNAMES)
+        if other != row[sur]:
+            row[sur] = other
+            log.add(kind, ref, "surname_changed", role, "surname")
     if _drawn(rng, rates.surname_double):
         other = rng.choice(SURNAMES)
         hyphen = rng.random() < 0.5
         if other != row[sur] and not set(other.lower().split()) & VOCABULARY:
             row[sur] = f"{other}-{row[sur]}" if hyphen else f"{row[sur]} {other}"
             log.add(kind, ref, "surname_double", role, "hyphenated" if hyphen else "double_barrelled")
-    if _drawn(rng, rates.surname_changed):
-        other = rng.choice(SURNAMES)
-        if other != row[sur]:
-            row[sur] = other
-            log.add(kind, ref, "surname_changed", role, "surname")
     if _drawn(rng, rates.name_swap):
         row[fore], row[sur] = row[sur], row[fore]
         log.add(kind, ref, "name_swap", role)
