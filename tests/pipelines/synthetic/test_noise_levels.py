@@ -145,10 +145,10 @@ def test_hard_noise_is_where_the_truth_says(hard_dir: Path) -> None:
         elif label == "uprn_wrong":
             true = int(n["detail"].split("=")[1])  # the next dwelling in street order: the next UPRN up
             assert int(r["uprn"]) in uprns or true < int(r["uprn"]) < true + 10**9
-        elif label == "namesake_relative":  # unless name noise hit either record (about a quarter at hard)
+        elif label == "namesake_relative":  # unless name noise hit either record
             namesakes.append((r["liable_forename"], r["liable_surname"]) in claimant_names)
         seen[label] += 1
-    assert sum(namesakes) >= 0.6 * len(namesakes) > 5
+    assert sum(namesakes) >= 0.4 * len(namesakes) > 5  # name noise at hard: ~35% of names, on either record
     assert all(seen[label] for label in ("forename_missing", "flat_split", "uprn_wrong", "namesake_relative"))
 
 
