@@ -103,6 +103,23 @@ def test_hard_carries_every_error_type(hard_dir: Path) -> None:
     assert "--noise hard" in (hard_dir / "_truth" / "README.md").read_text()
 
 
+def test_hard_rates_match_their_promise(hard_dir: Path) -> None:
+    """Each type at its stated rate, per name written or per record (phonetic only where a rule applies)."""
+    rows = records(hard_dir)
+    roles = {"benefits": ("claimant", "partner"), "council_tax": ("liable",)}
+    names = sum(1 for (_, kind, _), r in rows.items() for role in roles[kind]
+                if r[f"{role}_forename"] or r[f"{role}_surname"])
+    count = Counter(n["noise"] for n in read(hard_dir / "_truth" / "noise.csv"))
+    hard = syn.HARD
+    for label in ("name_typo", "nickname", "name_initial", "forename_missing", "name_swap", "surname_changed"):
+        assert count[label] / names == pytest.approx(getattr(hard, label), abs=0.015), label
+    assert 0.5 * hard.name_phonetic < count["name_phonetic"] / names <= hard.name_phonetic + 0.01
+    assert 0.5 * hard.surname_double < count["surname_double"] / names <= hard.surname_double + 0.01
+    for label in ("uprn_missing", "uprn_mistyped", "uprn_wrong", "street_typo", "postcode_typo", "postcode_missing",
+                  "postcode_format"):
+        assert count[label] / len(rows) == pytest.approx(getattr(hard, label), abs=max(0.01, getattr(hard, label) / 3))
+
+
 def test_hard_rows_validate_except_a_missing_postcode(hard_dir: Path) -> None:
     """Every row validates against the raw model; a missing postcode fails on the postcode alone (it is required)."""
     missing = {(n["lad_code"], n["kind"], n["ref"]) for n in read(hard_dir / "_truth" / "noise.csv")
