@@ -77,10 +77,10 @@ RATES = NoiseRates(NAME_TYPO_RATE, NICKNAME_RATE, UPRN_MISSING_RATE, UPRN_MISTYP
 # ``--noise clean``: no noise at all (only the council-tax extract's sparse liable identifiers, which
 # are how such extracts are, not an error).
 CLEAN = NoiseRates(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, LIABLE_IDENTIFIERS_RATE)
-# ``--noise hard``: what a poorly kept extract carries. The rates are judgement, not measurement: each
-# sits at or above what the record-linkage literature reports for administrative data (Christen,
-# *Data Matching*, 2012, ch. 2 and its FEBRL generator: 1-5% of names with an error each; Winkler 2006
-# on census and administrative names), and the reason for each type is given beside it.
+# ``--noise hard``: what a poorly kept extract carries. The rates are judgement, not measurement (no
+# published error rates of UK council extracts were at hand): a few per cent for each kind of error,
+# the scale that FEBRL's data generator simulates (Christen, *Data Matching*, Springer 2012), more
+# where the reason beside it says the error is routine (sparse UPRNs, address formats, flat layouts).
 HARD = NoiseRates(
     name_typo=0.12,  # keyboard slips (swap, drop, double, neighbouring key): typed in a hurry at a counter
     nickname=0.08,  # 'Bob' for 'Robert': people give the name they use, forms take it
