@@ -11,7 +11,8 @@ ECM on the same vectors (also reported: pairs above the threshold before one-to-
 ``--linkers ours`` skips Splink; ``--growth 1,3,6`` adds our linker on the first N districts;
 CPU seconds (all threads) are reported next to wall seconds. Synthetic data only: no real person.
 
-``--datasets sample,febrl1,febrl2,febrl3,febrl4`` evaluates on data the project did not make, as a
+``--datasets sample,clean,hard,febrl1,febrl2,febrl3,febrl4`` evaluates on data the project did not make (and on the
+generator's ``--noise`` levels: ``sample`` is ``typical``), as a
 new user would: each raw data set (the generator's ``--raw`` output, or a FEBRL set mapped into
 one district's raw extracts by :mod:`perf.febrl`) is pseudonymised with ``pseudonymise_file``,
 then linked by ours and by Splink 5 in the clear (raw names and birth dates, ``splink-clear``).
@@ -341,12 +342,14 @@ def bench(districts: int, households: int, seed: int = 2026, linkers: tuple[str,
 
 def raw_dataset(name: str, districts: int = 3, households: int = 4000, seed: int = 2026) -> Path:
     """A cached raw data set ``CACHE/<name>/raw`` (district folders and ``_truth``): the generator's or FEBRL's."""
-    if name == "sample":
-        raw = CACHE / f"raw-d{districts}h{households}s{seed}" / "raw"
+    if name in ("sample", "clean", "typical", "hard"):  # the generator at a noise level (sample = typical)
+        level = "typical" if name == "sample" else name
+        tag = "" if level == "typical" else f"-{level}"
+        raw = CACHE / f"raw-d{districts}h{households}s{seed}{tag}" / "raw"
         if not (raw / "_truth" / "links.csv").is_file():
             from pipelines.synthetic.generator import generate
 
-            generate(raw, districts=districts, households=households, seed=seed, raw=True)
+            generate(raw, districts=districts, households=households, seed=seed, raw=True, noise=level)
         return raw
     from perf.febrl import write_raw
 
@@ -464,7 +467,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also run ours on the first N districts of the sample, e.g. 1,3,6 (growth table)")
     parser.add_argument("--datasets", default="",
                         help="comma-separated data sets made from raw files and pseudonymised as a district would: "
-                             "sample (the generator, --districts x --households), febrl1..febrl4; prints blocking "
+                             "sample (the generator, --districts x --households; = typical), clean, typical, hard "
+                             "(the generator's --noise levels), febrl1..febrl4; prints blocking "
                              "recall, candidates, P, R, F1 and wall time of ours and Splink 5 in the clear")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

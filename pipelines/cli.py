@@ -81,6 +81,8 @@ def sample(
     seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same files")] = 2026,
     raw: Annotated[bool, typer.Option(
         "--raw", help="write raw names and NINOs instead of the pseudonymised form")] = False,
+    noise: Annotated[str, typer.Option(
+        help="clean (no noise), typical (the committed sample) or hard (more errors, and more kinds)")] = "typical",
 ) -> None:
     """Write a synthetic landing folder (no real person) and its ground truth in OUT/_truth/."""
     from pipelines.synthetic.generator import generate
@@ -89,7 +91,9 @@ def sample(
         fail("--districts must be between 1 and 12")
     if households < 10:
         fail("--households must be at least 10")
-    summary = generate(out, districts=districts, households=households, seed=seed, raw=raw)
+    if noise not in ("clean", "typical", "hard"):
+        fail("--noise must be clean, typical or hard")
+    summary = generate(out, districts=districts, households=households, seed=seed, raw=raw, noise=noise)
     typer.echo(summary)
 
 

@@ -20,6 +20,12 @@ Noise, each applied at random at its rate and logged in ``_truth/noise.csv``:
 - ``no_account`` NO_ACCOUNT_RATE of claims: the dwelling has no council-tax account in the extract.
 
 Only LIABLE_IDENTIFIERS_RATE of accounts give the liable person's NINO and birth date.
+
+These are the rates of ``--noise typical`` (``RATES``, the default: the committed ``data/sample``).
+``--noise clean`` (``CLEAN``) sets every rate to 0; ``--noise hard`` (``HARD``) raises them and adds
+the error types real extracts carry that ``typical`` lacks, each with its rate and why beside it.
+A new type draws a random number only when its rate is above 0, so ``typical`` gives the same
+bytes as before the levels existed.
 """
 
 from __future__ import annotations
@@ -66,7 +72,55 @@ LIABLE_IDENTIFIERS_RATE = 0.10
 EPC_RATE = 0.60
 EXEMPT_RATE = 0.012  # accounts (without a claim) exempt, charge 0
 RATES = NoiseRates(NAME_TYPO_RATE, NICKNAME_RATE, UPRN_MISSING_RATE, UPRN_MISTYPED_RATE, POSTCODE_FORMAT_RATE,
-                   ADDRESS_FORMAT_RATE, LIABLE_IDENTIFIERS_RATE)
+                   ADDRESS_FORMAT_RATE, LIABLE_IDENTIFIERS_RATE, liable_partner=LIABLE_PARTNER_RATE,
+                   moved=MOVED_RATE, no_account=NO_ACCOUNT_RATE)
+# ``--noise clean``: no noise at all (only the council-tax extract's sparse liable identifiers, which
+# are how such extracts are, not an error).
+CLEAN = NoiseRates(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, LIABLE_IDENTIFIERS_RATE)
+# ``--noise hard``: what a poorly kept extract carries. The rates are judgement, not measurement (no
+# published error rates of UK council extracts were at hand): a few per cent for each kind of error,
+# the scale that FEBRL's data generator simulates (Christen, *Data Matching*, Springer 2012), more
+# where the reason beside it says the error is routine (sparse UPRNs, address formats, flat layouts).
+HARD = NoiseRates(
+    name_typo=0.12,  # keyboard slips (swap, drop, double, neighbouring key): typed in a hurry at a counter
+    nickname=0.08,  # 'Bob' for 'Robert': people give the name they use, forms take it
+    uprn_missing=0.40,  # sparse UPRNs: many benefits systems never stored one, or only for new claims
+    uprn_mistyped=0.03,  # one digit wrong, keyed from a letter
+    postcode_format=0.20,  # case and spacing: free-text postcode fields
+    address_format=0.50,  # the claim's address written its own way (abbreviations, flat styles, case)
+    liable_identifiers=LIABLE_IDENTIFIERS_RATE,  # council tax rarely holds a NINO or a birth date
+    liable_partner=0.25,  # couples: the bill in one partner's name, the claim in the other's
+    moved=0.02,  # a household that moved district, its old claim not yet closed
+    no_account=0.02,  # a claim whose dwelling is missing from the council-tax extract (timing, new build)
+    liable_other=0.03,  # the claimant is not liable: a landlord (HMO), a parent or an ex-partner on the bill
+    neighbour_same_surname=0.05,  # families live near each other: next door shares the claimant's surname
+    namesake_relative=0.01,  # 'John Smith' senior and junior at two addresses: same name, other birth date
+    name_phonetic=0.03,  # names taken by telephone are written by ear (Kathryn / Catherine, Mc / Mac)
+    name_initial=0.03,  # legacy bills hold 'Mr J Smith': the forename as an initial only
+    forename_missing=0.01,  # a surname-only record ('Occupier'-style or a half-completed form)
+    name_swap=0.01,  # forename and surname in each other's fields (non-British name order, form layout)
+    surname_double=0.02,  # a hyphenated or double-barrelled surname held whole in one system, in part in another
+    surname_changed=0.02,  # a surname changed at marriage or divorce and updated in one system only
+    uprn_wrong=0.02,  # the UPRN of another dwelling: an address-matching tool picked the neighbour
+    street_typo=0.03,  # a keyboard slip in the street's name
+    house_number_missing=0.02,  # a house written without its number (named houses, careless entry)
+    flat_split=0.25,  # 'Flat 3' on line 1 and '12 X Road' on line 2: systems that split flat and building
+    postcode_typo=0.02,  # one character of the inward code wrong: keyed by hand, never checked against PAF
+    postcode_missing=0.01,  # no postcode at all (the raw model requires one: such a row is quarantined)
+)
+LEVELS = {"clean": CLEAN, "typical": RATES, "hard": HARD}
+_HARD_LABELS = """name_phonetic (detail: forename or surname), name_initial, forename_missing, name_swap,
+surname_double (detail: hyphenated or double_barrelled), surname_changed, uprn_wrong (the
+neighbour's UPRN; detail gives the true one), street_typo, house_number_missing, flat_split,
+postcode_typo, postcode_missing (such a row fails the raw model: a postcode is required),
+liable_other (the liable person is not in the claim), neighbour_same_surname and
+namesake_relative (on an account without a claim: a claimant's surname next door, or a
+claimant's forename and surname a generation apart)"""
+NOISE_README = {  # appended to _truth/README.md (typical's README is unchanged, byte for byte)
+    "clean": "\nThis sample was made with `--noise clean`: no noise at all, `noise.csv` is empty.\n",
+    "hard": f"\nThis sample was made with `--noise hard`: the rates of `HARD` in\n"
+            f"`pipelines/synthetic/generator.py`, and these labels too: {_HARD_LABELS}.\n",
+}
 # Band D council tax (pounds a year, all precepts; Kent ~2,250) and working-age CTR maximum share.
 BAND_D = dict(zip(sorted(KENT_DISTRICTS), (2262.34, 2241.87, 2203.55, 2279.10, 2231.62, 2288.45, 2250.03,
                                            2297.66, 2214.78, 2269.91, 2236.40, 2245.12), strict=True))
@@ -98,13 +152,15 @@ class SampleSummary:
     out: Path
     raw: bool
     seed: int
+    noise: str = "typical"
     districts: list[DistrictCount] = field(default_factory=list)
     epc_rows: int = 0
     postcodes: int = 0
 
     def __str__(self) -> str:
         form = "raw (names and NINOs)" if self.raw else "pseudonymised (SAMPLE_KEY)"
-        lines = [f"wrote a synthetic landing folder to {self.out} ({form}, seed {self.seed}, extract "
+        level = "" if self.noise == "typical" else f", noise {self.noise}"
+        lines = [f"wrote a synthetic landing folder to {self.out} ({form}, seed {self.seed}{level}, extract "
                  f"{EXTRACT_DATE.isoformat()}):"]
         for d in self.districts:
             lines.append(f"  {d.lad_code} {d.name}: {d.accounts} council-tax accounts, {d.claims} benefit claims "
@@ -170,10 +226,10 @@ def _compose(rng: random.Random, kind: str, people: _People) -> tuple[Person, Pe
     return first, partner, sorted((rng.randint(0, oldest) for _ in range(kids)), reverse=True)
 
 
-def _household(rng: random.Random, people: _People, household_id: str, kind: str) -> Household:
+def _household(rng: random.Random, people: _People, household_id: str, kind: str, rates: NoiseRates) -> Household:
     claimant, partner, ages = _compose(rng, kind, people)
     h = make_household(rng, household_id, kind, claimant, partner, ages, EXTRACT_DATE)
-    h.liable_is_partner = kind in COUPLE_TYPES and rng.random() < LIABLE_PARTNER_RATE
+    h.liable_is_partner = kind in COUPLE_TYPES and rng.random() < rates.liable_partner
     return h
 
 
@@ -181,7 +237,7 @@ def _claim_count(households: int) -> int:
     return max(1, round(households * BENEFIT_RATE))
 
 
-def _plan_movers(seed: int, lads: list[str], households: int) -> list[_Mover]:
+def _plan_movers(seed: int, lads: list[str], households: int, rates: NoiseRates) -> list[_Mover]:
     """Households that moved between districts: drawn first so each district can be built alone."""
     movers: list[_Mover] = []
     if len(lads) < 2:
@@ -189,9 +245,9 @@ def _plan_movers(seed: int, lads: list[str], households: int) -> list[_Mover]:
     for idx, lad in enumerate(lads):
         rng = random.Random(f"{seed}/{lad}/movers")
         people = _People(rng, (idx + 1) * 10_000_000 + MOVER_BASE)
-        for k in range(round(_claim_count(households) * MOVED_RATE)):
+        for k in range(round(_claim_count(households) * rates.moved)):
             kind = _TYPES_HOUSE.pick(rng)
-            h = _household(rng, people, f"H{idx + 1:02d}{MOVER_BASE + k:07d}", kind)
+            h = _household(rng, people, f"H{idx + 1:02d}{MOVER_BASE + k:07d}", kind, rates)
             movers.append(_Mover(h, lad, rng.choice([x for x in lads if x != lad])))
     return movers
 
@@ -209,11 +265,12 @@ def _refs(rng: random.Random, n: int, prefix: str, digits: int) -> list[str]:
 class _District:
     """Builds one district's claims and accounts (and their truth), then hands over its rows."""
 
-    def __init__(self, seed: int, idx: int, lad: str, households: int, movers: list[_Mover], nino: NinoMaker):
-        self.seed, self.idx, self.lad, self.nino = seed, idx, lad, nino
+    def __init__(self, seed: int, idx: int, lad: str, households: int, movers: list[_Mover], nino: NinoMaker,
+                 rates: NoiseRates):
+        self.seed, self.idx, self.lad, self.nino, self.rates = seed, idx, lad, nino, rates
         self.rng = random.Random(f"{seed}/{lad}/people")
         n_claims = _claim_count(households)
-        n_none = round(n_claims * NO_ACCOUNT_RATE)
+        n_none = round(n_claims * rates.no_account)
         self.places = build_places(random.Random(f"{seed}/{lad}/places"), lad, idx, households + n_none)
         dwellings = self.places.dwellings
         self.no_account = set(self.rng.sample(range(len(dwellings)), n_none))
@@ -232,7 +289,7 @@ class _District:
                 h, moved, detail = arriving[n].household, "moved", f"older_claim_in={arriving[n].old_lad}"
             else:
                 kind = (_TYPES_FLAT if dwellings[d].flat is not None else _TYPES_HOUSE).pick(self.rng)
-                h, moved, detail = _household(self.rng, people, f"H{idx + 1:02d}{n + 1:07d}", kind), "", ""
+                h, moved, detail = _household(self.rng, people, f"H{idx + 1:02d}{n + 1:07d}", kind, rates), "", ""
             self.claims.append((d, self._place(h, dwellings[d]), moved, detail))
         for d, mover in zip(stale_at, leaving, strict=False):
             self.claims.append((d, self._place(mover.household, dwellings[d]), "moved_stale",
@@ -266,14 +323,18 @@ class _District:
             if claim is not None:
                 h = claim.household
                 liable = h.partner if (h.liable_is_partner and h.partner) else h.claimant
+                other = self.rates.liable_other > 0 and self.rng.random() < self.rates.liable_other
+                if other:  # drawn only at a rate above 0: typical's random stream is unchanged
+                    liable = people.new(25, 95, surname=liable.surname if self.rng.random() < 0.5 else None)
                 arrears, stage = arrears_and_stage(self.rng, 0.45 if cashflow_monthly(claim) < 0 else 0.14)
                 lag = self.rng.randint(0, 30) if claim.claim_start > EXTRACT_DATE.replace(year=2025) else \
                     self.rng.randint(0, 2000)
                 start = max(claim.claim_start - dt.timedelta(days=lag), dt.date(1993, 4, 1))
                 account = Account(ref, dw, liable, dw.band, claim.annual_charge, claim.single_person_discount,
-                                  claim.disabled_band_reduction, "", round(claim.ctr * 52, 2), arrears, stage, start)
+                                  claim.disabled_band_reduction, "", round(claim.ctr * 52, 2), arrears, stage, start,
+                                  "liable_other" if other else "")
             else:
-                liable = people.new(18, 95)
+                liable, noise = self._unclaimed_liable(d, by_dwelling, people)
                 exempt = self.rng.random() < EXEMPT_RATE
                 single = not exempt and self.rng.random() < 0.33
                 disabled = not exempt and self.rng.random() < 0.007
@@ -282,21 +343,44 @@ class _District:
                 start = dt.date(1993, 4, 1) + dt.timedelta(days=int(self.rng.random() * 12_000))
                 exemption = self.rng.choice("CEFNUW") if exempt else ""
                 account = Account(ref, dw, liable, dw.band, charge, single, disabled, exemption, 0.0, arrears, stage,
-                                  min(start, EXTRACT_DATE))
+                                  min(start, EXTRACT_DATE), noise)
             out.append((account, claim))
         return out
+
+    def _unclaimed_liable(self, d: int, by_dwelling: dict[int, Claim], people: _People) -> tuple[Person, str]:
+        """The liable person of a dwelling without a claim, and the structural noise it carries ('' if none).
+
+        A namesake (a claimant's parent or adult child: same forename and surname, a generation
+        apart) or, next door to a claim, a neighbour of the claimant's surname. Random numbers are
+        drawn only at rates above 0, so ``typical`` (both 0) draws exactly ``people.new(18, 95)``.
+        """
+        rates = self.rates
+        if by_dwelling and rates.namesake_relative > 0 and self.rng.random() < rates.namesake_relative:
+            claimant = by_dwelling[self.rng.choice(sorted(by_dwelling))].household.claimant
+            age = _age(claimant)
+            lo, hi = (age + 22, age + 35) if age < 60 else (max(age - 35, 18), age - 22)
+            relative = people.new(lo, hi, claimant.sex, claimant.surname)
+            relative.forename = claimant.forename
+            return relative, "namesake_relative"
+        nearby = [by_dwelling[n] for n in (d - 1, d + 1) if n in by_dwelling]
+        if nearby and rates.neighbour_same_surname > 0 and self.rng.random() < rates.neighbour_same_surname:
+            return people.new(18, 95, surname=nearby[0].household.claimant.surname), "neighbour_same_surname"
+        return people.new(18, 95), ""
 
     def write(self, out: Path, raw: bool, truth: TruthWriter) -> DistrictCount:
         """Write the district's two extracts (noise applied, pseudonymised unless raw) and its truth."""
         rng = random.Random(f"{self.seed}/{self.lad}/noise")
         log = NoiseLog(self.lad)
-        taken = {d.uprn for d in self.places.dwellings}
+        dwellings = self.places.dwellings
+        taken = {d.uprn for d in dwellings}
+        # another dwelling's UPRN, for uprn_wrong: the next one in street order (the neighbour)
+        other = {d.uprn: dwellings[(i + 1) % len(dwellings)].uprn for i, d in enumerate(dwellings)}
         account_of = {id(c): a.account_ref for a, c in self.accounts if c is not None}
         benefits = []  # records go in reference order, so rows and truth come out sorted
         for ref, (d, c, moved, detail) in sorted(zip(self.claim_refs, self.claims, strict=True), key=_first):
             dw, h = self.places.dwellings[d], c.household
             row = claim_row(ref, c, dw, self.nino)
-            add_noise(rng, row, "benefits", ref, dw, RATES, taken, log)
+            add_noise(rng, row, "benefits", ref, dw, self.rates, taken, log, other[dw.uprn])
             if moved:
                 log.add("benefits", ref, moved, "", detail)
             if d in self.no_account:
@@ -310,10 +394,13 @@ class _District:
             benefits.append(row)
         council_tax = []
         for a, held_by in sorted(self.accounts, key=lambda pair: pair[0].account_ref):
-            row = account_row(a, self.nino, rng.random() < LIABLE_IDENTIFIERS_RATE)
-            add_noise(rng, row, "council_tax", a.account_ref, a.dwelling, RATES, taken, log)
-            if held_by is not None and held_by.household.liable_is_partner:
+            row = account_row(a, self.nino, rng.random() < self.rates.liable_identifiers)
+            add_noise(rng, row, "council_tax", a.account_ref, a.dwelling, self.rates, taken, log,
+                      other[a.dwelling.uprn])
+            if held_by is not None and held_by.household.liable_is_partner and not a.structural_noise:
                 log.add("council_tax", a.account_ref, "liable_is_partner", "liable")
+            if a.structural_noise:
+                log.add("council_tax", a.account_ref, a.structural_noise, "liable")
             truth.person(self.lad, "council_tax", a.account_ref, "liable", a.liable.person_id)
             council_tax.append(row)
         truth.noise(log.rows)
@@ -347,18 +434,25 @@ def _write_extract(path: Path, kind: str, rows: list[dict[str, str]], raw: bool)
     write_csv(path, columns, ([r[c] for c in columns] for r in rows))
 
 
-def generate(out: Path, districts: int, households: int, seed: int, raw: bool) -> SampleSummary:
-    """Write the synthetic landing folder and its truth to ``out`` (see the module docstring)."""
+def generate(out: Path, districts: int, households: int, seed: int, raw: bool, noise: str = "typical"
+             ) -> SampleSummary:
+    """Write the synthetic landing folder and its truth to ``out`` (see the module docstring).
+
+    ``noise`` is ``clean`` (no noise), ``typical`` (the default, the committed sample) or ``hard``.
+    """
+    if noise not in LEVELS:
+        raise ValueError(f"noise must be one of {', '.join(LEVELS)}, not {noise!r}")
+    rates = LEVELS[noise]
     lads = sorted(KENT_DISTRICTS)[:districts]
     nino = NinoMaker(seed)
-    movers = _plan_movers(seed, lads, households)
+    movers = _plan_movers(seed, lads, households, rates)
     out.mkdir(parents=True, exist_ok=True)
-    summary = SampleSummary(out, raw, seed)
+    summary = SampleSummary(out, raw, seed, noise)
     epc = CsvStream(out / "epc.csv", ["uprn", "current_energy_rating"])
     lookup = CsvStream(out / "postcode_lookup.csv", ["postcode", "lsoa21cd", "ward_code", "lad_code"])
-    with TruthWriter(out / "_truth") as truth:
+    with TruthWriter(out / "_truth", "" if noise == "typical" else NOISE_README[noise]) as truth:
         for idx, lad in enumerate(lads):
-            district = _District(seed, idx, lad, households, movers, nino)
+            district = _District(seed, idx, lad, households, movers, nino, rates)
             summary.districts.append(district.write(out, raw, truth))
             truth.flush()
             rng = random.Random(f"{seed}/{lad}/epc")

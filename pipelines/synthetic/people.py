@@ -183,4 +183,23 @@ def typo(rng: random.Random, word: str) -> str:
     return word + "e"
 
 
+# Spellings that sound alike (English names), both ways: a name heard, not read, is written by ear.
+_PHONETIC = (("ph", "f"), ("ck", "k"), ("c", "k"), ("y", "ie"), ("ie", "y"), ("ey", "y"), ("ou", "ow"),
+             ("ai", "ay"), ("ee", "ea"), ("th", "t"), ("son", "sen"), ("mc", "mac"), ("mac", "mc"), ("tt", "t"),
+             ("ll", "l"), ("nn", "n"), ("ss", "s"), ("rr", "r"), ("z", "s"), ("s", "z"), ("w", "wh"),
+             ("i", "y"), ("ine", "een"), ("ei", "ie"), ("e", "a"))
+
+
+def phonetic(rng: random.Random, word: str) -> str:
+    """The word respelt as it sounds (one rule of ``_PHONETIC`` at one place), or '' when no rule applies."""
+    low = word.lower()
+    options = [(i, a, b) for a, b in _PHONETIC for i in range(1, len(low)) if low.startswith(a, i)]
+    options += [(0, a, b) for a, b in _PHONETIC if a in ("mc", "mac", "ph", "c") and low.startswith(a)]
+    if not options:
+        return ""
+    i, a, b = rng.choice(options)
+    out = low[:i] + b + low[i + len(a):]
+    return out.capitalize() if out != low else ""
+
+
 PERSON_NAME_WORDS = _name_words()  # every word of a forename, surname or nickname the generator uses

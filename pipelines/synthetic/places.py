@@ -9,9 +9,10 @@ data here.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
-from pipelines.synthetic.people import PERSON_NAME_WORDS, Weighted
+from pipelines.synthetic.people import PERSON_NAME_WORDS, Weighted, typo
 
 # Outward code, post town and relative weight, for each Kent district (the main towns first).
 GEOGRAPHY: dict[str, tuple[tuple[str, str, int], ...]] = {
@@ -285,3 +286,43 @@ def mistype_uprn(rng: random.Random, uprn: int, taken: set[int]) -> int:
         wrong = int(digits[:i] + new + digits[i + 1 :])
         if wrong not in taken:
             return wrong
+
+
+def flat_split(line1: str, line2: str) -> tuple[str, str] | None:
+    """'Flat 3, 12 X Road' (any case, comma or not) written as 'Flat 3' on line 1 and '12 X Road' on line 2.
+
+    None when line 1 does not start with a flat or line 2 is taken (a locality).
+    """
+    found = re.match(r"^(flat \d+),? (.+)$", line1, flags=re.IGNORECASE)
+    if not found or line2:
+        return None
+    return found.group(1), found.group(2)
+
+
+def without_house_number(line1: str, number: int) -> str:
+    """Line 1 with the leading house number left out ('12 X Road' or '12, X Road' -> 'X Road')."""
+    return re.sub(rf"^{number},? ", "", line1)
+
+
+def mistype_street(rng: random.Random, line: str, street_base: str) -> str:
+    """The line with one keyboard slip in a word (4+ letters) of the street's name; unchanged if it is absent."""
+    words = [w for w in street_base.split() if len(w) >= 4]
+    for word in rng.sample(words, len(words)):
+        at = line.lower().find(word.lower())
+        if at >= 0:
+            shown = line[at : at + len(word)]
+            return line[:at] + typo(rng, shown) + line[at + len(word) :]
+    return line
+
+
+def mistype_postcode(rng: random.Random, postcode: str) -> str:
+    """The postcode (as written, any case or spacing) with one inward character changed: a digit for a digit,
+    a letter for a letter, so it keeps the shape of a postcode (and may be another real one)."""
+    at = [i for i, c in enumerate(postcode) if c.isalnum()][-3:][rng.randrange(3)]
+    old = postcode[at]
+    if old.isdigit():
+        new = rng.choice([d for d in "0123456789" if d != old])
+    else:
+        new = rng.choice([c for c in _INWARD_LETTERS if c != old.upper()])
+        new = new.lower() if old.islower() else new
+    return postcode[:at] + new + postcode[at + 1 :]

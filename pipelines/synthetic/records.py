@@ -13,8 +13,18 @@ import random
 from dataclasses import dataclass, field
 
 from pipelines.synthetic.money import Claim
-from pipelines.synthetic.people import NinoMaker, Person, nickname_share, nicknames_of, typo
-from pipelines.synthetic.places import VOCABULARY, Dwelling, address_variant, mistype_uprn, postcode_variant
+from pipelines.synthetic.people import SURNAMES, NinoMaker, Person, nickname_share, nicknames_of, phonetic, typo
+from pipelines.synthetic.places import (
+    VOCABULARY,
+    Dwelling,
+    address_variant,
+    flat_split,
+    mistype_postcode,
+    mistype_street,
+    mistype_uprn,
+    postcode_variant,
+    without_house_number,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,27 @@ class NoiseRates:
     postcode_format: float  # per record
     address_format: float  # per claim
     liable_identifiers: float  # per account: liable NINO and birth date given
+    # Household-level rates (used by the generator, not by ``add_noise``).
+    liable_partner: float = 0.0  # per couple: the account is in the partner's name
+    moved: float = 0.0  # per claim: the household moved here from another district
+    no_account: float = 0.0  # per claim: the dwelling has no council-tax account
+    liable_other: float = 0.0  # per claim with an account: the liable person is not in the claim at all
+    neighbour_same_surname: float = 0.0  # per account without a claim next door to one: the claimant's surname
+    namesake_relative: float = 0.0  # per account without a claim: a claimant's namesake parent or adult child
+    # Noise types that ``typical`` does not use: each is drawn only when its rate is above 0, so
+    # adding them leaves the random stream (and the bytes) of ``typical`` unchanged.
+    name_phonetic: float = 0.0  # per name written: a phonetic respelling (Catherine/Kathryn)
+    name_initial: float = 0.0  # per name written: the forename as its initial only
+    forename_missing: float = 0.0  # per name written: the forename left empty
+    name_swap: float = 0.0  # per name written: forename and surname swapped
+    surname_double: float = 0.0  # per name written: a hyphenated or double-barrelled surname
+    surname_changed: float = 0.0  # per name written: another surname (marriage, divorce)
+    uprn_wrong: float = 0.0  # per record: the UPRN of another dwelling of the district
+    street_typo: float = 0.0  # per record: one typo in the street name
+    house_number_missing: float = 0.0  # per record of a house: the house number left out
+    flat_split: float = 0.0  # per record of a flat without a building name: flat on line 1, house on line 2
+    postcode_typo: float = 0.0  # per record: one character of the inward code wrong
+    postcode_missing: float = 0.0  # per record: no postcode (the raw model requires one: quarantined)
 
 
 @dataclass
@@ -46,6 +77,7 @@ class Account:
     arrears: float
     recovery_stage: str
     liability_start: dt.date
+    structural_noise: str = ""  # liable_other, neighbour_same_surname or namesake_relative (hard), else ''
 
 
 @dataclass
@@ -148,7 +180,7 @@ def _typo(rng: random.Random, word: str) -> str:
 
 
 def add_noise(rng: random.Random, row: dict[str, str], kind: str, ref: str, dwelling: Dwelling,
-              rates: NoiseRates, taken_uprns: set[int], log: NoiseLog) -> None:
+              rates: NoiseRates, taken_uprns: set[int], log: NoiseLog, other_uprn: int = 0) -> None:
     """Apply record noise in place (names, UPRN, postcode, and for claims the address); log each."""
     roles = ("claimant", "partner") if kind == "benefits" else ("liable",)
     nickname_p = min(rates.nickname / nickname_share(), 1.0)
@@ -164,6 +196,7 @@ def add_noise(rng: random.Random, row: dict[str, str], kind: str, ref: str, dwel
             word = row[f"{role}_{part}"]
             row[f"{role}_{part}"] = _typo(rng, word)
             log.add(kind, ref, "name_typo", role, part)
+        _hard_name_noise(rng, row, kind, ref, role, rates, log)
     r = rng.random()
     if r < rates.uprn_missing:
         row["uprn"] = ""
@@ -171,9 +204,79 @@ def add_noise(rng: random.Random, row: dict[str, str], kind: str, ref: str, dwel
     elif r < rates.uprn_missing + rates.uprn_mistyped:
         row["uprn"] = str(mistype_uprn(rng, dwelling.uprn, taken_uprns))
         log.add(kind, ref, "uprn_mistyped", "", f"true_uprn={dwelling.uprn}")
+    elif other_uprn and r < rates.uprn_missing + rates.uprn_mistyped + rates.uprn_wrong:
+        row["uprn"] = str(other_uprn)
+        log.add(kind, ref, "uprn_wrong", "", f"true_uprn={dwelling.uprn}")
     if rng.random() < rates.postcode_format:
         row["postcode"], style = postcode_variant(rng, dwelling.postcode)
         log.add(kind, ref, "postcode_format", "", style)
     if kind == "benefits" and rng.random() < rates.address_format:
         (row["address_line_1"], row["address_line_2"], row["town"]), styles = address_variant(rng, dwelling)
         log.add(kind, ref, "address_format", "", styles)
+    _hard_address_noise(rng, row, kind, ref, dwelling, rates, log)
+
+
+def _drawn(rng: random.Random, rate: float) -> bool:
+    """True at ``rate``; draws a random number only when the rate is above 0 (``typical`` stays byte-identical)."""
+    return rate > 0 and rng.random() < rate
+
+
+def _hard_name_noise(rng: random.Random, row: dict[str, str], kind: str, ref: str, role: str, rates: NoiseRates,
+                     log: NoiseLog) -> None:
+    """Name noise that ``typical`` does not use (every rate 0 there, and then no random draw)."""
+    fore, sur = f"{role}_forename", f"{role}_surname"
+    if _drawn(rng, rates.name_phonetic):
+        part = "forename" if rng.random() < 0.5 else "surname"
+        spelt = phonetic(rng, row[f"{role}_{part}"])
+        if spelt and spelt.lower() not in VOCABULARY:
+            row[f"{role}_{part}"] = spelt
+            log.add(kind, ref, "name_phonetic", role, part)
+    if _drawn(rng, rates.surname_changed):
+        other = rng.choice(SURNAMES)
+        if other != row[sur]:
+            row[sur] = other
+            log.add(kind, ref, "surname_changed", role, "surname")
+    if _drawn(rng, rates.surname_double):
+        other = rng.choice(SURNAMES)
+        hyphen = rng.random() < 0.5
+        if other != row[sur] and not set(other.lower().split()) & VOCABULARY:
+            row[sur] = f"{other}-{row[sur]}" if hyphen else f"{row[sur]} {other}"
+            log.add(kind, ref, "surname_double", role, "hyphenated" if hyphen else "double_barrelled")
+    if _drawn(rng, rates.name_swap):
+        row[fore], row[sur] = row[sur], row[fore]
+        log.add(kind, ref, "name_swap", role)
+    if _drawn(rng, rates.name_initial) and len(row[fore]) > 1:
+        row[fore] = row[fore][0].upper()
+        log.add(kind, ref, "name_initial", role, "forename")
+    elif _drawn(rng, rates.forename_missing) and row[sur]:
+        row[fore] = ""
+        log.add(kind, ref, "forename_missing", role, "forename")
+
+
+def _hard_address_noise(rng: random.Random, row: dict[str, str], kind: str, ref: str, dwelling: Dwelling,
+                        rates: NoiseRates, log: NoiseLog) -> None:
+    """Address and postcode noise that ``typical`` does not use (no random draw at rate 0)."""
+    lines = ("address_line_1", "address_line_2")
+    if dwelling.flat is not None and not dwelling.building and _drawn(rng, rates.flat_split):
+        split = flat_split(row["address_line_1"], row["address_line_2"])
+        if split:
+            row["address_line_1"], row["address_line_2"] = split
+            log.add(kind, ref, "flat_split")
+    if dwelling.flat is None and _drawn(rng, rates.house_number_missing):
+        line1 = without_house_number(row["address_line_1"], dwelling.number)
+        if line1 != row["address_line_1"]:
+            row["address_line_1"] = line1
+            log.add(kind, ref, "house_number_missing")
+    if _drawn(rng, rates.street_typo):
+        for col in lines:
+            typoed = mistype_street(rng, row[col], dwelling.street_base)
+            if typoed != row[col]:
+                row[col] = typoed
+                log.add(kind, ref, "street_typo")
+                break
+    if _drawn(rng, rates.postcode_missing):
+        row["postcode"] = ""
+        log.add(kind, ref, "postcode_missing")
+    elif _drawn(rng, rates.postcode_typo):
+        row["postcode"] = mistype_postcode(rng, row["postcode"])
+        log.add(kind, ref, "postcode_typo", "", "inward")

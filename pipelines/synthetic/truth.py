@@ -88,8 +88,8 @@ class TruthWriter:
     so the files are sorted as a whole while only one district is held in memory.
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path, readme_extra: str = "") -> None:
+        self.folder, self.readme_extra = folder, readme_extra
         self.links: list[tuple[str, ...]] = []
         self.persons: list[tuple[str, ...]] = []
         self.noises: list[tuple[str, ...]] = []
@@ -136,7 +136,7 @@ class TruthWriter:
         self.flush()
         for f in self.files.values():
             f.close()
-        (self.folder / "README.md").write_text(README, encoding="utf-8")
+        (self.folder / "README.md").write_text(README + self.readme_extra, encoding="utf-8")
 
 
 def _flag(value: bool) -> str:
