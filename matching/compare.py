@@ -26,7 +26,8 @@ class Comparison:
 
 def dice_sql(x: str, y: str, field: str) -> str:
     """Dice similarity of Bloom filter ``field`` (fb forename, sb surname) of persons x and y."""
-    inter = " + ".join(f"bit_count({x}_{field}{i} & {y}_{field}{i})::INTEGER" for i in range(BLOOM_WORDS))  # no INT8 sum
+    # each bit_count is INT8: summed as INTEGER, since two long names can share over 127 bits
+    inter = " + ".join(f"bit_count({x}_{field}{i} & {y}_{field}{i})::INTEGER" for i in range(BLOOM_WORDS))
     return f"(2.0 * ({inter}) / nullif({x}_{field}c + {y}_{field}c, 0))"
 
 
