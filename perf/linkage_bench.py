@@ -149,10 +149,24 @@ def _splink_frame(con: Any, side: str) -> str:
         FROM _lk_{side}"""
 
 
+def _trained_splink(frames: Any, settings: Any, second_em_rule: Any) -> Any:
+    """A Splink 5 linker trained as Splink's own examples do: the prior from a tight rule, u from random
+    pairs, then EM on the postcode and on ``second_em_rule``."""
+    from splink import Linker, block_on
+
+    linker = Linker(frames, settings, log_level=30)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("lad_code", "postcode", "house_no")], recall=0.9)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "postcode"))
+    linker.training.estimate_parameters_using_expectation_maximisation(second_em_rule)
+    return linker
+
+
 def run_splink(landing: Path) -> dict[str, Any]:
     """Splink 5 (DuckDB) claim -> account: name, address, postcode comparisons, EM; one-to-one greedy."""
     import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, SettingsCreator, block_on
 
     from matching.assign import assign_one_to_one
     from matching.normalise import prepare_sql
@@ -181,12 +195,7 @@ def run_splink(landing: Path) -> dict[str, Any]:
         ],
         retain_intermediate_calculation_columns=False,
     )
-    linker = Linker(frames, settings, log_level=30)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("lad_code", "postcode", "house_no")], recall=0.9)
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "postcode"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "house_no", "street"))
+    linker = _trained_splink(frames, settings, block_on("lad_code", "house_no", "street"))
     predictions = linker.inference.predict(threshold_match_probability=0.5)
     table = predictions.physical_name
     con.execute(f"""CREATE OR REPLACE TEMP TABLE sp_pool AS
@@ -217,7 +226,7 @@ def run_splink_clear(landing: Path) -> dict[str, Any]:
     Returns its candidate pairs too (all pairs its blocking rules compare).
     """
     import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, SettingsCreator, block_on
 
     from matching.assign import assign_one_to_one
     from matching.normalise import prepare_sql
@@ -261,12 +270,7 @@ def run_splink_clear(landing: Path) -> dict[str, Any]:
         blocking_rules_to_generate_predictions=blocking,
         retain_intermediate_calculation_columns=False,
     )
-    linker = Linker(frames, settings, log_level=30)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("lad_code", "postcode", "house_no")], recall=0.9)
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "postcode"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("lad_code", "surname", "dob"))
+    linker = _trained_splink(frames, settings, block_on("lad_code", "surname", "dob"))
     predictions = linker.inference.predict()
     table = predictions.physical_name
     con.execute(f"""CREATE OR REPLACE TEMP TABLE sp_all AS

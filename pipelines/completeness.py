@@ -18,12 +18,12 @@ No personal data: district codes, file names and counts.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pipelines.ingest.plan import near_miss
 from schemas.config import ONS_CODE, CompletenessSettings
 from schemas.inputs import EXTRACT_KINDS
 from schemas.reference import district_name
@@ -32,7 +32,6 @@ Status = Literal["complete", "refused", "stale", "missing"]
 Source = Literal["config", "landing"]
 NOT_COMPLETE: tuple[Status, ...] = ("missing", "refused", "stale")  # worst first: a district's status
 COUNTY_FILES = ("epc.csv", "postcode_lookup.csv")
-_CODE_INSIDE = re.compile(r"[ENSW]\d{8}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -108,25 +107,6 @@ class Completeness:
             "settings": self.settings.model_dump(),
             "headline": self.headline(),
         }
-
-
-def near_miss(name: str) -> tuple[str, str] | None:
-    """(the ONS code a folder name was meant to be, why it looks so), or None.
-
-    ``e07000107`` looks like E07000107 in lower case; ``E07000109 copy``, ``E07000109 (1)`` or
-    ``E07000109_old`` look like a copy of E07000109.
-    """
-    if ONS_CODE.match(name):
-        return None
-    if ONS_CODE.match(name.upper()):
-        return name.upper(), f"looks like {name.upper()} in lower case"
-    stripped = name.strip()
-    if stripped != name and ONS_CODE.match(stripped.upper()):
-        return stripped.upper(), f"looks like {stripped.upper()} with spaces around it"
-    found = _CODE_INSIDE.match(stripped)
-    if found:
-        return found[0].upper(), f"looks like a copy of {found[0].upper()}"
-    return None
 
 
 def landing_notes(folders: Iterable[str], files: Iterable[str] = ()) -> list[str]:

@@ -19,6 +19,7 @@ from schemas.errors import UserError
 from schemas.inputs import EXTRACT_KINDS, OPTIONAL_EXTRACT_KINDS
 
 EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax|universal_credit)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
+_CODE_INSIDE = re.compile(r"[ENSW]\d{8}", re.IGNORECASE)
 LAD_RE = re.compile(r"^[ENSW]\d{8}$")
 COUNTY_FILES = {"epc": "epc.csv", "postcode_lookup": "postcode_lookup.csv"}
 
@@ -105,6 +106,25 @@ def plan_district(folder: Path, as_of: dt.date, landing: Path | None = None) -> 
     return plan
 
 
+def near_miss(name: str) -> tuple[str, str] | None:
+    """(the ONS code a folder name was meant to be, why it looks so), or None.
+
+    ``e07000107`` looks like E07000107 in lower case; ``E07000109 copy``, ``E07000109 (1)`` or
+    ``E07000109_old`` look like a copy of E07000109.
+    """
+    if LAD_RE.match(name):
+        return None
+    if LAD_RE.match(name.upper()):
+        return name.upper(), f"looks like {name.upper()} in lower case"
+    stripped = name.strip()
+    if stripped != name and LAD_RE.match(stripped.upper()):
+        return stripped.upper(), f"looks like {stripped.upper()} with spaces around it"
+    found = _CODE_INSIDE.match(stripped)
+    if found:
+        return found[0].upper(), f"looks like a copy of {found[0].upper()}"
+    return None
+
+
 def plan_landing(landing: Path, as_of: dt.date, districts: tuple[str, ...] = ()) -> list[DistrictPlan]:
     """Plans for every district folder (or only the named ones); UserError when there is nothing to run."""
     if not landing.is_dir():
@@ -115,5 +135,8 @@ def plan_landing(landing: Path, as_of: dt.date, districts: tuple[str, ...] = ())
             raise UserError(f"--district {lad}: no folder {landing / lad}")
     chosen = [folders[lad] for lad in (districts or tuple(folders))]
     if not chosen:
-        raise UserError(f"--input {landing}: no district folders named by ONS code (e.g. E07000112)")
+        misses = [f"'{p.name}' {guess[1]}" for p in sorted(landing.iterdir())
+                  if p.is_dir() and (guess := near_miss(p.name))]
+        hint = f"; {'; '.join(misses)}" if misses else ""
+        raise UserError(f"--input {landing}: no district folders named by ONS code (e.g. E07000112){hint}")
     return [plan_district(folder, as_of, landing) for folder in chosen]

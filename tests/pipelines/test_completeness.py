@@ -17,6 +17,7 @@ from pipelines.completeness import (
     landing_notes,
     near_miss,
 )
+from pipelines.ingest.plan import plan_landing
 from schemas.config import CompletenessSettings, parse_config
 from schemas.errors import UserError
 
@@ -215,3 +216,15 @@ def test_a_district_whose_ingest_failed_is_refused_with_the_error() -> None:
     got = district_status(ASH, failed, AS_OF, 35)
     assert (got.status, got.reasons) == ("refused", ("ingest failed after retries: OSError: [Errno 5] "
                                                      "Input/output error",))
+
+
+def test_a_landing_area_of_only_mis_named_folders_names_them(tmp_path) -> None:
+    """Nothing to run: the one-line error names each near miss rather than only 'no district folders'."""
+    (tmp_path / "e07000107").mkdir()
+    (tmp_path / "E07000109 copy").mkdir()
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(UserError) as err:
+        plan_landing(tmp_path, dt.date(2026, 11, 20))
+    assert str(err.value) == (f"--input {tmp_path}: no district folders named by ONS code (e.g. E07000112); "
+                              "'E07000109 copy' looks like a copy of E07000109; "
+                              "'e07000107' looks like E07000107 in lower case")
