@@ -350,10 +350,17 @@ def key_points(bench: dict[str, Any]) -> list[str]:
     return points
 
 
-def run_notices(manifest: dict[str, Any]) -> list[str]:
-    """Warnings about the run itself, shown above everything: parameters about to end, a back-dated run."""
+def run_warnings(manifest: dict[str, Any]) -> list[str]:
+    """The manifest's warnings about the run itself: the parameters about to end, a back-dated run.
+
+    The one list of them: the report, the terminal summary and the Prefect artifact all show these."""
     notices = [(manifest.get("parameters_end") or {}).get("warning"), (manifest.get("history") or {}).get("note")]
-    return [f"{n[0].upper()}{n[1:]}." for n in notices if n]
+    return [str(n) for n in notices if n]
+
+
+def run_notices(manifest: dict[str, Any]) -> list[str]:
+    """:func:`run_warnings` as the report's sentences, shown above everything."""
+    return [f"{n[0].upper()}{n[1:]}." for n in run_warnings(manifest)]
 
 
 def takeup_context(con: duckdb.DuckDBPyConnection, run_id: str | None, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -135,6 +135,18 @@ def _write(path: Path, rows: list[dict[str, str]]) -> None:
         writer.writerows(rows)
 
 
+def _raw_row(r: dict[str, str], ref_column: str, ref: str, person: str, fixed: dict[str, str],
+             columns: list[str]) -> dict[str, str]:
+    """One FEBRL record as a raw extract row: its reference, address, postcode, and ``person``'s
+    (claimant or liable) NINO, names and birth date as FEBRL has them; the rest from ``fixed``."""
+    line1, line2 = _address(r)
+    row = {ref_column: ref, "address_line_1": line1, "address_line_2": line2, "town": r["suburb"],
+           "postcode": postcode(r["postcode"]), f"{person}_nino": nino(r["soc_sec_id"]),
+           f"{person}_forename": r["given_name"], f"{person}_surname": r["surname"],
+           f"{person}_birth_date": birth_date(r["date_of_birth"]), **fixed}
+    return {c: row.get(c, "") for c in columns}
+
+
 def write_raw(name: str, out: Path) -> Path:
     """Write ``out/<LAD>/{benefits,council_tax}_<date>.csv`` (raw) and ``out/_truth/links.csv``; return out."""
     from schemas.inputs import model_for
@@ -143,21 +155,10 @@ def write_raw(name: str, out: Path) -> Path:
     claim_refs, account_refs = _refs(claims, "claim", 1_000_000), _refs(accounts, "account", 5_000_000)
     ben_cols, ct_cols = list(model_for("benefits", raw=True).model_fields), list(
         model_for("council_tax", raw=True).model_fields)
-    ben_rows, ct_rows = [], []
-    for ref, r in zip(claim_refs, claims, strict=True):
-        line1, line2 = _address(r)
-        row = {"claim_ref": ref, "address_line_1": line1, "address_line_2": line2, "town": r["suburb"],
-               "postcode": postcode(r["postcode"]), "claimant_nino": nino(r["soc_sec_id"]),
-               "claimant_forename": r["given_name"], "claimant_surname": r["surname"],
-               "claimant_birth_date": birth_date(r["date_of_birth"]), **BENEFIT_FIXED}
-        ben_rows.append({c: row.get(c, "") for c in ben_cols})
-    for ref, r in zip(account_refs, accounts, strict=True):
-        line1, line2 = _address(r)
-        row = {"account_ref": ref, "address_line_1": line1, "address_line_2": line2, "town": r["suburb"],
-               "postcode": postcode(r["postcode"]), "liable_nino": nino(r["soc_sec_id"]),
-               "liable_forename": r["given_name"], "liable_surname": r["surname"],
-               "liable_birth_date": birth_date(r["date_of_birth"]), **ACCOUNT_FIXED}
-        ct_rows.append({c: row.get(c, "") for c in ct_cols})
+    ben_rows = [_raw_row(r, "claim_ref", ref, "claimant", BENEFIT_FIXED, ben_cols)
+                for ref, r in zip(claim_refs, claims, strict=True)]
+    ct_rows = [_raw_row(r, "account_ref", ref, "liable", ACCOUNT_FIXED, ct_cols)
+               for ref, r in zip(account_refs, accounts, strict=True)]
     _write(out / LAD / f"benefits_{EXTRACT_DATE}.csv", ben_rows)
     _write(out / LAD / f"council_tax_{EXTRACT_DATE}.csv", ct_rows)
     _write(out / "_truth" / "links.csv",

@@ -9,7 +9,6 @@ validated extracts) of runs older than the retention window.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.history import MANIFEST, manifest_problem
 from pipelines.ingest.plan import DistrictPlan
 from pipelines.publish import CURRENT, RUNS, STAGING_PREFIX
 from schemas.errors import UserError
@@ -128,11 +128,8 @@ def parameters_warning(as_of: dt.date, last: dt.date | None = None, days: int = 
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """A run folder's manifest, or {} when it has none (or it cannot be read)."""
-    try:
-        return dict(json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return {}
+    """A run folder's manifest, or {} when it has none (or it is not a usable manifest)."""
+    return manifest_problem(folder / MANIFEST)[0]
 
 
 def _in_history(manifest: dict[str, Any]) -> bool:

@@ -36,9 +36,10 @@ def _ingest_table(manifest: dict[str, Any]) -> list[str]:
 
 
 def _run_notices(manifest: dict[str, Any]) -> list[str]:
-    """Warnings about the run itself: the parameters about to end, a back-dated run."""
-    notes = [(manifest.get("parameters_end") or {}).get("warning"), (manifest.get("history") or {}).get("note")]
-    return [one_line(str(n)) for n in notes if n]
+    """Warnings about the run itself (:func:`benchmarks.report.run_warnings`), each on one line."""
+    from benchmarks.report import run_warnings
+
+    return [one_line(n) for n in run_warnings(manifest)]
 
 
 def _history_lines(manifest: dict[str, Any]) -> list[str]:

@@ -81,3 +81,18 @@ def universal_credit_row(ap_start: str = "2026-10-15", **changes: str) -> dict[s
     }
     row.update(changes)
     return row
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A CSV file's header and rows (as :func:`write_csv` writes them)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def key_file(folder: Path, content: bytes, mode: int = 0o600) -> Path:
+    """A key file ``folder/key`` holding ``content``, readable by its owner only (by default)."""
+    path = folder / "key"
+    path.write_bytes(content)
+    path.chmod(mode)
+    return path

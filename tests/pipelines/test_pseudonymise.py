@@ -17,16 +17,14 @@ from pipelines.pseudonymise import (
     read_key,
 )
 from schemas.inputs import model_for
+from tests.rows import key_file
 
 KEY = b"k" * 40  # for the encodings; a key file must hold a strong key (FILE_KEY)
 FILE_KEY = b"test-key-for-pseudonymise-0123456789abcdef"
 
 
 def _key(tmp_path: Path, content: bytes = FILE_KEY, mode: int = 0o600) -> Path:
-    path = tmp_path / "key"
-    path.write_bytes(content)
-    path.chmod(mode)
-    return path
+    return key_file(tmp_path, content, mode)
 
 
 def _raw_ct(tmp_path: Path, rows: list[dict[str, str]]) -> Path:

@@ -10,7 +10,6 @@ appear in any message.
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from pipelines.pseudonymise import name_encoding, nino_problem, pseudonymise_fil
 from pipelines.run import RunRequest, run_local
 from pipelines.synthetic.generator import generate
 from tests.cli import AS_OF, AS_OF_DATE, povertylink
+from tests.rows import key_file, read_csv, write_csv
 
 KEY = b"defects-test-key-0123456789-abcdefghijkl"
 LAD = "E07000105"
@@ -42,19 +42,6 @@ CT_HEAD = "account_ref,address_line_1,postcode,band,annual_charge,ctr_annual,arr
 CT_TAIL = "B,1500,0,0,none"
 
 
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str], list[str]]:
     """A raw sample with one defect per claim; returns (raw dir, key file, planted values, refs)."""
@@ -62,7 +49,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
     raw = root / "raw"
     generate(raw, districts=1, households=120, seed=5, raw=True)
     bens = next((raw / LAD).glob("benefits_*.csv"))
-    header, rows = _rows(bens)
+    header, rows = read_csv(bens)
     with_partner = [r for r in rows if r["partner_forename"]]
     targets: list[dict[str, str]] = []
     planted_values: list[str] = []
@@ -75,10 +62,8 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
         if value:
             planted_values.append(value)
         targets.append(row)
-    _write(bens, header, rows)
-    key = root / "key"
-    key.write_bytes(KEY)
-    key.chmod(0o600)
+    write_csv(bens, rows, header)
+    key = key_file(root, KEY)
     searchable = sorted({v for v in planted_values if len(v) >= 4 and any(ch.isalpha() for ch in v)})
     return raw, key, searchable, [r["claim_ref"] for r in targets]
 
@@ -90,8 +75,8 @@ def test_every_row_written_with_a_warning_and_no_value(planted: tuple[Path, Path
     out = tmp_path / "benefits.csv"
     result = povertylink("pseudonymise", str(bens), str(out), "--key-file", str(key), "--kind", "benefits")
     assert result.returncode == 0, result.stderr
-    _, raw_rows = _rows(bens)
-    _, written = _rows(out)
+    _, raw_rows = read_csv(bens)
+    _, written = read_csv(out)
     assert [r["claim_ref"] for r in written] == [r["claim_ref"] for r in raw_rows]
     messages = result.stdout + result.stderr
     for column, _, reason in DEFECTS:
@@ -118,7 +103,7 @@ def test_each_defect_arrives_whole_and_is_scored(planted: tuple[Path, Path, list
         assert report.rows_written == report.rows_read and not report.rejected
     outcome = run_local(RunRequest(input_dir=landing, output_dir=tmp_path / "out", as_of=AS_OF_DATE))
     assert outcome.exit_code == 0, outcome.errors
-    _, raw_rows = _rows(next((raw / LAD).glob("benefits_*.csv")))
+    _, raw_rows = read_csv(next((raw / LAD).glob("benefits_*.csv")))
     households = tmp_path / "out" / "current" / "households.parquet"
     scored = duckdb.sql(f"SELECT claim_ref FROM read_parquet('{households}')").fetchall()
     assert sorted(r[0] for r in scored) == sorted(r["claim_ref"] for r in raw_rows)
@@ -130,9 +115,7 @@ def test_each_defect_arrives_whole_and_is_scored(planted: tuple[Path, Path, list
 
 
 def test_only_rows_that_cannot_be_households_are_refused(tmp_path: Path) -> None:
-    key = tmp_path / "key"
-    key.write_bytes(KEY)
-    key.chmod(0o600)
+    key = key_file(tmp_path, KEY)
     raw = tmp_path / "ct.csv"
     raw.write_text(f"{CT_HEAD},liable_forename,liable_surname\n"
                    f"A1,1 High St,CT1 1AA,{CT_TAIL},Quintessa,\n"
@@ -147,9 +130,7 @@ def test_only_rows_that_cannot_be_households_are_refused(tmp_path: Path) -> None
 
 
 def test_no_header_and_huge_field_are_one_line_without_values(tmp_path: Path) -> None:
-    key = tmp_path / "key"
-    key.write_bytes(KEY)
-    key.chmod(0o600)
+    key = key_file(tmp_path, KEY)
     headless = tmp_path / "headless.csv"
     headless.write_text(f"A1,1 High St,CT1 1AA,{CT_TAIL},Quintessa,Umbridge,AB123456C\n")
     result = povertylink("pseudonymise", str(headless), str(tmp_path / "o.csv"), "--key-file", str(key),
@@ -201,12 +182,10 @@ def test_half_names_compare_on_the_part_present() -> None:
 
 def test_surname_column_alone_is_encoded(tmp_path: Path) -> None:
     """A raw file with a surname column and no forename column keeps the surname (half a name)."""
-    key = tmp_path / "key"
-    key.write_bytes(KEY)
-    key.chmod(0o600)
+    key = key_file(tmp_path, KEY)
     raw = tmp_path / "ct.csv"
     raw.write_text(f"{CT_HEAD},liable_surname\nA1,1 High St,CT1 1AA,{CT_TAIL},Umbridge\n")
     report = pseudonymise_file(key, "council_tax", raw, tmp_path / "out.csv")
-    _, rows = _rows(tmp_path / "out.csv")
+    _, rows = read_csv(tmp_path / "out.csv")
     assert report.rows_written == 1 and rows[0]["liable_name"] == name_encoding(KEY, "", "Umbridge")
     assert [(line, col) for line, col, _ in report.warnings] == [(2, "liable_forename")]
