@@ -95,23 +95,23 @@ def write_database(folder: Path, parquet_names: list[str]) -> None:
 
     Tables rather than views over the Parquet: a view holds its file's path, which DuckDB resolves from
     the working directory, so it breaks when the output folder is copied or opened from another mount;
-    a table goes wherever the file goes. A district's own households (``districts/<LAD>/households.parquet``)
-    are a view over the ``households`` table (same rows, no second copy; views inside the database hold
-    no path). The database holds about as many bytes as the Parquet files again (12 MB for 123,000
-    households).
+    a table goes wherever the file goes. A district's own file (``districts/<LAD>/households.parquet``,
+    ``districts/<LAD>/arrears_signals.parquet``) whose county-wide file is published too is a view over
+    that file's table (same rows, no second copy; views inside the database hold no path). The database
+    holds about as many bytes as the Parquet files again (12 MB for 123,000 households).
     """
     database = folder / "povertylink.duckdb"
+    views = {name: name.split("/") for name in parquet_names
+             if name.startswith("districts/") and name.count("/") == 2 and name.split("/")[2] in parquet_names}
     con = duckdb.connect(str(database))
     try:
-        for name in parquet_names:
-            table = quote_ident(database_table_name(name))
-            parts = name.split("/")
-            if len(parts) == 3 and parts[0] == "districts" and "households.parquet" in parquet_names:
-                con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM households "
-                            f"WHERE lad_code = {quote_str(parts[1])}")
-                continue
+        for name in (n for n in parquet_names if n not in views):
             source = quote_str(str(folder / name))
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet({source})")
+            con.execute(f"CREATE OR REPLACE TABLE {quote_ident(database_table_name(name))} AS "
+                        f"SELECT * FROM read_parquet({source})")
+        for name, (_, lad, whole) in views.items():
+            con.execute(f"CREATE OR REPLACE VIEW {quote_ident(database_table_name(name))} AS SELECT * FROM "
+                        f"{quote_ident(database_table_name(whole))} WHERE lad_code = {quote_str(lad)}")
         con.execute("CHECKPOINT")
     finally:
         con.close()

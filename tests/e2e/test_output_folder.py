@@ -97,6 +97,11 @@ def test_the_database_works_when_the_output_folder_is_copied_elsewhere(landing, 
             assert con.execute("SELECT count(*) FROM households").fetchone() == (6,)
             assert con.execute("SELECT DISTINCT lad_code FROM districts_E07000106_households").fetchall() == [
                 ("E07000106",)]
+            for whole in ("households", "arrears_signals"):  # a district's view is its rows of the county table
+                view = f"districts_E07000106_{whole}"
+                assert con.execute(f"DESCRIBE {view}").fetchall() == con.execute(f"DESCRIBE {whole}").fetchall()
+                assert con.execute(f"SELECT * FROM {view} ORDER BY ALL").fetchall() == con.execute(
+                    f"SELECT * FROM {whole} WHERE lad_code = 'E07000106' ORDER BY ALL").fetchall()
             run_ids = con.execute("SELECT DISTINCT run_id FROM district_benchmarks").fetchall()
             assert run_ids == [(outcome.run_id,)]
     finally:
