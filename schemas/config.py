@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from schemas.columns import LAD_PATTERN
 from schemas.errors import UserError
 from schemas.parameters import Parameters
 
@@ -68,7 +69,7 @@ class RetentionSettings(BaseModel):
                     "(docs/OPERATIONS.md)")
 
 
-ONS_CODE = re.compile(r"^[ENSW]\d{8}$")  # a local-authority code: E07000112
+ONS_CODE = re.compile(LAD_PATTERN)  # a local-authority code: E07000112
 
 
 class CompletenessSettings(BaseModel):

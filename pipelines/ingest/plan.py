@@ -15,12 +15,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas.config import ONS_CODE
 from schemas.errors import UserError
 from schemas.inputs import EXTRACT_KINDS, OPTIONAL_EXTRACT_KINDS
 
 EXTRACT_RE = re.compile(r"^(?P<kind>benefits|council_tax|universal_credit)_(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
 _CODE_INSIDE = re.compile(r"[ENSW]\d{8}", re.IGNORECASE)
-LAD_RE = re.compile(r"^[ENSW]\d{8}$")
 COUNTY_FILES = {"epc": "epc.csv", "postcode_lookup": "postcode_lookup.csv"}
 
 
@@ -112,12 +112,12 @@ def near_miss(name: str) -> tuple[str, str] | None:
     ``e07000107`` looks like E07000107 in lower case; ``E07000109 copy``, ``E07000109 (1)`` or
     ``E07000109_old`` look like a copy of E07000109.
     """
-    if LAD_RE.match(name):
+    if ONS_CODE.match(name):
         return None
-    if LAD_RE.match(name.upper()):
+    if ONS_CODE.match(name.upper()):
         return name.upper(), f"looks like {name.upper()} in lower case"
     stripped = name.strip()
-    if stripped != name and LAD_RE.match(stripped.upper()):
+    if stripped != name and ONS_CODE.match(stripped.upper()):
         return stripped.upper(), f"looks like {stripped.upper()} with spaces around it"
     found = _CODE_INSIDE.match(stripped)
     if found:
@@ -129,7 +129,7 @@ def plan_landing(landing: Path, as_of: dt.date, districts: tuple[str, ...] = ())
     """Plans for every district folder (or only the named ones); UserError when there is nothing to run."""
     if not landing.is_dir():
         raise UserError(f"--input {landing}: no such folder")
-    folders = {p.name: p for p in sorted(landing.iterdir()) if p.is_dir() and LAD_RE.match(p.name)}
+    folders = {p.name: p for p in sorted(landing.iterdir()) if p.is_dir() and ONS_CODE.match(p.name)}
     for lad in districts:
         if lad not in folders:
             raise UserError(f"--district {lad}: no folder {landing / lad}")
