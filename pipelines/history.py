@@ -3,7 +3,8 @@
 A run reads its predecessor's ``manifest.json`` (districts to reuse, the link key), its
 ``households.parquet`` (household ids, status movement, ``--from-stage``), ``links.parquet``
 (``--from-stage``), ``district_benchmarks.parquet`` and ``pension_credit_campaign.parquet``
-(history kept across runs) and ``validated/<LAD>/*.parquet`` (districts a rerun does not ingest).
+(history kept across runs), ``contact_list.parquet`` (first flagged dates) and ``validated/<LAD>/*.parquet``
+(districts a rerun does not ingest).
 A file that cannot be read whole is *damaged*: it is reported with its path and this run
 carries on as if it were absent (see :class:`Past`), so one damaged run never blocks the next.
 Personal data: the Parquet files hold pseudonymised rows; only their readability is checked here.
@@ -29,6 +30,7 @@ HISTORY_COLUMNS = {  # each history file and the columns this run reads from it
     "links.parquet": ("lad_code", "claim_ref", "account_ref"),
     "district_benchmarks.parquet": ("run_id", "run_date", "lad_code", "metric"),
     "pension_credit_campaign.parquet": ("run_id", "run_date", "lad_code"),
+    "contact_list.parquet": ("household_id", "first_flagged_date"),
 }
 HISTORY_FILES = tuple(HISTORY_COLUMNS)
 VIEW = "_past"  # in the run's staging folder: the previous run without its damaged files (removed after the hub)

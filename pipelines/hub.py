@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.action.contact import build_contact_list
 from pipelines.hub_database import connect, load_hub
 from pipelines.measure import StageTimer
 from pipelines.publish import write_database, write_parquet
@@ -118,6 +119,15 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[
     for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign"):
         if table_exists(con, table):
             put(f"{table}.parquet", table)
+    if table_exists(con, "contact_list"):  # docs/ACTION.md: the whole list for the hub, each district its own
+        from pipelines.action.contact import write_contact_csv
+
+        put("contact_list.parquet", "SELECT * FROM contact_list ORDER BY lad_code, rank")
+        for lad in lad_codes:
+            own = f"SELECT * FROM contact_list WHERE lad_code = {quote_str(lad)} ORDER BY rank"
+            put(f"districts/{lad}/contact_list.parquet", own)
+            written[f"districts/{lad}/contact_list.csv"] = write_contact_csv(
+                con, own, folder / "districts" / lad / "contact_list.csv")
     put("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"")
     write_database(folder, names)
     return written
@@ -206,6 +216,7 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[st
             sections["scoring"] = timer.run("score", partial(score_stage, con, job.as_of, job.run_id, job.config))
         sections["benchmarks"] = timer.run("benchmark", partial(benchmark_stage, con, job.run_id, job.as_of,
                                                                 job.previous, job.backfills, job.unavailable))
+        sections["contact_list"] = timer.run("contact", partial(build_contact_list, con, job.previous, job.as_of))
         sections["published_rows"] = timer.run("write", partial(write_outputs, con, job.staging, job.lad_codes))
         timer.run("report", partial(write_documents, con, job.staging, manifest | sections | {"timings": timer.stages}))
     finally:

@@ -5,6 +5,9 @@ These models are the one source of the columns, DuckDB types and data dictionary
 ``quarantine``. Every aggregate table here is disclosure-controlled: counts are rounded to the
 nearest 5 and null where ``suppressed``; no row names a person. ``quarantine`` holds a
 district's rejected rows by file and line (no values), for that partnership's analysts.
+Two row-level models are here too: ``contact_list`` (a district's households to contact, its own
+district only) and the ``povertylink target`` list (:class:`TargetListRow`); they carry addresses
+as held in the pseudonymised extracts, never a name or NINO.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from schemas.columns import KIND_DUCKDB, Kind
-from schemas.households import TAKEUP_CHECKS, TAKEUP_LABELS
+from schemas.households import TAKEUP_CHECKS, TAKEUP_LABELS, Confidence
 from schemas.vocabulary import ResilienceStatus
 
 OutText = Annotated[str, Kind("text")]
@@ -197,12 +200,109 @@ class QuarantineRow(BaseModel):
     reason: OutText = _f("why the row was rejected")
 
 
+_ROW_CODE = "ONS local-authority code of the household's district"
+_STAGE_WORDS = "the linked council-tax account's furthest recovery stage; null where unlinked"
+
+
+def _contact_fields() -> dict[str, Any]:
+    """The contact list's columns in order: who, where, why, what it is worth, what to do.
+
+    Every take-up check of :data:`schemas.households.TAKEUP_CHECKS` gets its two columns, so a check added
+    there is on the list without a change here.
+    """
+    money = "pounds a year, to the penny"
+    fields: dict[str, Any] = {
+        "lad_code": (OutText, _f(_ROW_CODE)),
+        "district_name": (OutText, _f("the district's name")),
+        "rank": (OutInt, _f("order of contact in the district, 1 first: priority, then council-tax recovery stage "
+                            "(furthest first), then the shortfall (priorities 1-2, largest first) or the support "
+                            "missed (priorities 3-4, most first), then household_id")),
+        "priority": (Annotated[int, Kind("integer"), Field(ge=1, le=4)], _f(
+            "1 council tax at summons or later (every household in crisis); 2 at risk (spends more than comes in); "
+            "3 support likely missed (Pension Credit or a 'likely' check); 4 support possibly missed")),
+        "priority_reason": (OutText, _f("the priority in words")),
+        "household_id": (OutText, _f("stable household id, as in households.parquet")),
+        "claim_ref": (OutText, _f("the district's benefit claim reference ('UC-' and 16 hex characters for a "
+                                  "household known only from the Universal Credit extract)")),
+        "account_ref": (OutText | None, _f("the linked council-tax account reference; null where unlinked", None)),
+        "uprn": (OutInt | None, _f("Unique Property Reference Number; null where not held", None)),
+        "address_line_1": (OutText | None, _f("first line of the address as held in the benefits extract (else the "
+                                              "Universal Credit extract, else the council-tax account)", None)),
+        "address_line_2": (OutText | None, _f("second line of the address", None)),
+        "town": (OutText | None, _f("town", None)),
+        "postcode": (OutText, _f("postcode, 'OUT IN' upper case")),
+        "household_type": (OutText, _f("household type, as in households.parquet")),
+        "resilience_status": (ResilienceStatus, _f("resilience status in this run")),
+        "previous_status": (ResilienceStatus | None, _f(
+            "resilience status in the previous run; null where the household was not scored then", None)),
+        "new_since_last_run": (OutFlag, _f("not on the previous run's contact list (true for every row of a "
+                                           "first run)")),
+        "first_flagged_date": (OutDate, _f("as-of date of the first run in an unbroken series of runs that listed "
+                                           "the household (carried over from the previous run's list)")),
+        "cashflow_monthly": (Annotated[Decimal, Kind("money", "pounds a month, to the penny")], _f(
+            "income - housing - council tax - essentials; negative is a shortfall")),
+        "support_missed_annual": (Annotated[Decimal, Kind("money", money)], _f(
+            "Pension Credit missed plus every 'likely' and 'possible' check's value (automatic support and "
+            "unknown values not counted)")),
+        "checks_fired": (OutText, _f("each check that fired: name, confidence and £ a year; '' when none")),
+        "pension_credit_value_annual": (Annotated[Decimal, Kind("money", money)] | None, _f(
+            "Pension Credit missed; null where not flagged", None)),
+    }
+    for check in TAKEUP_CHECKS:
+        label = TAKEUP_LABELS[check]
+        fields[f"{check}_confidence"] = (Confidence | None, _f(f"{label}: confidence; null where not flagged", None))
+        fields[f"{check}_value_annual"] = (Annotated[Decimal, Kind("money", money)] | None, _f(
+            f"{label}: value; null where not flagged or not known", None))
+    fields |= {
+        "council_tax_arrears": (Annotated[Decimal, Kind("money", "pounds, to the penny")] | None, _f(
+            "arrears on the linked council-tax account; null where unlinked", None)),
+        "recovery_stage": (OutText | None, _f(_STAGE_WORDS, None)),
+        "next_actions": (OutText, _f("what to do, in plain words, most urgent first, joined by '; '")),
+        "reasons": (OutText, _f("the household's reasons, as in households.parquet")),
+        "as_of_date": (OutDate, _f("the run's as-of date")),
+        "run_id": (OutText, _f("the run's id")),
+    }
+    return fields
+
+
+ContactListRow: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "ContactListRow", __doc__="One household to contact, in order of priority (docs/ACTION.md).",
+    **_contact_fields())
+
+
+class TargetListRow(BaseModel):
+    """One household selected by ``povertylink target`` (crisis-fund targeting, TAKEUP.md section 3)."""
+
+    lad_code: OutText = _f(_ROW_CODE)
+    district_name: OutText = _f("the district's name")
+    rank: OutInt = _f("order in the district: status (worst first), cashflow ascending, household_id")
+    household_id: OutText = _f("stable household id, as in households.parquet")
+    claim_ref: OutText = _f("the district's benefit claim reference")
+    account_ref: OutText | None = _f("the linked council-tax account reference; null where unlinked", None)
+    uprn: OutInt | None = _f("Unique Property Reference Number; null where not held", None)
+    address_line_1: OutText | None = _f("first line of the address as held in the extracts", None)
+    address_line_2: OutText | None = _f("second line of the address", None)
+    town: OutText | None = _f("town", None)
+    postcode: OutText = _f("postcode, 'OUT IN' upper case")
+    household_type: OutText = _f("household type, as in households.parquet")
+    resilience_status: ResilienceStatus = _f("resilience status in the run targeted")
+    cashflow_monthly: Annotated[Decimal, Kind("money", "pounds a month, to the penny")] = _f(
+        "income - housing - council tax - essentials; negative is a shortfall")
+    award: Annotated[Decimal, Kind("money", "pounds")] = _f("the award to pay")
+    cumulative_total: Annotated[Decimal, Kind("money", "pounds")] = _f("awards of this and every higher rank")
+    reason: OutText = _f("why selected: rank, status and cashflow in words")
+    targeting: OutText = _f("the targeting's name")
+    as_of_date: OutDate = _f("the targeted run's as-of date")
+    run_id: OutText = _f("the targeted run's id")
+
+
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     "district_benchmarks": DistrictBenchmarkRow,
     "area_needs": AreaNeedsRow,
     "status_movement": StatusMovementRow,
     "pension_credit_campaign": PensionCreditCampaignRow,
     "quarantine": QuarantineRow,
+    "contact_list": ContactListRow,
 }
 
 

@@ -83,7 +83,7 @@ def base_cte(p: Parameters, as_of: dt.date) -> str:
     as_of_sql = sql_date(as_of)
     return f"""base AS (
     SELECT b.*, l.account_ref, l.method AS link_method, l.match_probability AS link_probability,
-        c.annual_charge, c.ctr_annual, c.recovery_stage, c.uprn AS account_uprn,
+        c.annual_charge, c.ctr_annual, c.recovery_stage, c.arrears AS account_arrears, c.uprn AS account_uprn,
         c.exemption_class, c.single_person_discount, c.disabled_band_reduction,
         coalesce(e1.rating, e2.rating) AS epc_rating,
         k.household_id AS key_household_id, k.other_districts AS key_other_districts,

@@ -1,8 +1,8 @@
 """The plain-English ``reasons`` of each household, as one SQL expression (RULES.md flags).
 
-One clause per flag that holds, then the resilience status, joined by '; ', worded so that a
-benefits officer can read it out on the phone. Money in reasons is rounded to the penny (a week
-or a month as said), and the Pension Credit yearly figure to the pound ("about £1,768 a year").
+One clause per flag that holds (council tax at summons or later first, whatever the status), then the
+resilience status, joined by '; ', worded so that a benefits officer can read it out on the phone. Money in reasons is rounded to the penny (a week or
+a month as said), and the Pension Credit yearly figure to the pound ("about £1,768 a year").
 Reads only the scored columns of ``pipelines.score.households_sql``; no personal data.
 """
 
@@ -69,5 +69,9 @@ def reasons_sql(p: Parameters, takeup: list[str] | None = None) -> str:
         WHEN pension_credit_unchecked THEN 'Pension Credit may be unclaimed: couple income '
             || {money('income_pc_w')} || ' a week is below the guarantee of ' || {money('guarantee_w')}
             || ', but the partner''s date of birth is not held to check their age' END"""
-    clauses = [pension, *(takeup or []), fuel, water, food, status]
+    at_law = ", ".join(quote_str(k) for k in RECOVERY_STAGE_WORDS)  # summons or later: named whatever the status
+    recovery = f"""CASE WHEN recovery_stage IN ({at_law}) THEN 'Council tax recovery has reached ' || {stage}
+            || coalesce(' with ' || {money('account_arrears')} || ' arrears', '')
+            || ': refer to the recovery team before further action' END"""
+    clauses = [recovery, pension, *(takeup or []), fuel, water, food, status]
     return f"concat_ws('; ', {', '.join(clauses)})"

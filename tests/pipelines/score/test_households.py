@@ -186,7 +186,9 @@ def test_reasons_read_on_the_phone() -> None:
     # (Council Tax Reduction, Warm Home Discount, South East Water's social tariff: TAKEUP.md) come first; the
     # flags and status follow them.
     crisis = _with_charge("6836.17", "liability_order")["reasons"].split("; ")
-    assert [c.split(":")[0] for c in crisis[:-1]] == ["Council Tax Reduction", "Warm Home Discount", "Water"]
+    assert crisis[0] == ("Council tax recovery has reached a liability order with £0.00 arrears: refer to the "
+                         "recovery team before further action")
+    assert [c.split(":")[0] for c in crisis[1:-1]] == ["Council Tax Reduction", "Warm Home Discount", "Water"]
     assert crisis[-1] == ("In crisis: spends £0.01 a month more than comes in, and council tax recovery has reached "
                           "a liability order")
     coping = _with_charge("5636.05")["reasons"].split("; ")
@@ -194,6 +196,18 @@ def test_reasons_read_on_the_phone() -> None:
     fuel = score_one(claim(uc_monthly=D("957.24")))["reasons"].split("; ")
     assert [c.split(":")[0] for c in fuel[:2]] == ["Warm Home Discount", "Water"]
     assert fuel[2].startswith("Fuel poverty: energy £95.73 a month is more than 10% of income of £957.24 a month")
+
+
+@pytest.mark.parametrize("stage", ["summons", "liability_order", "enforcement_agent", "attachment"])
+def test_council_tax_at_summons_or_later_is_in_the_reasons_whatever_the_status(stage: str) -> None:
+    row = score_one(claim(**UC), [account(annual_charge=D("1200.00"), recovery_stage=stage, arrears=D("842.17"))])
+    assert row["resilience_status"] == "comfortable"
+    first = row["reasons"].split("; ")[0]
+    assert first.startswith("Council tax recovery has reached ") and "with £842.17 arrears" in first, first
+    assert row["reasons"].split("; ")[-1].startswith("Comfortable: ")
+    calm = score_one(claim(**UC), [account(annual_charge=D("1200.00"), recovery_stage="final_notice",
+                                           arrears=D("842.17"))])
+    assert "Council tax recovery" not in calm["reasons"]
 
 
 def test_household_id_fallback_and_keys() -> None:
