@@ -205,6 +205,40 @@ def run(
 
 
 @app.command()
+def target(
+    output: Annotated[Path, typer.Option("--output", help="the output folder: its current run is targeted")],
+    budget: Annotated[str, typer.Option("--budget", help="the budget, pounds (e.g. 50000)")],
+    award: Annotated[str, typer.Option("--award", help="the award per household, pounds (e.g. 150)")],
+    district: Annotated[Optional[list[str]], typer.Option(
+        "--district", help="only this district (repeatable); default every district of the run")] = None,
+    name: Annotated[Optional[str], typer.Option(
+        "--name", help="the targeting's name: OUTPUT/targeting/NAME/ (default <as-of>-budget-B-award-A)")] = None,
+    statuses: Annotated[str, typer.Option(
+        "--statuses", help="comma-separated statuses to consider")] = "in_crisis,at_risk",
+    award_by_type: Annotated[Optional[Path], typer.Option(
+        "--award-by-type", help="CSV of household_type,award overriding --award (one district only)")] = None,
+    previous: Annotated[Optional[list[Path]], typer.Option(
+        "--previous", help="CSV or Parquet with household_id of earlier awards, left out (repeatable)")] = None,
+    run_folder: Annotated[Optional[Path], typer.Option(
+        "--run", help="target this run folder instead of OUTPUT/current")] = None,
+) -> None:
+    """Rank households for a crisis fund and select them within a budget (never changes current/ or runs/)."""
+    from pipelines.action.targeting import TargetRequest, format_summary, money_arg, run_targeting
+
+    try:
+        request = TargetRequest(
+            output=output, budget=money_arg(budget, "--budget"), award=money_arg(award, "--award"),
+            districts=tuple(district or ()), name=name,
+            statuses=tuple(s.strip() for s in statuses.split(",") if s.strip()),
+            award_by_type=award_by_type, previous=tuple(previous or ()), run=run_folder)
+        summary = run_targeting(request)
+    except UserError as err:
+        fail(str(err))
+        return
+    typer.echo(printable(format_summary(summary)))
+
+
+@app.command()
 def serve(
     input: Annotated[Path, typer.Option("--input", help="the landing folder the nightly run reads")] = Path("landing"),
     output: Annotated[Path, typer.Option("--output", help="the output folder the nightly run publishes to")] = Path(

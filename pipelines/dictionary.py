@@ -146,6 +146,14 @@ _OUTPUTS: tuple[tuple[str, str, str, str, str], ...] = (
      "row-level: the whole file for the hub; districts/<LAD>/arrears_signals.parquet for that district only",
      "Council-tax accounts in recovery that no benefits claim or UC award is linked to: a 'can't pay' signal "
      "for contact before further recovery (docs/TAKEUP.md 2h)."),
+    ("contact_list", "schemas.outputs", "ContactListRow",
+     "row-level: the whole file for the hub; districts/<LAD>/contact_list.parquet and contact_list.csv for that "
+     "district only",
+     "The households to contact, one row each, in order of priority within the district: references, address as "
+     "held in the extracts, status now and before, first flagged date, every check that fired with its £ value, "
+     "council-tax arrears and stage, and next actions in plain words (docs/ACTION.md). The CSV has the same "
+     "columns for spreadsheets: UTF-8 with a BOM, money to the penny, ISO dates, yes/no, and any text cell "
+     "starting with = + - @ tab or CR prefixed with an apostrophe."),
     ("links", "schemas.links", "LinkRow", "row-level: the hub, and each district for its own rows",
      "Every accepted claim-to-account link: method, probability and comparison levels."),
     ("district_benchmarks", "schemas.outputs", "DistrictBenchmarkRow", _SHARED,
@@ -170,6 +178,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "status_movement": ("run_id", "lad_code", "from_status", "to_status"),
     "pension_credit_campaign": ("run_id", "lad_code", "outcome"),
     "arrears_signals": ("lad_code", "account_ref"),
+    "contact_list": ("household_id",),
 }
 _INPUT_TEXT: dict[tuple[str, bool], tuple[str, str, str]] = {  # path, audience, description
     ("benefits", False): ("landing/<LAD>/benefits_<YYYY-MM-DD>.csv", "sent to the hub (pseudonymised)",

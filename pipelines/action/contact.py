@@ -152,9 +152,10 @@ def addresses_sql(benefits: str | None, council_tax: str | None, universal_credi
     account_address AS ({accounts})"""
 
 
-def _district_names_sql() -> str:
+def district_name_sql(column: str) -> str:
+    """SQL: the district's name from its code (the code itself outside the partnership's list)."""
     cases = " ".join(f"WHEN {quote_str(k)} THEN {quote_str(v)}" for k, v in KENT_DISTRICTS.items())
-    return f"CASE h.lad_code {cases} ELSE h.lad_code END"
+    return f"CASE {column} {cases} ELSE {column} END"
 
 
 def _previous_sql(con: duckdb.DuckDBPyConnection, previous: Path | None) -> str:
@@ -211,7 +212,7 @@ listed AS (
         {next_actions_sql(checks)} AS actions,
         {checks_fired_sql(checks)} AS fired
     FROM {households})
-SELECT h.lad_code, {_district_names_sql()} AS district_name,
+SELECT h.lad_code, {district_name_sql('h.lad_code')} AS district_name,
     CAST(row_number() OVER (PARTITION BY h.lad_code ORDER BY h.priority, h.stage_rank DESC,
         CASE WHEN h.priority <= 2 THEN CAST(h.cashflow_monthly AS DOUBLE) ELSE -CAST(h.support_missed AS DOUBLE) END,
         h.household_id) AS BIGINT) AS rank,

@@ -1,9 +1,10 @@
 """The plain-English ``reasons`` of each household, as one SQL expression (RULES.md flags).
 
 One clause per flag that holds (council tax at summons or later first, whatever the status), then the
-resilience status, joined by '; ', worded so that a benefits officer can read it out on the phone. Money in reasons is rounded to the penny (a week or
-a month as said), and the Pension Credit yearly figure to the pound ("about £1,768 a year").
-Reads only the scored columns of ``pipelines.score.households_sql``; no personal data.
+resilience status, joined by '; ', worded so that a benefits officer can read it out on the phone.
+Money in reasons is rounded to the penny (a week or a month as said), and the Pension Credit yearly
+figure to the pound ("about £1,768 a year"). Reads only the scored columns of
+``pipelines.score.households_sql``; no personal data.
 """
 
 from __future__ import annotations
