@@ -1,0 +1,100 @@
+"""The contact list on hand-made households (real DuckDB, real scoring): who is listed, in what order,
+what the next actions say, and a CSV that a spreadsheet reads as meant."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from pipelines.action.contact import build_contact_list, csv_cell, write_contact_csv, write_csv
+from schemas.outputs import ContactListRow
+from tests.pipelines.score.support import account, claim, make_db, score
+
+UC = {"uc_monthly": D("1000.00")}
+PENSIONER = {"claimant_birth_date": dt.date(1940, 1, 1), "state_pension_weekly": D("150.00")}
+
+
+@pytest.fixture(scope="module")
+def listed() -> dict[str, dict]:
+    claims = [
+        claim("B1"),                                            # no income: at risk (priority 2)
+        claim("B2", **UC),                                      # comfortable, council tax at enforcement (1)
+        claim("B3", **PENSIONER),                               # pensioner below the guarantee: Pension Credit (3)
+        claim("B4", uc_monthly=D("3000.00"), tenure="owner_occupier"),  # comfortable, nothing fired: not listed
+        claim("B5", earnings_weekly=D("10.00")),                # a smaller shortfall than B1: after it (2)
+    ]
+    accounts = [account("A2", annual_charge=D("1200.00"), ctr_annual=D("1200.00"),
+                        recovery_stage="enforcement_agent", arrears=D("842.17"))]
+    con = make_db(claims, accounts, links=[("B2", "A2")])
+    score(con)
+    counts = build_contact_list(con, None, dt.date(2026, 11, 20))
+    assert counts["households"] is None or counts["households"] >= 0  # shared: 1-9 are not shown
+    cursor = con.execute("SELECT * FROM contact_list ORDER BY rank")
+    names = [d[0] for d in cursor.description]
+    assert names == list(ContactListRow.model_fields)
+    return {row[names.index("claim_ref")]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+
+
+def test_who_is_listed_and_the_order(listed: dict[str, dict]) -> None:
+    order = sorted(listed, key=lambda ref: listed[ref]["rank"])
+    assert "B4" not in listed
+    assert [listed[r]["priority"] for r in order] == sorted(listed[r]["priority"] for r in order)
+    assert listed["B2"]["priority"] == 1 and listed["B2"]["rank"] == 1
+    assert listed["B2"]["resilience_status"] == "comfortable"  # listed for the enforcement, whatever its status
+    assert listed["B1"]["priority"] == listed["B5"]["priority"] == 2
+    assert listed["B1"]["cashflow_monthly"] < listed["B5"]["cashflow_monthly"] < 0
+    assert listed["B1"]["rank"] < listed["B5"]["rank"]  # the larger shortfall first
+    assert listed["B3"]["priority"] == 3 and listed["B3"]["pension_credit_value_annual"] > 0
+
+
+def test_next_actions_in_plain_words(listed: dict[str, dict]) -> None:
+    assert listed["B2"]["next_actions"].startswith(
+        "council tax at enforcement: refer to the recovery team before further action")
+    assert listed["B2"]["council_tax_arrears"] == D("842.17") and listed["B2"]["recovery_stage"] == "enforcement_agent"
+    assert "Council tax recovery has reached enforcement agents with £842.17 arrears" in listed["B2"]["reasons"]
+    pc = listed["B3"]["pension_credit_value_annual"]
+    assert f"apply for Pension Credit: about £{pc:,.0f} a year" in listed["B3"]["next_actions"]
+    assert listed["B1"]["next_actions"].startswith("spends £")
+
+
+def test_a_first_run_lists_everyone_as_new_flagged_today(listed: dict[str, dict]) -> None:
+    for row in listed.values():
+        assert row["new_since_last_run"] and row["previous_status"] is None
+        assert row["first_flagged_date"] == dt.date(2026, 11, 20)
+        assert row["cashflow_monthly"] == row["cashflow_monthly"].quantize(D("0.01"))
+
+
+@pytest.mark.parametrize(("value", "cell"), [
+    ("=1+1", "'=1+1"), ("+44 1227", "'+44 1227"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("High Street", "High Street"), (None, ""), (True, "yes"), (False, "no"),
+    (D("1234.5"), "1234.50"), (D("-0.016"), "-0.02"), (dt.date(2026, 11, 20), "2026-11-20"), (7, "7"),
+])
+def test_csv_cells(value: object, cell: str) -> None:
+    assert csv_cell(value) == cell
+
+
+def test_csv_is_utf8_with_bom_and_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    assert write_csv(path, ["a", "b"], [("=HYPERLINK(\"x\")", D("2.5")), ("Café, 1 \"Quoted\" Rd", None)]) == 2
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfa,b\r\n")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["a", "b"], ["'=HYPERLINK(\"x\")", "2.50"], ["Café, 1 \"Quoted\" Rd", ""]]
+
+
+def test_the_district_csv_neutralises_an_address_formula(tmp_path: Path) -> None:
+    hostile = "=cmd|' /C calc'!A0"
+    con = make_db([claim("B2", town=hostile, address_line_2="@SUM(1+1)", **UC)],
+                  [account("A2", recovery_stage="summons")], links=[("B2", "A2")])
+    score(con)
+    build_contact_list(con, None, dt.date(2026, 11, 20))
+    assert con.execute("SELECT town FROM contact_list").fetchone() == (hostile,)  # Parquet keeps the value
+    assert write_contact_csv(con, "SELECT * FROM contact_list", tmp_path / "c.csv") == 1
+    with (tmp_path / "c.csv").open(encoding="utf-8-sig", newline="") as handle:
+        row = next(csv.DictReader(handle))
+    assert (row["town"], row["address_line_2"]) == ("'" + hostile, "'@SUM(1+1)")
+    assert row["cashflow_monthly"].startswith("-") or row["cashflow_monthly"][0].isdigit()
