@@ -13,7 +13,7 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: setup setup-run run test test-fast lint perf sample clean chromium audit faults nightly-load lock lock-install lock-check
+.PHONY: setup setup-run run test test-fast lint perf sample clean chromium libreoffice audit faults nightly-load lock lock-install lock-check
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH" >&2; exit 1; }
@@ -40,7 +40,11 @@ run: setup-run
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "warning: could not install chromium; browser tests will fail" >&2
 
-test: setup chromium
+# LibreOffice Calc (Debian's package, no GUI) opens the contact list CSV in tests/e2e/test_contact_list.py
+libreoffice:
+	@command -v soffice >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null; } || echo "warning: could not install LibreOffice Calc; the contact-list spreadsheet test will be skipped" >&2
+
+test: setup chromium libreoffice
 	$(BIN)/python -m pytest -q
 
 # The inner loop: everything but the slow tier (tests/e2e/ and tests marked slow), property tests drawing

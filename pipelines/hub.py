@@ -94,7 +94,8 @@ def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[str]) -> dict[str, int]:
-    """Write every published Parquet file of the output contract; returns rows per file."""
+    """Write every published Parquet file of the output contract, and each district's contact list as CSV
+    too; returns rows per Parquet file."""
     written: dict[str, int] = {}
     names: list[str] = []
 
@@ -126,8 +127,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[
         for lad in lad_codes:
             own = f"SELECT * FROM contact_list WHERE lad_code = {quote_str(lad)} ORDER BY rank"
             put(f"districts/{lad}/contact_list.parquet", own)
-            written[f"districts/{lad}/contact_list.csv"] = write_contact_csv(
-                con, own, folder / "districts" / lad / "contact_list.csv")
+            write_contact_csv(con, own, folder / "districts" / lad / "contact_list.csv")  # rows as its Parquet
     put("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"")
     write_database(folder, names)
     return written

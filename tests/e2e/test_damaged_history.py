@@ -79,7 +79,7 @@ def test_invalid_manifest_in_current_is_ignored(landing: Path, out: Path) -> Non
     _recovered(_run(landing, out), out, before, before / "manifest.json")
 
 
-@pytest.mark.parametrize("name", ["households.parquet", "district_benchmarks.parquet"])
+@pytest.mark.parametrize("name", ["households.parquet", "district_benchmarks.parquet", "contact_list.parquet"])
 def test_truncated_history_parquet_is_ignored(landing: Path, out: Path, name: str) -> None:
     before = _current(out)
     _truncate(before / name)
