@@ -151,7 +151,7 @@ _OUTPUTS: tuple[tuple[str, str, str, str, str], ...] = (
      "district only",
      "The households to contact, one row each, in order of priority within the district: references, address as "
      "held in the extracts, status now and before, first flagged date, every check that fired with its £ value, "
-     "council-tax arrears and stage, and next actions in plain words (docs/ACTION.md). The CSV has the same "
+     "council-tax arrears and stage, and next actions in plain words (docs/CONTACT.md). The CSV has the same "
      "columns for spreadsheets: UTF-8 with a BOM, money to the penny, ISO dates, yes/no, and any text cell "
      "starting with = + - @ tab or CR prefixed with an apostrophe."),
     ("links", "schemas.links", "LinkRow", "row-level: the hub, and each district for its own rows",

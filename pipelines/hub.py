@@ -120,7 +120,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[
     for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign"):
         if table_exists(con, table):
             put(f"{table}.parquet", table)
-    if table_exists(con, "contact_list"):  # docs/ACTION.md: the whole list for the hub, each district its own
+    if table_exists(con, "contact_list"):  # docs/CONTACT.md: the whole list for the hub, each district its own
         from pipelines.action.contact import write_contact_csv
 
         put("contact_list.parquet", "SELECT * FROM contact_list ORDER BY lad_code, rank")

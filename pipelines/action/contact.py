@@ -4,7 +4,7 @@
 from the run's ``households`` and hub tables, and the previous run's households and contact list;
 :func:`write_contact_csv` writes one district's rows as a CSV that opens cleanly in Excel.
 
-Who is listed, and the priority (docs/ACTION.md):
+Who is listed, and the priority (docs/CONTACT.md):
 
 1. council tax at summons or later (every household in crisis is);
 2. at risk: spends more than comes in;
