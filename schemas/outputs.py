@@ -266,7 +266,7 @@ def _contact_fields() -> dict[str, Any]:
 
 
 ContactListRow: type[BaseModel] = create_model(  # type: ignore[call-overload]
-    "ContactListRow", __doc__="One household to contact, in order of priority (docs/ACTION.md).",
+    "ContactListRow", __doc__="One household to contact, in order of priority (docs/CONTACT.md).",
     **_contact_fields())
 
 

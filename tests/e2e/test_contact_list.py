@@ -66,7 +66,7 @@ def _households(run: Path) -> list[dict[str, Any]]:
 
 
 def _priority(h: dict[str, Any]) -> int | None:
-    """The documented rule (README, docs/ACTION.md), restated independently of the SQL."""
+    """The documented rule (README, docs/CONTACT.md), restated independently of the SQL."""
     fired = [h.get(f"{c}_confidence") for c in TAKEUP_CHECKS]
     if h["recovery_stage"] in URGENT_STAGES or h["resilience_status"] == "in_crisis":
         return 1
@@ -191,7 +191,8 @@ def test_previous_status_new_and_first_flagged_carry_over(runs: dict[str, Any]) 
     assert (row["priority"], row["new_since_last_run"], row["first_flagged_date"]) == ("1", "yes", NEXT_DAY.isoformat())
     assert (row["previous_status"], row["resilience_status"]) == ("comfortable", "comfortable")
     assert (row["council_tax_arrears"], row["recovery_stage"]) == ("250.00", "enforcement_agent")
-    assert row["next_actions"].startswith("council tax at enforcement: refer to the recovery team before further action")
+    assert row["next_actions"].startswith(
+        "council tax at enforcement: refer to the recovery team before further action")
     assert "Council tax recovery has reached enforcement agents with £250.00 arrears" in row["reasons"]
     assert row["reasons"].split("; ")[-1].startswith("Comfortable: ")
 
