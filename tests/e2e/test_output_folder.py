@@ -90,14 +90,15 @@ def test_the_database_works_when_the_output_folder_is_copied_elsewhere(landing, 
     try:
         with duckdb.connect(str(copy / "povertylink.duckdb"), read_only=True) as con:
             tables = sorted(r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall())
-            assert tables == ["area_needs", "arrears_signals", "district_benchmarks",
-                              "districts_E07000105_arrears_signals", "districts_E07000105_households",
-                              "districts_E07000106_arrears_signals", "districts_E07000106_households", "households",
+            assert tables == ["area_needs", "arrears_signals", "contact_list", "district_benchmarks",
+                              "districts_E07000105_arrears_signals", "districts_E07000105_contact_list",
+                              "districts_E07000105_households", "districts_E07000106_arrears_signals",
+                              "districts_E07000106_contact_list", "districts_E07000106_households", "households",
                               "links", "pension_credit_campaign", "quarantine", "status_movement"]
             assert con.execute("SELECT count(*) FROM households").fetchone() == (6,)
             assert con.execute("SELECT DISTINCT lad_code FROM districts_E07000106_households").fetchall() == [
                 ("E07000106",)]
-            for whole in ("households", "arrears_signals"):  # a district's view is its rows of the county table
+            for whole in ("households", "arrears_signals", "contact_list"):  # a district's view: its county rows
                 view = f"districts_E07000106_{whole}"
                 assert con.execute(f"DESCRIBE {view}").fetchall() == con.execute(f"DESCRIBE {whole}").fetchall()
                 assert con.execute(f"SELECT * FROM {view} ORDER BY ALL").fetchall() == con.execute(
