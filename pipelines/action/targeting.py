@@ -306,12 +306,14 @@ def _summary(request: TargetRequest, name: str, run_id: str, as_of: str,
 def _shared(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary as it may be shared across districts: counts under the 10-5 rule, money to £1,000."""
     def protect(figures: dict[str, Any]) -> dict[str, Any]:
-        return {"pool": published_count(figures["pool"]), "selected": published_count(figures["selected"]),
-                "budget": figures["budget"], "total": round_money(figures["total"]),
-                "left_over": round_money(figures["left_over"])}
+        selected = published_count(figures["selected"])  # money hidden with a hidden count, as in the benchmarks
+        return {"pool": published_count(figures["pool"]), "selected": selected, "budget": figures["budget"],
+                "total": None if selected is None else round_money(figures["total"]),
+                "left_over": None if selected is None else round_money(figures["left_over"])}
 
     return {"settings": summary["settings"], "disclosure": "counts rounded to the nearest 5 (null for 1 to 9), "
-            "money to the nearest £1,000; each district's exact figures are in districts/<LAD>/summary.json",
+            "money to the nearest £1,000 (null with a hidden count); each district's exact figures are in "
+            "districts/<LAD>/summary.json",
             "districts": {lad: protect(f) for lad, f in summary["districts"].items()},
             "county": protect(summary["county"])}
 

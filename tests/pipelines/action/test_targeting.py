@@ -52,3 +52,19 @@ def test_money_arguments_refused(text: str) -> None:
 
 def test_money_arguments_accepted() -> None:
     assert money_arg("£50,000", "--budget") == D("50000.00") and money_arg("150.5", "--award") == D("150.50")
+
+
+def test_the_shared_summary_is_disclosure_controlled() -> None:
+    from pipelines.action.targeting import _shared
+
+    def figures(pool: int, selected: int, award: str) -> dict:
+        total = D(award) * selected
+        return {"pool": pool, "selected": selected, "budget": D("5000"), "total": total, "left_over": D("5000") - total}
+
+    shared = _shared({"settings": {}, "districts": {"E1": figures(41, 7, "150"), "E2": figures(50, 26, "150")},
+                      "county": figures(91, 33, "150")})
+    assert shared["districts"]["E1"] == {"pool": 40, "selected": None, "budget": D("5000"), "total": None,
+                                         "left_over": None}
+    assert shared["districts"]["E2"] == {"pool": 50, "selected": 25, "budget": D("5000"), "total": D("4000.00"),
+                                         "left_over": D("1000.00")}
+    assert shared["county"]["selected"] == 35 and shared["county"]["total"] == D("5000.00")
