@@ -294,7 +294,8 @@ def _row(campaign: Campaign, run_id: str, as_of: dt.date, district: str, **value
     row = {"run_date": as_of, "run_id": run_id, "campaign": campaign.name, "check": campaign.check,
            "district": district, "district_name": COUNTY_NAME if district == COUNTY_CODE else district_name(district),
            "started": campaign.started, "receipt_visible": visible, "availability": "available",
-           "suppressed": False}
+           "suppressed": False, "cohort": None, **dict.fromkeys(OUTCOMES), "value_received_annual": None,
+           "value_still_missing_annual": None}
     row |= values
     if not visible:
         row["now_receiving"] = row["value_received_annual"] = None
