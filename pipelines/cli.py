@@ -244,6 +244,8 @@ def campaign_start(
     from pipelines.action.campaigns import start_campaign
     from pipelines.run import output_lock
 
+    if not output.is_dir():
+        fail(f"--output {output}: no such folder")
     try:
         with output_lock(output):
             campaign = start_campaign(output, name, check, tuple(district or ()))
@@ -272,6 +274,8 @@ def campaign_stop(
     from pipelines.action.campaigns import stop_campaign
     from pipelines.run import output_lock
 
+    if not output.is_dir():
+        fail(f"--output {output}: no such folder")
     try:
         with output_lock(output):
             campaign = stop_campaign(output, name)
@@ -291,6 +295,8 @@ def scenario(
     from pipelines.action.scenario import load_scenario, run_scenario
     from pipelines.run import output_lock
 
+    if not output.is_dir():
+        fail(f"--output {output}: no such folder")
     try:
         plan = load_scenario(file)
         with output_lock(output):
