@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from pathlib import Path
+
 import pytest
 
 from pipelines.action.scenario import load_scenario
+from pipelines.score.params import load_parameters
 from schemas.errors import UserError
 
 
@@ -31,3 +36,14 @@ def test_what_a_scenario_may_not_do_is_refused(tmp_path, text, message):
     file.write_text(text)
     with pytest.raises(UserError, match=message):
         load_scenario(file)
+
+
+def test_the_documented_example_is_a_valid_scenario(tmp_path):
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "CAMPAIGNS.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml scenario\n(.*?)```", docs, re.S)
+    assert len(blocks) == 1
+    file = tmp_path / "example.toml"
+    file.write_text(blocks[0])
+    scenario = load_scenario(file)
+    params = load_parameters(dt.date(2026, 11, 20), scenario.parameters)  # the overrides validate too
+    assert params.ctr_schemes.value["E07000112"].max_pct == 1
