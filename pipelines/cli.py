@@ -261,6 +261,86 @@ def serve(
     serve_nightly(input, output, cron, timezone, interval, name)
 
 
+campaign_app = typer.Typer(no_args_is_help=True, help="Campaigns that keep their cohort: start, list, stop.")
+app.add_typer(campaign_app, name="campaign")
+OutputOption = Annotated[Path, typer.Option("--output", help="the output folder (current/ and runs/ are kept here)")]
+
+
+@campaign_app.command("start")
+def campaign_start(
+    name: Annotated[str, typer.Argument(help="the campaign's name: letters, digits, '-' and '_'")],
+    check: Annotated[str, typer.Option("--check", help="pension_credit or a take-up check (ctr, fsm, ...)")],
+    output: OutputOption,
+    district: Annotated[Optional[list[str]], typer.Option(
+        "--district", help="only this district's flagged households (repeatable; default every district)")] = None,
+) -> None:
+    """Freeze the current run's households flagged by CHECK as the campaign's cohort; every later run reports it."""
+    from pipelines.action.campaigns import start_campaign
+    from pipelines.run import output_lock
+
+    if not output.is_dir():
+        fail(f"--output {output}: no such folder")
+    try:
+        with output_lock(output):
+            campaign = start_campaign(output, name, check, tuple(district or ()))
+    except UserError as err:
+        fail(str(err))
+        return
+    typer.echo(f"campaign {campaign.name} started: {campaign.cohort:,} households flagged by {campaign.check} "
+               f"in run {campaign.started_run_id} ({', '.join(campaign.districts)}); every later run reports it "
+               "in campaigns.parquet and districts/<LAD>/campaigns.parquet")
+
+
+@campaign_app.command("list")
+def campaign_list(output: OutputOption) -> None:
+    """List the campaigns of the output folder, live and stopped."""
+    from pipelines.action.campaigns import format_campaigns, list_campaigns
+
+    typer.echo(format_campaigns(list_campaigns(output)))
+
+
+@campaign_app.command("stop")
+def campaign_stop(
+    name: Annotated[str, typer.Argument(help="the campaign to stop")],
+    output: OutputOption,
+) -> None:
+    """Stop following a campaign: later runs no longer report it (its cohort is kept)."""
+    from pipelines.action.campaigns import stop_campaign
+    from pipelines.run import output_lock
+
+    if not output.is_dir():
+        fail(f"--output {output}: no such folder")
+    try:
+        with output_lock(output):
+            campaign = stop_campaign(output, name)
+    except UserError as err:
+        fail(str(err))
+        return
+    typer.echo(f"campaign {campaign.name} stopped; later runs no longer report it")
+
+
+@app.command()
+def scenario(
+    file: Annotated[Path, typer.Argument(help="TOML: name, optional district and base_year, [parameters] overrides")],
+    output: OutputOption,
+) -> None:
+    """Score the current run's households again under changed parameters into OUTPUT/scenarios/<name>/
+    (current/ and runs/ are left as they are)."""
+    from pipelines.action.scenario import load_scenario, run_scenario
+    from pipelines.run import output_lock
+
+    if not output.is_dir():
+        fail(f"--output {output}: no such folder")
+    try:
+        plan = load_scenario(file)
+        with output_lock(output):
+            result = run_scenario(output, plan)
+    except UserError as err:
+        fail(str(err))
+        return
+    typer.echo(printable(result.summary()))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -166,7 +166,16 @@ _OUTPUTS: tuple[tuple[str, str, str, str, str], ...] = (
      "Of households flagged missing Pension Credit in the previous run, how many now receive it; every run kept."),
     ("quarantine", "schemas.outputs", "QuarantineRow", "the partnership's analysts (no values, no names)",
      "Every rejected input row: district, file, line, column and reason."),
+    ("campaigns", "schemas.outputs", "CampaignRow", _SHARED,
+     "Each live campaign's fixed cohort by district and for the county: how many now receive the support, £ a "
+     "year now received, still missing, no longer flagged, left the caseload (written while a campaign is live; "
+     "docs/CAMPAIGNS.md)."),
+    ("district_campaigns", "schemas.outputs", "CampaignRow",
+     "row-level district figures: districts/<LAD>/campaigns.parquet for that district only (exact counts)",
+     "One district's own exact figures for each live campaign: the same columns as campaigns.parquet, no "
+     "suppression or rounding (written while a campaign is live)."),
 )
+_PATHS: dict[str, str] = {"district_campaigns": "districts/<LAD>/campaigns.parquet"}  # tables not at the root
 # Each published table's key: no two rows share these values (tests/e2e/test_keys.py checks every run's files).
 # households: one row per household, a household being one benefit claim in one district; a person claiming in
 # two districts is in two households that share person_cluster_id (see matching/ids.py).
@@ -179,6 +188,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "pension_credit_campaign": ("run_id", "lad_code", "outcome"),
     "arrears_signals": ("lad_code", "account_ref"),
     "contact_list": ("household_id",),
+    "campaigns": ("run_id", "campaign", "district"),
+    "district_campaigns": ("run_id", "campaign", "district"),
 }
 _INPUT_TEXT: dict[tuple[str, bool], tuple[str, str, str]] = {  # path, audience, description
     ("benefits", False): ("landing/<LAD>/benefits_<YYYY-MM-DD>.csv", "sent to the hub (pseudonymised)",
@@ -214,7 +225,8 @@ def tables() -> tuple[list[Table], list[Table]]:
     for name, module, preferred, audience, description in _OUTPUTS:
         found = _model(module, preferred)
         if found is not None:
-            outputs.append(Table(name, f"{name}.parquet", "parquet", description, audience, found.__name__,
+            outputs.append(Table(name, _PATHS.get(name, f"{name}.parquet"), "parquet", description, audience,
+                                 found.__name__,
                                  model_columns(found), KEYS.get(name, ())))
     return inputs, outputs
 

@@ -115,6 +115,11 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[
         for lad in lad_codes:
             put(f"districts/{lad}/arrears_signals.parquet",
                 f"SELECT * FROM arrears_signals WHERE lad_code = {quote_str(lad)} ORDER BY rank")
+    if table_exists(con, "campaigns"):  # while a campaign is live: shared figures, and each district's exact ones
+        put("campaigns.parquet", "SELECT * FROM campaigns ORDER BY campaign, district = 'county', district")
+        for lad in lad_codes:
+            put(f"districts/{lad}/campaigns.parquet",
+                f"SELECT * FROM campaigns_exact WHERE district = {quote_str(lad)} ORDER BY campaign")
     if table_exists(con, "links"):
         put("links.parquet", f"SELECT {_safe_columns(con, 'links')} FROM links ORDER BY lad_code, claim_ref")
     for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign"):
@@ -191,6 +196,7 @@ class HubJob:
     partitions: Path | None = None
     backfills: tuple[tuple[Path, str], ...] = ()
     unavailable: dict[str, str] = field(default_factory=dict)
+    output: Path | None = None  # the output folder: its live campaigns are followed (pipelines/action/campaigns.py)
 
 
 def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -217,6 +223,11 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[st
         sections["benchmarks"] = timer.run("benchmark", partial(benchmark_stage, con, job.run_id, job.as_of,
                                                                 job.previous, job.backfills, job.unavailable))
         sections["contact_list"] = timer.run("contact", partial(build_contact_list, con, job.previous, job.as_of))
+        if job.output is not None:
+            from pipelines.action.campaigns import campaign_stage
+
+            sections["campaigns"] = timer.run("campaigns", partial(campaign_stage, con, job.output, job.run_id,
+                                                                   job.as_of, job.unavailable))
         sections["published_rows"] = timer.run("write", partial(write_outputs, con, job.staging, job.lad_codes))
         timer.run("report", partial(write_documents, con, job.staging, manifest | sections | {"timings": timer.stages}))
     finally:

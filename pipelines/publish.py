@@ -23,6 +23,7 @@ from schemas.sql import quote_ident, quote_str
 CURRENT = "current"
 RUNS = "runs"
 STAGING_PREFIX = ".staging-"
+DISTRICT_OWN_FIGURES = ("campaigns.parquet",)  # districts/<LAD>/ files with exact figures, not a slice of the root's
 
 
 def new_run_id(now: dt.datetime, as_of: dt.date) -> str:
@@ -102,7 +103,8 @@ def write_database(folder: Path, parquet_names: list[str]) -> None:
     """
     database = folder / "povertylink.duckdb"
     views = {name: name.split("/") for name in parquet_names
-             if name.startswith("districts/") and name.count("/") == 2 and name.split("/")[2] in parquet_names}
+             if name.startswith("districts/") and name.count("/") == 2 and name.split("/")[2] in parquet_names
+             and name.split("/")[2] not in DISTRICT_OWN_FIGURES}
     con = duckdb.connect(str(database))
     try:
         for name in (n for n in parquet_names if n not in views):

@@ -428,7 +428,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     job = HubJob(staging=staging, final=(output / "runs" / run_id).resolve(), lad_codes=lad_codes,
                  as_of=request.as_of, run_id=run_id, config=config, previous=past.view,
                  previous_manifest=past.manifest, from_stage=hub_from, backfills=placement.backfills,
-                 partitions=staging / PARTITIONS if partitioned else None, unavailable=gaps.unavailable())
+                 partitions=staging / PARTITIONS if partitioned else None, unavailable=gaps.unavailable(),
+                 output=output)
     try:
         steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter)) \
             if partitioned else None

@@ -294,6 +294,42 @@ class TargetListRow(BaseModel):
     targeting: OutText = _f("the targeting's name")
     as_of_date: OutDate = _f("the targeted run's as-of date")
     run_id: OutText = _f("the targeted run's id")
+class CampaignRow(BaseModel):
+    """One live campaign's fixed cohort in one district (or the county), as this run finds it
+    (``povertylink campaign start``; pipelines/action/campaigns.py). The shared ``campaigns.parquet``
+    is disclosure-controlled; ``districts/<LAD>/campaigns.parquet`` holds that district's exact figures.
+    Every cohort household is in exactly one of now_receiving, still_missing, no_longer_flagged and
+    left_caseload."""
+
+    run_date: OutDate = _f("the run's as-of date")
+    run_id: OutText = _f("the run's id")
+    campaign: OutText = _f("the campaign's name")
+    check: OutText = _f("the check whose flagged households make the cohort: pension_credit or a take-up check")
+    district: OutText = _f(_CODE + " (where the cohort household was flagged)")
+    district_name: OutText = _f("district name, or the county's name")
+    started: OutDate = _f("as-of date of the run whose flagged households were frozen as the cohort")
+    cohort: OutInt | None = _f("households in the cohort (fixed when the campaign started)", None)
+    now_receiving: OutInt | None = _f("cohort households now receiving the support (more of it than when the "
+                                      "campaign started; the rule per check is in docs/CAMPAIGNS.md); null where "
+                                      "receipt is not in the data (receipt_visible false)", None)
+    value_received_annual: OutMoney | None = _f("pounds a year now received by the now_receiving households, "
+                                                 "above what they received when the campaign started", None)
+    still_missing: OutInt | None = _f("cohort households still in the caseload, not receiving, and still "
+                                      "flagged by the check", None)
+    value_still_missing_annual: OutMoney | None = _f("pounds a year still missed by the still_missing households "
+                                                      "(this run's value of the check; unknown values add nothing)",
+                                                      None)
+    no_longer_flagged: OutInt | None = _f("cohort households still in the caseload, not receiving, that the check "
+                                          "no longer flags (their circumstances or the rules changed)", None)
+    left_caseload: OutInt | None = _f("cohort households no longer scored (their claim ended, or it is now a "
+                                      "different household)", None)
+    receipt_visible: OutFlag = _f("true where the extracts show receipt of this support (pension_credit, ctr, "
+                                  "attendance_allowance, hb_pensioner); false where they cannot")
+    availability: Availability = _f("'available'; for a district whose data were not complete this run, why its "
+                                    "figures are null: 'missing', 'refused' or 'stale'; for the county, "
+                                    "'partial' where it covers only the complete districts", "available")
+    suppressed: OutFlag = _f("true where any count of the row is hidden by disclosure control (always false in "
+                             "a district's own file, whose figures are exact)")
 
 
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
@@ -303,6 +339,7 @@ OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     "pension_credit_campaign": PensionCreditCampaignRow,
     "quarantine": QuarantineRow,
     "contact_list": ContactListRow,
+    "campaigns": CampaignRow,
 }
 
 

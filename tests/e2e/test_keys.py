@@ -38,8 +38,12 @@ def test_every_published_table_has_a_documented_key():
     assert set(documented) - set(KEYS) == {"quarantine"}  # a row can have several problems: no key
 
 
+# written only while a campaign is live: their keys are checked in tests/e2e/test_campaigns.py
+LIVE_CAMPAIGNS_ONLY = ("campaigns", "district_campaigns")
+
+
 @pytest.mark.parametrize("which", [0, 1], ids=["first-run", "next-run"])
-@pytest.mark.parametrize("table", sorted(KEYS))
+@pytest.mark.parametrize("table", sorted(set(KEYS) - set(LIVE_CAMPAIGNS_ONLY)))
 def test_documented_key_is_unique(runs, which, table):
     path = runs[which] / f"{table}.parquet"
     key = ", ".join(f'"{c}"' for c in KEYS[table])
