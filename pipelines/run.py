@@ -85,11 +85,11 @@ class RunOutcome:
     published: Path | None = None
     errors: list[str] = field(default_factory=list)
 
-    def summary(self) -> str:
-        """The end-of-run summary printed on the terminal."""
+    def summary(self, width: int | None = None) -> str:
+        """The end-of-run summary printed on the terminal (``width``: its columns; None: lines not folded)."""
         from pipelines.summary import format_run_summary
 
-        return format_run_summary(self.manifest, self.published, self.errors)
+        return format_run_summary(self.manifest, self.published, self.errors, width)
 
 
 class Pending(Protocol):
