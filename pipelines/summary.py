@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from schemas.reference import district_name
+from schemas.reference import district_name, partnership_name
 from schemas.text import markdown_escape, one_line
 
 
@@ -152,7 +152,8 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
 
     ``width``: the terminal's columns (80 or more): every line fits, except a path longer than a line;
     None: lines are not folded (the households table is laid out for 120 columns)."""
-    county = str(manifest.get("county_name") or "the partnership")
+    county = str(manifest.get("county_name") or partnership_name(
+        [str(d.get("lad_code")) for d in manifest.get("districts", []) if isinstance(d, dict)]))
     lines = [f"povertylink run {manifest.get('run_id', '?')} (as of {manifest.get('as_of', '?')})", ""]
     lines += [f"WARNING: {n}" for n in _run_notices(manifest)]
     lines += [""] if len(lines) > 2 else []
