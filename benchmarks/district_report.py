@@ -98,24 +98,29 @@ def place_section(con: duckdb.DuckDBPyConnection, run_id: str | None, lad: str, 
     """Where the district stands among the others: published (rounded, suppressed) figures only."""
     if run_id is None or not table_exists(con, "district_benchmarks"):
         return {"place": [], "place_charts": []}
-    rows = con.execute("SELECT lad_code, metric, count, rate, rank, availability FROM district_benchmarks "
-                       "WHERE run_id = ?", [run_id]).fetchall()
-    cells = {(str(r[0]), str(r[1])): r for r in rows}
-    districts = sorted({str(r[0]) for r in rows if r[0] != COUNTY_CODE}, key=district_name)
-    gone = {district_name(d): str(cells.get((d, "households_scored"), (0,) * 6)[5]) for d in districts
-            if str(cells.get((d, "households_scored"), (0,) * 6)[5] or "available") != "available"}
-    ranked_of = {m: sum(1 for d in districts if (cells.get((d, m)) or (0,) * 6)[3] is not None) for m in KEY_METRICS}
+    cursor = con.execute("SELECT lad_code, metric, count, rate, rank, availability FROM district_benchmarks "
+                         "WHERE run_id = ?", [run_id])
+    names = [d[0] for d in cursor.description]
+    cells = {(str(r[0]), str(r[1])): dict(zip(names, r, strict=True)) for r in cursor.fetchall()}
+
+    def get(area: str, metric: str, key: str) -> Any:
+        return cells.get((area, metric), {}).get(key)
+
+    districts = sorted({area for area, _ in cells if area != COUNTY_CODE}, key=district_name)
+    gone = {district_name(d): str(get(d, "households_scored", "availability")) for d in districts
+            if (get(d, "households_scored", "availability") or "available") != "available"}
     place, charts = [], []
     for metric in KEY_METRICS:
-        mine, whole = cells.get((lad, metric)), cells.get((COUNTY_CODE, metric))
-        rank = mine[4] if mine else None
-        place.append({"label": METRIC_LABELS[metric], "count": fmt_count(mine[2] if mine else None),
-                      "rate": fmt_rate(mine[3] if mine else None), "county_rate": fmt_rate(whole[3] if whole else None),
-                      "rank": f"{rank} of {ranked_of[metric]}" if rank else "not ranked (suppressed)"})
-        items = [(district_name(d), (cells.get((d, metric)) or (0,) * 6)[3]) for d in districts]
+        rank = get(lad, metric, "rank")
+        ranked = sum(1 for d in districts if get(d, metric, "rate") is not None)
+        place.append({"label": METRIC_LABELS[metric], "count": fmt_count(get(lad, metric, "count")),
+                      "rate": fmt_rate(get(lad, metric, "rate")),
+                      "county_rate": fmt_rate(get(COUNTY_CODE, metric, "rate")),
+                      "rank": f"{rank} of {ranked}" if rank else "not ranked (suppressed)"})
+        items = [(district_name(d), get(d, metric, "rate")) for d in districts]
         charts.append({"label": METRIC_LABELS[metric], "svg": Markup(bar_chart(
             items, f"{METRIC_LABELS[metric]} per 1,000 dwellings by district", fmt_rate,
-            whole[3] if whole else None, county, highlight=district_name(lad), unavailable=gone))})
+            get(COUNTY_CODE, metric, "rate"), county, highlight=district_name(lad), unavailable=gone))})
     return {"place": place, "place_charts": charts, "place_districts": len(districts)}
 
 

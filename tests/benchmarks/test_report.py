@@ -84,6 +84,10 @@ def test_report_html_is_self_contained_and_shows_suppression(tmp_path: Path) -> 
     assert "not a UK postcode" in html and "Kent (county files)" in html
     assert html.count("<svg") >= 8
     assert "cross district · by nino" in html and "em iterations" in html
+    quality, appendix = html[html.index('id="quality"'):html.index('id="notes"')], html[html.index('id="appendix"'):]
+    assert "em iterations" in appendix and "em iterations" not in quality  # internals apart from what people read
+    assert "per household" not in html and "each)" not in html  # no £ divided by a rounded count
+    assert "Why are these figures rounded?" in html
     row = re.search(r"cross district · by nino</dt><dd>([^<]*)<", html)
     assert row and row.group(1) == "[c]"  # 5 claims across districts: suppressed
     for claim in con.execute("SELECT claim_ref FROM households LIMIT 20").fetchall():
@@ -108,9 +112,10 @@ def test_report_tolerates_a_first_run_with_no_extras(tmp_path: Path) -> None:
     first_run(con)
     build_benchmarks(con, "r1", D1, None)
     out = tmp_path / "report.html"
-    write_report(con, {"run_id": "r1"}, out)
+    write_report(con, {"run_id": "r1", "history": {"runs_kept": 8}}, out)
     html = out.read_text(encoding="utf-8")
     assert "Trends need runs as of at least two different dates" in html
+    assert "Runs kept: 8, all as of" in html  # eight runs on disk, one date in the history
     assert "No linkage figures" in html and "Every input row passed validation" in html
 
 
