@@ -33,6 +33,8 @@ def _missing_text(name: str, unavailable: Mapping[str, str]) -> tuple[str, str]:
         return f"{NOT_AVAILABLE}: {unavailable[name]}", f"{name}: {NOT_AVAILABLE} ({unavailable[name]} data)"
     return SUPPRESSED, f"{name}: suppressed"
 FONT = "font-family='inherit'"
+TEXT = 13  # every chart's text, in its own units: at 400 px (about 354 px of chart) still 10 px or more
+NARROW = 440  # width of the bar charts: drawn at this size they fit a phone; on a desktop they grow a little
 HALO = "paint-order='stroke' stroke='#ffffff' stroke-width='3' stroke-linejoin='round'"
 
 
@@ -84,8 +86,8 @@ def bar_chart(
     shown = sorted((i for i in items if i[1] is not None), key=lambda i: -(i[1] or 0))
     hidden = sorted((i for i in items if i[1] is None), key=lambda i: i[0] in unavailable)
     rows = [*shown, *hidden]
-    left, right, bar, gap, top = 168, 70, 18, 8, 26
-    width = 640
+    left, right, bar, gap, top = 150, 64, 20, 8, 26
+    width = NARROW
     height = top + len(rows) * (bar + gap) + 10
     span = width - left - right
     top_value = _nice_max(max([v for _, v in shown if v is not None] + [reference or 0.0, 0.0]))
@@ -94,31 +96,32 @@ def bar_chart(
     for tick in _ticks(top_value):
         x = left + span * tick / top_value
         body.append(f"<line x1='{x:.1f}' y1='{top - 6}' x2='{x:.1f}' y2='{height - 6}' stroke='{GRID}'/>")
-        body.append(f"<text x='{x:.1f}' y='{top - 10}' font-size='10' fill='{MUTED}' text-anchor='middle' "
+        body.append(f"<text x='{x:.1f}' y='{top - 10}' font-size='{TEXT}' fill='{MUTED}' text-anchor='middle' "
                     f"{FONT}>{escape(tick_fmt(tick))}</text>")
     for n, (name, value) in enumerate(rows):
         y = top + n * (bar + gap)
         weight = "700" if name == highlight else "400"
-        body.append(f"<text x='{left - 8}' y='{y + bar - 5}' font-size='12' fill='{INK}' text-anchor='end' "
+        body.append(f"<text x='{left - 8}' y='{y + bar - 5}' font-size='{TEXT}' fill='{INK}' text-anchor='end' "
                     f"font-weight='{weight}' {FONT}>{escape(name)}</text>")
         if value is None:
             text, tip = _missing_text(name, unavailable)
-            body.append(f"<text x='{left + 4}' y='{y + bar - 5}' font-size='12' fill='{MUTED}' {FONT}>"
+            body.append(f"<text x='{left + 4}' y='{y + bar - 5}' font-size='{TEXT}' fill='{MUTED}' {FONT}>"
                         f"{escape(text)}<title>{escape(tip)}</title></text>")
             continue
         w = max(span * value / top_value, 1.0)
-        body.append(f"<rect x='{left}' y='{y}' width='{w:.1f}' height='{bar}' rx='2' fill='{BLUE}'>"
+        colour = INK if name == highlight else BLUE
+        body.append(f"<rect x='{left}' y='{y}' width='{w:.1f}' height='{bar}' rx='2' fill='{colour}'>"
                     f"<title>{escape(name)}: {escape(fmt(value))}</title></rect>")
-        labels.append(f"<text x='{left + w + 5:.1f}' y='{y + bar - 5}' font-size='11' fill='{INK}' {HALO} "
+        labels.append(f"<text x='{left + w + 5:.1f}' y='{y + bar - 5}' font-size='{TEXT}' fill='{INK}' {HALO} "
                       f"{FONT}>{escape(fmt(value))}</text>")
     if reference is not None:
         x = left + span * reference / top_value
         body.append(f"<line x1='{x:.1f}' y1='{top - 4}' x2='{x:.1f}' y2='{height - 4}' stroke='{INK}' "
                     f"stroke-width='2' stroke-dasharray='5 3'/>")
-        body.append(f"<text x='{min(x + 4, width - 4):.1f}' y='{height - 2}' font-size='11' fill='{INK}' "
-                    f"font-weight='700' text-anchor='{'end' if x + 4 > width - 120 else 'start'}' {FONT}>"
+        body.append(f"<text x='{min(x + 4, width - 4):.1f}' y='{height + 4}' font-size='{TEXT}' fill='{INK}' "
+                    f"font-weight='700' text-anchor='{'end' if x + 4 > width - 160 else 'start'}' {FONT}>"
                     f"{escape(reference_label)} {escape(fmt(reference))}</text>")
-        height += 8
+        height += 14
     return _svg(width, height + 6, label, body + labels)
 
 
@@ -128,8 +131,8 @@ def status_mix_chart(rows: Sequence[tuple[str, dict[str, int | None], int | None
     status, households scored). Suppressed statuses are pooled into one hatched "[c]" part;
     areas named in ``unavailable`` (name -> why) are "not available"."""
     unavailable = unavailable or {}
-    left, right, bar, gap, top = 168, 16, 20, 8, 34
-    width = 640
+    left, right, bar, gap, top = 150, 10, 20, 8, 54
+    width = NARROW
     span = width - left - right
     height = top + len(rows) * (bar + gap) + 8
     body = [
@@ -137,21 +140,19 @@ def status_mix_chart(rows: Sequence[tuple[str, dict[str, int | None], int | None
         "patternTransform='rotate(45)'><rect width='6' height='6' fill='#f1f3f5'/>"
         f"<line x1='0' y1='0' x2='0' y2='6' stroke='{MUTED}' stroke-width='1.5'/></pattern></defs>"
     ]
-    x = left
-    for status, colour in STATUS_COLOURS.items():  # legend
-        body.append(f"<rect x='{x}' y='4' width='12' height='12' fill='{colour}' stroke='#00000033'/>")
-        body.append(f"<text x='{x + 16}' y='14' font-size='11' fill='{INK}' {FONT}>"
-                    f"{escape(status.replace('_', ' ').capitalize())}</text>")
-        x += 16 + 7 * len(status) + 20
-    body.append(f"<rect x='{x}' y='4' width='12' height='12' fill='url(#hatch)'/>"
-                f"<text x='{x + 16}' y='14' font-size='11' fill='{INK}' {FONT}>{SUPPRESSED} suppressed</text>")
+    legend = [(colour, status.replace("_", " ").capitalize()) for status, colour in STATUS_COLOURS.items()]
+    legend.append(("url(#hatch)", f"{SUPPRESSED} suppressed"))
+    for i, (fill, text) in enumerate(legend):  # three to a row: it fits a phone
+        x, y = 4 + (i % 3) * (width // 3), 4 + (i // 3) * 20
+        body.append(f"<rect x='{x}' y='{y}' width='13' height='13' fill='{fill}' stroke='#00000033'/>"
+                    f"<text x='{x + 18}' y='{y + 11}' font-size='{TEXT}' fill='{INK}' {FONT}>{escape(text)}</text>")
     for n, (name, counts, total) in enumerate(rows):
         y = top + n * (bar + gap)
-        body.append(f"<text x='{left - 8}' y='{y + bar - 6}' font-size='12' fill='{INK}' text-anchor='end' "
+        body.append(f"<text x='{left - 8}' y='{y + bar - 6}' font-size='{TEXT}' fill='{INK}' text-anchor='end' "
                     f"{FONT}>{escape(name)}</text>")
         if not total:
             text = _missing_text(name, unavailable)[0] if total is None else "none scored"
-            body.append(f"<text x='{left + 4}' y='{y + bar - 6}' font-size='12' fill='{MUTED}' {FONT}>"
+            body.append(f"<text x='{left + 4}' y='{y + bar - 6}' font-size='{TEXT}' fill='{MUTED}' {FONT}>"
                         f"{escape(text)}</text>")
             continue
         x0 = float(left)
@@ -178,7 +179,7 @@ def line_chart(
     tick_fmt: Callable[[float], str] = tick_number,
 ) -> str:
     """A small trend line of one series across runs; suppressed runs leave a gap."""
-    width, height, left, right, top, bottom = 340, 150, 56, 30, 14, 30
+    width, height, left, right, top, bottom = 340, 160, 60, 34, 18, 32
     values = [v for _, v in points if v is not None]
     top_value = _nice_max(max(values + [0.0]))
     span_x = width - left - right
@@ -187,15 +188,15 @@ def line_chart(
     for tick in _ticks(top_value)[::2] if len(_ticks(top_value)) > 5 else _ticks(top_value):
         y = top + span_y * (1 - tick / top_value)
         body.append(f"<line x1='{left}' y1='{y:.1f}' x2='{width - right}' y2='{y:.1f}' stroke='{GRID}'/>")
-        body.append(f"<text x='{left - 6}' y='{y + 4:.1f}' font-size='10' fill='{MUTED}' text-anchor='end' "
+        body.append(f"<text x='{left - 6}' y='{y + 4:.1f}' font-size='{TEXT - 1}' fill='{MUTED}' text-anchor='end' "
                     f"{FONT}>{escape(tick_fmt(tick))}</text>")
     n = len(points)
     coords: list[tuple[float, float] | None] = []
     for i, (day, value) in enumerate(points):
         x = left + (span_x * i / (n - 1) if n > 1 else span_x / 2)
-        if i in (0, n - 1) or n <= 6:
-            body.append(f"<text x='{x:.1f}' y='{height - 10}' font-size='10' fill='{MUTED}' text-anchor='middle' "
-                        f"{FONT}>{day.strftime('%-d %b %y')}</text>")
+        if i in (0, n - 1) or n <= 4:
+            body.append(f"<text x='{x:.1f}' y='{height - 10}' font-size='{TEXT - 1}' fill='{MUTED}' "
+                        f"text-anchor='middle' {FONT}>{day.strftime('%-d %b %y')}</text>")
         coords.append(None if value is None else (x, top + span_y * (1 - value / top_value)))
     path: list[str] = []
     for c in coords:
@@ -209,6 +210,6 @@ def line_chart(
             body.append(f"<circle cx='{c[0]:.1f}' cy='{c[1]:.1f}' r='3.5' fill='{BLUE}'>"
                         f"<title>{day.isoformat()}: {escape(fmt(value))}</title></circle>")
             if i == n - 1:
-                body.append(f"<text x='{c[0]:.1f}' y='{c[1] - 8:.1f}' font-size='11' font-weight='700' "
+                body.append(f"<text x='{c[0]:.1f}' y='{c[1] - 8:.1f}' font-size='{TEXT - 1}' font-weight='700' "
                             f"fill='{INK}' text-anchor='middle' {FONT}>{escape(fmt(value))}</text>")
     return _svg(width, height, label, body)

@@ -23,8 +23,8 @@ from benchmarks.disclosure import is_primary, percent, published_count, round_co
 from benchmarks.metrics import MONEY_METRICS
 from benchmarks.output_tables import columns_of
 from schemas.outputs import METRIC_LABELS, TAKEUP_METRICS
-from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
-from schemas.sql import table_exists
+from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name, partnership_name
+from schemas.sql import quote_str, table_exists
 from schemas.vocabulary import RESILIENCE_STATUSES
 
 HERE = Path(__file__).parent
@@ -77,7 +77,8 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = N
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _latest_run(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> tuple[str | None, dt.date | None]:
+def latest_run(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> tuple[str | None, dt.date | None]:
+    """The run the report is about (the manifest's, else the newest in ``district_benchmarks``) and its date."""
     run_id = manifest.get("run_id")
     if not table_exists(con, "district_benchmarks"):
         return run_id, None
@@ -89,7 +90,8 @@ def _latest_run(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> tup
     return (row[0], row[1]) if row else (run_id, None)
 
 
-def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict[str, Any]:
+def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None, county_name: str = COUNTY_NAME
+                      ) -> dict[str, Any]:
     """Figures of the latest run by district and metric, charts and the comparison table."""
     if run_id is None or not table_exists(con, "district_benchmarks"):
         return {"has_benchmarks": False}
@@ -102,9 +104,9 @@ def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dic
               for lad in districts}
     gone = {names[lad]: status[lad] for lad in districts if status[lad] != "available"}  # name -> why
     complete = len(districts) - len(gone)
-    scope = COUNTY_NAME if not gone else f"the {complete} district{'s' * (complete != 1)} of {COUNTY_NAME} " \
+    scope = county_name if not gone else f"the {complete} district{'s' * (complete != 1)} of {county_name} " \
         "with complete data"
-    reference = COUNTY_NAME if not gone else f"{COUNTY_NAME} ({complete} of {len(districts)} districts)"
+    reference = county_name if not gone else f"{county_name} ({complete} of {len(districts)} districts)"
     comparisons = []
     for metric in KEY_METRICS:
         items = [(names[lad], cells.get((lad, metric), {}).get("rate")) for lad in districts]
@@ -120,7 +122,7 @@ def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dic
                               "Pension Credit unclaimed, £ a year, by district", fmt_gbp, tick_fmt=gbp_tick,
                               unavailable=gone))
     mix_rows = [
-        (names[lad] if lad != COUNTY_CODE else COUNTY_NAME,
+        (names[lad] if lad != COUNTY_CODE else county_name,
          {s: cells.get((lad, s), {}).get("count") for s in RESILIENCE_STATUSES},
          cells.get((lad, "households_scored"), {}).get("count"))
         for lad in [COUNTY_CODE, *districts]
@@ -129,7 +131,7 @@ def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dic
     table = []
     for lad in [*districts, COUNTY_CODE]:
         table.append({
-            "name": COUNTY_NAME if lad == COUNTY_CODE else names[lad], "county": lad == COUNTY_CODE,
+            "name": county_name if lad == COUNTY_CODE else names[lad], "county": lad == COUNTY_CODE,
             "dwellings": fmt_count(cells.get((lad, "dwellings"), {}).get("count")),
             "cells": [(fmt_count(cells.get((lad, m), {}).get("count")), fmt_rate(cells.get((lad, m), {}).get("rate")))
                       for m in TABLE_METRICS],
@@ -144,7 +146,7 @@ def benchmark_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dic
     }
 
 
-def trend_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def trend_context(con: duckdb.DuckDBPyConnection, county_name: str = COUNTY_NAME) -> dict[str, Any]:
     """County trends across every kept run."""
     if not table_exists(con, "district_benchmarks"):
         return {"runs": 0, "trends": []}
@@ -156,18 +158,19 @@ def trend_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         for metric in KEY_METRICS:
             points = [(r["run_date"], r["rate"]) for r in rows if r["metric"] == metric]
             trends.append({"label": f"{METRIC_LABELS[metric]} per 1,000 dwellings",
-                           "svg": Markup(line_chart(points, f"{COUNTY_NAME}: {METRIC_LABELS[metric]} per 1,000 "
+                           "svg": Markup(line_chart(points, f"{county_name}: {METRIC_LABELS[metric]} per 1,000 "
                                                     "dwellings, by run", fmt_rate))})
         # a county total over only some districts is no point on the trend (its rates still are)
         points = [(r["run_date"], None if r["value_gbp"] is None or r["availability"] == "partial"
                    else float(r["value_gbp"])) for r in rows if r["metric"] == "pension_credit_missing"]
         trends.append({"label": "Pension Credit unclaimed, £ a year",
-                       "svg": Markup(line_chart(points, f"{COUNTY_NAME}: Pension Credit unclaimed by run", fmt_gbp,
+                       "svg": Markup(line_chart(points, f"{county_name}: Pension Credit unclaimed by run", fmt_gbp,
                                                 gbp_tick))})
     return {"runs": len(dates), "trends": trends, "first_run": dates[0] if dates else None}
 
 
-def movement_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict[str, Any]:
+def movement_context(con: duckdb.DuckDBPyConnection, run_id: str | None, county_name: str = COUNTY_NAME
+                     ) -> dict[str, Any]:
     """The county's from-to matrix of statuses, and the Pension Credit campaign by district."""
     out: dict[str, Any] = {"movement": None, "campaign": []}
     if run_id and table_exists(con, "status_movement"):
@@ -191,7 +194,7 @@ def movement_context(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict
         for lad in sorted(by_lad, key=lambda c: (c == COUNTY_CODE, district_name(c))):
             got = by_lad[lad]
             out["campaign"].append({
-                "name": COUNTY_NAME if lad == COUNTY_CODE else district_name(lad), "county": lad == COUNTY_CODE,
+                "name": county_name if lad == COUNTY_CODE else district_name(lad), "county": lad == COUNTY_CODE,
                 "flagged": fmt_count(got.get("flagged_previously", {}).get("count")),
                 "receiving": fmt_count(got.get("now_receiving", {}).get("count")),
                 "receiving_gbp": fmt_gbp(got.get("now_receiving", {}).get("value_gbp")),
@@ -299,7 +302,7 @@ def _plain(value: Any) -> str:
     return "–" if value is None else str(value)
 
 
-def quality_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def quality_context(con: duckdb.DuckDBPyConnection, county_name: str = COUNTY_NAME) -> dict[str, Any]:
     """Rejected rows by district, file and reason (counts only; no values)."""
     if not table_exists(con, "quarantine"):
         return {"quarantine": [], "quarantine_total": 0}
@@ -307,7 +310,7 @@ def quality_context(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         SELECT lad_code, file, coalesce("column", '(row)') AS col, reason, count(*) AS n
         FROM quarantine GROUP BY ALL ORDER BY n DESC, lad_code, file LIMIT 40""").fetchall()
     total = con.execute("SELECT count(*) FROM quarantine").fetchone()
-    return {"quarantine": [{"district": f"{COUNTY_NAME} (county files)" if lad == COUNTY_CODE else district_name(
+    return {"quarantine": [{"district": f"{county_name} (county files)" if lad == COUNTY_CODE else district_name(
                                 str(lad)), "file": file, "column": col,
                             "reason": str(reason)[:120], "rows": f"{n:,}"} for lad, file, col, reason, n in rows],
             "quarantine_total": int(total[0]) if total else 0}
@@ -327,7 +330,7 @@ def completeness_context(manifest: dict[str, Any]) -> dict[str, Any]:
             "complete_count": len(complete), "complete_names": ", ".join(complete)}
 
 
-def key_points(bench: dict[str, Any]) -> list[str]:
+def key_points(bench: dict[str, Any], county_name: str = COUNTY_NAME) -> list[str]:
     """Plain-English sentences for the first screen; they name only districts with complete data,
     and a county figure over some districts says so."""
     if not bench.get("has_benchmarks"):
@@ -338,15 +341,14 @@ def key_points(bench: dict[str, Any]) -> list[str]:
     c_rate = county["in_crisis_or_at_risk"].get("rate")
     if top and c_rate is not None:
         points.append(f"{top[0]} has the highest rate of households in crisis or at risk: {top[1]:.1f} per 1,000 "
-                      f"dwellings, against {c_rate:.1f} across {bench.get('county_scope', COUNTY_NAME)}.")
+                      f"dwellings, against {c_rate:.1f} across {bench.get('county_scope', county_name)}.")
     change = county["in_crisis_or_at_risk"].get("change_since_previous")
     if change is not None:
         points.append(f"Households in crisis or at risk: {fmt_change(change)} since the previous run.")
     pc = county["pension_credit_missing"]
-    if pc.get("count") and pc.get("value_gbp") is not None:
-        average = float(pc["value_gbp"]) / pc["count"]
-        points.append(f"About {pc['count']:,} pensioner households could claim Pension Credit, worth "
-                      f"{fmt_gbp(pc['value_gbp'])} a year (around {fmt_gbp(average)} each).")
+    if pc.get("count") and pc.get("value_gbp") is not None:  # no average: both figures are rounded
+        points.append(f"About {pc['count']:,} pensioner households could claim Pension Credit, worth about "
+                      f"{fmt_gbp(pc['value_gbp'])} a year between them.")
     return points
 
 
@@ -386,25 +388,100 @@ def takeup_context(con: duckdb.DuckDBPyConnection, run_id: str | None, manifest:
     return out
 
 
+def county_name_of(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> str:
+    """The partnership's name: the manifest's ``county_name`` (the run config's ``[report] county_name``, or
+    derived from the districts), else derived from the districts of ``district_benchmarks`` or the manifest."""
+    if manifest.get("county_name"):
+        return str(manifest["county_name"])
+    codes = {str(d.get("lad_code")) for d in manifest.get("districts") or [] if isinstance(d, dict)}
+    if not codes and table_exists(con, "district_benchmarks"):
+        codes = {str(r[0]) for r in con.execute("SELECT DISTINCT lad_code FROM district_benchmarks").fetchall()}
+    return partnership_name(sorted(codes))
+
+
+def runs_kept(manifest: dict[str, Any], dates: int) -> int:
+    """Published runs on disk, this one included (the manifest's ``history.runs_kept``), else the dates known."""
+    kept = (manifest.get("history") or {}).get("runs_kept")
+    return int(kept) if isinstance(kept, int) and kept > 0 else dates
+
+
+def quality_for(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], lad: str | None = None) -> dict[str, Any]:
+    """Data quality for people: rows received and set aside per district and file, files refused or
+    stale, rows set aside by reason, and (for one district, ``lad``) its own link rate, exact.
+
+    Rows are counts of lines in the districts' files, not of households. With ``lad``, only that
+    district's files, rows and links are read."""
+    received, refused = [], []
+    for d in manifest.get("districts") or []:
+        code = str(d.get("lad_code"))
+        if lad is not None and code != lad:
+            continue
+        if d.get("error"):
+            refused.append(f"{district_name(code)}: not read ({d['error']})")
+        for f in d.get("files") or []:
+            received.append({"district": district_name(code), "file": f.get("file"),
+                             "read": f"{int(f.get('rows_read') or 0):,}", "valid": f"{int(f.get('rows_valid') or 0):,}",
+                             "quarantined": f"{int(f.get('rows_quarantined') or 0):,}",
+                             "status": "reused from the last run" if d.get("reused_from") else
+                             "refused whole" if f.get("status") == "rejected" else ""})
+            if f.get("status") == "rejected":
+                refused.append(f"{district_name(code)}: {f.get('file')} refused whole: {f.get('reason')}")
+    for g in (manifest.get("completeness") or {}).get("districts") or []:
+        if g.get("status") != "complete" and (lad is None or g.get("lad_code") == lad):
+            refused.append(f"{district_name(str(g.get('lad_code')))}: {g.get('status')}: "
+                           + "; ".join(g.get("reasons") or []))
+    out: dict[str, Any] = {"received": received, "refused": refused}
+    if lad is None:
+        return out
+    where = f"WHERE lad_code = {quote_str(lad)}"
+    reasons: list[dict[str, str]] = []
+    total = 0
+    if table_exists(con, "quarantine"):
+        rows = con.execute(f"""SELECT file, coalesce("column", '(row)'), reason, count(*) AS n FROM quarantine {where}
+                               GROUP BY ALL ORDER BY n DESC, file LIMIT 40""").fetchall()
+        reasons = [{"file": str(f), "column": str(c), "reason": str(r)[:120], "rows": f"{n:,}"} for f, c, r, n in rows]
+        found = con.execute(f"SELECT count(*) FROM quarantine {where}").fetchone()
+        total = int(found[0]) if found else 0
+    link = None
+    if table_exists(con, "benefits") and table_exists(con, "links"):
+        claims = con.execute(f"SELECT count(*) FROM benefits {where}").fetchone()
+        linked = con.execute(f"SELECT count(*) FROM links {where}").fetchone()
+        if claims and linked and claims[0]:
+            link = {"claims": f"{claims[0]:,}", "linked": f"{linked[0]:,}", "rate": f"{linked[0] / claims[0]:.0%}"}
+    return out | {"quarantine": reasons, "quarantine_total": total, "link": link}
+
+
 def write_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], out_path: Path) -> None:
     """Write report.html (UTF-8, self-contained) from the benchmark tables and the manifest."""
-    run_id, run_date = _latest_run(con, manifest)
-    bench = benchmark_context(con, run_id)
+    run_id, run_date = latest_run(con, manifest)
+    county_name = county_name_of(con, manifest)
+    bench = benchmark_context(con, run_id, county_name)
+    trends = trend_context(con, county_name)
     context: dict[str, Any] = {
-        "title": f"Financial resilience across {COUNTY_NAME}",
-        "county_name": COUNTY_NAME, "run_id": run_id or "–",
+        "title": f"Financial resilience across {county_name}",
+        "county_name": county_name, "run_id": run_id or "–",
         "run_date": run_date.strftime("%-d %B %Y") if run_date else manifest.get("as_of", "–"),
         "tax_year": manifest.get("tax_year"), "generated": dt.datetime.now().strftime("%-d %B %Y %H:%M"),
         "css": Markup((HERE / "report.css").read_text(encoding="utf-8")),
         "metric_labels": METRIC_LABELS, "suppressed": SUPPRESSED,
         "fmt_count": fmt_count, "fmt_gbp": fmt_gbp, "fmt_rate": fmt_rate, "fmt_percent": fmt_percent,
-        "fmt_change": fmt_change, "key_points": key_points(bench), "run_notices": run_notices(manifest),
-        **bench, **trend_context(con), **movement_context(con, run_id), **area_context(con, run_id),
-        **linkage_context(con, manifest), **quality_context(con), **completeness_context(manifest),
-        **takeup_context(con, run_id, manifest),
+        "fmt_change": fmt_change, "key_points": key_points(bench, county_name), "run_notices": run_notices(manifest),
+        **bench, **trends, "runs_kept": runs_kept(manifest, trends["runs"]),
+        **movement_context(con, run_id, county_name), **area_context(con, run_id),
+        **linkage_context(con, manifest), **quality_context(con, county_name), **completeness_context(manifest),
+        **takeup_context(con, run_id, manifest), **quality_for(con, manifest),
+        "technical": technical_figures(manifest),
     }
     env = Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]))
     html = env.get_template("report_template.html").render(**context)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(html, encoding="utf-8")
 
+
+def technical_figures(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """The appendix: stage timings (seconds), for the people who run the pipeline."""
+    timings = manifest.get("timings")
+    if not isinstance(timings, dict):
+        return []
+    return [(f"{name.replace('_', ' ')} stage", f"{m['wall_s']:,.1f} s") for name, m in timings.items()
+            if isinstance(m, dict) and isinstance(m.get("wall_s"), (int, float))]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -70,6 +71,17 @@ def _parse_date(value: Optional[str], option: str) -> Optional[dt.date]:
     return None
 
 
+def starting(text: str) -> None:
+    """One line on stderr now, in the progress lines' form (before Prefect or any stage is imported)."""
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    print(f"{now} povertylink {one_line(text)}", file=sys.stderr, flush=True)
+
+
+def terminal_width() -> int:
+    """The terminal's columns for the summary: COLUMNS or the terminal's size (80 when unknown), 80 to 200."""
+    return max(80, min(shutil.get_terminal_size((80, 24)).columns, 200))
+
+
 KindOption = Annotated[str, typer.Option("--kind", help="benefits, council_tax or universal_credit")]
 
 
@@ -93,7 +105,16 @@ def sample(
         fail("--households must be at least 10")
     if noise not in ("clean", "typical", "hard"):
         fail("--noise must be clean, typical or hard")
-    summary = generate(out, districts=districts, households=households, seed=seed, raw=raw, noise=noise)
+    from pipelines.progress import make_reporter
+
+    reporter = make_reporter()
+    reporter.stage("sample", districts)
+    try:
+        summary = generate(out, districts=districts, households=households, seed=seed, raw=raw, noise=noise,
+                           progress=lambda lad: reporter.advance("sample", f"{lad} {households:,} dwellings"))
+        reporter.done("sample", f"written to {out}")
+    finally:
+        reporter.close()
     typer.echo(summary)
 
 
@@ -157,6 +178,9 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="more detail, including Prefect's log")] = False,
 ) -> None:
     """Ingest, validate, link, score, benchmark and publish one run."""
+    if not quiet:  # at once: starting Prefect below takes seconds
+        starting(f"run: starting (as of {as_of or 'today'}, {printable(str(input))} -> {printable(str(output))}); "
+                 "the orchestrator takes a few seconds to start")
     import logging
 
     from pipelines.lifeline import hold
@@ -197,7 +221,7 @@ def run(
         first = str(err).splitlines()[0] if str(err) else ""
         fail(f"the run stopped: {type(err).__name__}: {first} (rerun with --verbose for details)", 4)
         return
-    typer.echo(printable(outcome.summary()))  # --quiet drops the progress, never the summary
+    typer.echo(printable(outcome.summary(terminal_width())))  # --quiet drops the progress, never the summary
     if outcome.exit_code:
         first = outcome.errors[0] if outcome.errors else "see the summary above"
         typer.echo(f"povertylink: error: {one_line(first)}", err=True)

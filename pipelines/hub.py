@@ -21,6 +21,7 @@ import duckdb
 from pipelines.action.contact import build_contact_list
 from pipelines.hub_database import connect, load_hub
 from pipelines.measure import StageTimer
+from pipelines.progress import QuietReporter, Reporter
 from pipelines.publish import write_database, write_parquet
 from schemas.config import RunConfig
 from schemas.sql import quote_str, table_exists
@@ -138,12 +139,17 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[
     return written
 
 
-def write_documents(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict[str, Any]) -> None:
-    """``report.html`` (from the run's tables and manifest) and the data dictionary."""
+def write_documents(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict[str, Any],
+                    lad_codes: list[str] | None = None, previous_dir: Path | None = None) -> None:
+    """``report.html`` (from the run's tables and manifest), each district's own
+    ``districts/<LAD>/report.html`` (its exact figures; the others' only as published) and the data dictionary."""
+    from benchmarks.district_report import write_district_report
     from benchmarks.report import write_report
     from pipelines.dictionary import write_dictionary
 
     write_report(con, manifest, folder / "report.html")
+    for lad in lad_codes or []:
+        write_district_report(con, manifest, lad, folder / "districts" / lad, previous_dir)
     write_dictionary(folder)
 
 
@@ -199,11 +205,21 @@ class HubJob:
     output: Path | None = None  # the output folder: its live campaigns are followed (pipelines/action/campaigns.py)
 
 
-def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[str, Any]:
+def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any], reporter: Reporter | None = None
+            ) -> dict[str, Any]:
     """Every hub stage on a fresh database spilling into the staging folder; returns manifest sections.
 
-    ``manifest``: the run's manifest so far, for the report.
+    ``manifest``: the run's manifest so far, for the report. ``reporter`` gets a line as each of link,
+    score, benchmark and publish starts and ends (publish is left open: the run ends it once promoted).
     """
+    tell = reporter or QuietReporter()
+
+    def stage(name: str, label: str, fn: Any) -> Any:
+        tell.stage(label)
+        result = timer.run(name, fn)
+        tell.done(label, f"{timer.stages[name]['wall_s']:.1f} s")
+        return result
+
     spill = job.staging / "_work"  # DuckDB's spill folder (private, in the staging folder; removed at the end)
     con = connect(spill)  # stages get it through partial, not closures: a failure's traceback frees it
     sections: dict[str, Any] = {}
@@ -213,15 +229,18 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[st
         for name, section in (("link", "linkage"), ("score", "scoring")):
             if HUB_STAGES.index(name) < first:
                 assert job.previous is not None
+                tell.stage(name)
                 timer.run(name, partial(restore_stage, con, name, job.previous))
+                tell.done(name, f"reused from {job.previous.name}")
                 sections[section] = (job.previous_manifest.get(section) or {}) | {"reused_from": job.previous.name}
         if first <= 0:
             link = partial(link_stage, con, job.previous, job.config, job.partitions, job.lad_codes)
-            sections["linkage"] = timer.run("link", link)
+            sections["linkage"] = stage("link", "link", link)
         if first <= 1:
-            sections["scoring"] = timer.run("score", partial(score_stage, con, job.as_of, job.run_id, job.config))
-        sections["benchmarks"] = timer.run("benchmark", partial(benchmark_stage, con, job.run_id, job.as_of,
-                                                                job.previous, job.backfills, job.unavailable))
+            sections["scoring"] = stage("score", "score", partial(score_stage, con, job.as_of, job.run_id, job.config))
+        sections["benchmarks"] = stage("benchmark", "benchmark", partial(
+            benchmark_stage, con, job.run_id, job.as_of, job.previous, job.backfills, job.unavailable))
+        tell.stage("publish")
         sections["contact_list"] = timer.run("contact", partial(build_contact_list, con, job.previous, job.as_of))
         if job.output is not None:
             from pipelines.action.campaigns import campaign_stage
@@ -229,7 +248,8 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[st
             sections["campaigns"] = timer.run("campaigns", partial(campaign_stage, con, job.output, job.run_id,
                                                                    job.as_of, job.unavailable))
         sections["published_rows"] = timer.run("write", partial(write_outputs, con, job.staging, job.lad_codes))
-        timer.run("report", partial(write_documents, con, job.staging, manifest | sections | {"timings": timer.stages}))
+        timer.run("report", partial(write_documents, con, job.staging, manifest | sections | {"timings": timer.stages},
+                                    job.lad_codes, job.previous))
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)

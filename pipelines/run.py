@@ -44,9 +44,11 @@ from pipelines.run_guards import (
     parameters_warning,
     place_run,
     prune_runs,
+    published_runs,
 )
 from schemas.config import load_config
 from schemas.errors import UserError
+from schemas.reference import partnership_name
 
 EXIT_OK = 0
 EXIT_FILES_REJECTED = 1  # published, but at least one file was refused whole (see the summary)
@@ -83,11 +85,11 @@ class RunOutcome:
     published: Path | None = None
     errors: list[str] = field(default_factory=list)
 
-    def summary(self) -> str:
-        """The end-of-run summary printed on the terminal."""
+    def summary(self, width: int | None = None) -> str:
+        """The end-of-run summary printed on the terminal (``width``: its columns; None: lines not folded)."""
         from pipelines.summary import format_run_summary
 
-        return format_run_summary(self.manifest, self.published, self.errors)
+        return format_run_summary(self.manifest, self.published, self.errors, width)
 
 
 class Pending(Protocol):
@@ -384,8 +386,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         "from_stage": request.from_stage, "previous_run": previous.name if previous else None,
         "versions": _versions(), "task_runner": request.task_runner,
         "config": {"parameters": config.parameters, "linkage": config.linkage.model_dump(exclude_unset=True),
-                   "retention": config.retention.model_dump()},
-        "history": placement.manifest(),
+                   "retention": config.retention.model_dump(), "report": config.report.model_dump()},
+        "history": placement.manifest() | {"runs_kept": len(published_runs(output)) + 1},  # this one included
         "parameters_end": {"last_date": parameters_last_date().isoformat(),
                            "warning": parameters_warning(request.as_of)},
     }
@@ -400,6 +402,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     gaps = assess_landing(config.completeness, districts, request.as_of, request.input_dir, past.manifest)
     manifest["completeness"] = gaps.as_manifest()
     lad_codes = [d["lad_code"] for d in districts]
+    manifest["county_name"] = partnership_name(lad_codes, config.report.county_name)
 
     def failed(code: int) -> RunOutcome:
         drop_view(staging)
@@ -433,8 +436,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     try:
         steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter)) \
             if partitioned else None
-        reporter.stage("link, score, benchmark, publish", 1)
-        manifest.update(run_hub(job, timer, manifest))
+        manifest.update(run_hub(job, timer, manifest, reporter))
         if steps is not None:
             manifest["linkage"]["partitions"] |= steps
     except UserError:
@@ -452,7 +454,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
     manifest["retention"] = prune_runs(output, config.retention.keep_runs, {current.name} if current else set())
     write_json(manifest, staging / "manifest.json")
     published = promote(output, run_id, make_current=placement.becomes_current)
-    reporter.done("link, score, benchmark, publish", f"published {run_id}")
+    reporter.done("publish", f"published {run_id}")
     executor.artifact(manifest)
     rejected = [f"{d['lad_code']}/{f['file']}: {f['reason']}" for d in districts for f in d.get("files", [])
                 if f["status"] == "rejected" and not d.get("reused_from")]

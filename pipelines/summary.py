@@ -2,37 +2,110 @@
 
 from __future__ import annotations
 
+import textwrap
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from schemas.reference import district_name
+from schemas.reference import district_name, partnership_name
 from schemas.text import markdown_escape, one_line
 
 
 def _ingest_table(manifest: dict[str, Any]) -> list[str]:
-    lines = ["Data received", f"  {'district':<24}{'file':<32}{'read':>9}{'valid':>9}{'quarantined':>13}  status"]
+    """Rows received per district (its files added up), the county files, files refused whole, the total."""
+    lines = ["Data received", f"  {'district':<22}{'files':>6}{'rows':>11}{'used':>11}{'set aside':>11}"]
+
+    def row(name: str, files: list[dict[str, Any]], note: str = "") -> str:
+        read, valid, aside = (sum(int(f.get(k) or 0) for f in files)
+                              for k in ("rows_read", "rows_valid", "rows_quarantined"))
+        return f"  {name[:21]:<22}{len(files):>6}{read:>11,}{valid:>11,}{aside:>11,}" + (f"  {note}" if note else "")
+
+    refused: list[str] = []
+    notes: list[str] = []
     for district in manifest.get("districts", []):
         name = district_name(district["lad_code"])
+        files = district.get("files", [])
         if district.get("error"):
-            lines.append(f"  {name:<24}FAILED: {one_line(district['error'])}")
-        for f in district.get("files", []):
-            lines.append(f"  {name:<24}{one_line(f['file']):<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
-                         f"{f['rows_quarantined']:>13,}  {f['status']}"
-                         + (f" ({one_line(f['reason'])})" if f["reason"] else ""))
-        for note in district.get("notes", []):
-            lines.append(f"  {name:<24}note: {one_line(note)}")
-    for f in manifest.get("reference", {}).get("files", []):
-        lines.append(f"  {'county files':<24}{one_line(f['file']):<32}{f['rows_read']:>9,}{f['rows_valid']:>9,}"
-                     f"{f['rows_quarantined']:>13,}  {f['status']}")
-    for note in manifest.get("reference", {}).get("notes", []):
-        lines.append(f"  {'county files':<24}note: {one_line(note)}")
+            lines.append(f"  {name[:21]:<22}FAILED: {one_line(district['error'])}")
+            continue
+        refused += [f"{name}: {one_line(f['file'])} refused whole ({one_line(f['reason'])})"
+                    for f in files if f["status"] == "rejected"]
+        lines.append(row(name, files, "reused" if district.get("reused_from") else
+                         f"{sum(f['status'] == 'rejected' for f in files)} refused"
+                         if any(f["status"] == "rejected" for f in files) else ""))
+        notes += [f"{name}: {one_line(note)}" for note in district.get("notes", [])]
+    reference = manifest.get("reference", {})
+    if reference.get("files"):
+        lines.append(row("county files", reference["files"]))
+        refused += [f"county files: {one_line(f['file'])} refused whole ({one_line(f['reason'])})"
+                    for f in reference["files"] if f["status"] == "rejected"]
+    notes += [f"county files: {one_line(note)}" for note in reference.get("notes", [])]
     rec = manifest.get("reconciliation")
     if rec:
         ok = "every row accounted for" if rec["all_reconcile"] else "COUNTS DO NOT RECONCILE"
         lines.append(f"  total: {rec['rows_read']:,} rows read = {rec['rows_valid']:,} valid + "
                      f"{rec['rows_quarantined']:,} quarantined ({ok})")
+    lines += [f"  REFUSED: {r}" for r in refused] + [f"  note: {n}" for n in notes]
     return lines
+
+
+# The households table, column by column: (summary key, title, width); the first six always, the others
+# while they fit the terminal.
+_HOUSEHOLD_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("households", "scored", 7), ("in_crisis", "crisis", 7), ("at_risk", "at risk", 7),
+    ("fuel_poverty", "fuel", 5), ("pension_credit_missing", "PC missed", 9),
+    ("pension_credit_value_annual", "PC £/yr", 9),
+    ("struggling", "struggling", 10), ("water_poverty", "water", 5), ("food_poverty", "food", 5),
+    ("coping", "coping", 7), ("comfortable", "comfortable", 11),
+)
+NAME_WIDTH = 21
+
+
+def households_table(rows: list[dict[str, Any]], county: str, width: int = 120) -> list[str]:
+    """The scoring summary's published rows (rounded, hidden counts None shown as ``*``) as a table at
+    most ``width`` columns wide: a line per district, the partnership last."""
+    columns: list[tuple[str, str, int]] = []
+    used = NAME_WIDTH
+    for key, title, size in _HOUSEHOLD_COLUMNS:
+        if len(columns) >= 6 and used + 2 + size > width:
+            break
+        columns.append((key, title, size))
+        used += 2 + size
+
+    def cell(value: Any, key: str, size: int) -> str:
+        if value is None:
+            return f"{'*':>{size}}"
+        if key == "pension_credit_value_annual":
+            number = float(value or 0)
+            text = f"£{number / 1e6:.2f}m" if number >= 1e6 else f"£{number / 1000:,.0f}k" if number else "£0"
+            return f"{text:>{size}}"
+        return f"{int(value or 0):>{size},}"
+
+    head = f"{'district':<{NAME_WIDTH}}" + "".join(f"  {title:>{size}}" for _, title, size in columns)
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        name = county if r.get("lad_code") == "county" else district_name(str(r.get("lad_code")))
+        if r.get("lad_code") == "county" and len(rows) > 1:
+            lines.append("-" * len(head))
+        lines.append(f"{name[:NAME_WIDTH]:<{NAME_WIDTH}}" + "".join(f"  {cell(r.get(k), k, size)}"
+                                                                     for k, _, size in columns))
+    return lines
+
+
+def wrap(lines: list[str], width: int | None) -> list[str]:
+    """Each line folded to ``width`` columns (continuations indented); a word longer than a line (a path) is
+    never broken. ``width`` None: as they are."""
+    if width is None:
+        return lines
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()))
+        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + "    ",
+                             break_long_words=False, break_on_hyphens=False) or [line]
+    return out
 
 
 def _run_notices(manifest: dict[str, Any]) -> list[str]:
@@ -73,8 +146,14 @@ def completeness_lines(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
-def format_run_summary(manifest: dict[str, Any], published: Path | None, errors: list[str]) -> str:
-    """Ingest counts, the scoring summary, linkage headline, and where the outputs are."""
+def format_run_summary(manifest: dict[str, Any], published: Path | None, errors: list[str],
+                       width: int | None = None) -> str:
+    """Ingest counts, the scoring summary, linkage headline, where the outputs are, and last the report.
+
+    ``width``: the terminal's columns (80 or more): every line fits, except a path longer than a line;
+    None: lines are not folded (the households table is laid out for 120 columns)."""
+    county = str(manifest.get("county_name") or partnership_name(
+        [str(d.get("lad_code")) for d in manifest.get("districts", []) if isinstance(d, dict)]))
     lines = [f"povertylink run {manifest.get('run_id', '?')} (as of {manifest.get('as_of', '?')})", ""]
     lines += [f"WARNING: {n}" for n in _run_notices(manifest)]
     lines += [""] if len(lines) > 2 else []
@@ -86,18 +165,22 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
         lines += ["", f"Linkage: {linkage['headline']}"]
     scoring = manifest.get("scoring")
     if isinstance(scoring, dict) and scoring.get("summary"):
-        from pipelines.score.households import format_summary
-
-        lines += ["", format_summary(scoring["summary"])]
+        lines += ["", "Households scored: counts rounded to the nearest 5, £ to the nearest £1,000, * hidden "
+                      "(1 to 9, or one that would reveal it): the same figures as report.html. Each district's "
+                      "exact figures are in its own districts/<code>/report.html.", ""]
+        lines += households_table(scoring["summary"], county, width or 120)
     lines += _history_lines(manifest)
     lines.append("")
+    report = None
     if published is None:
         lines.append("RUN FAILED: nothing was published; the previous good run is still current.")
         lines += [f"  {one_line(e)}" for e in errors]
     elif not (manifest.get("history") or {}).get("becomes_current", True):
         lines.append(f"Written to {one_line(published)}; current is unchanged (a back-dated run never replaces it)")
+        report = published / "report.html"
     else:
         lines.append(f"Published to {one_line(published)} (current -> {one_line(published.name)})")
+        report = published.parent.parent / "current" / "report.html"
         pruned = (manifest.get("retention") or {}).get("pruned_now") or []
         if pruned:
             lines.append(f"Retention: row-level files of {len(pruned)} older run(s) removed "
@@ -105,7 +188,10 @@ def format_run_summary(manifest: dict[str, Any], published: Path | None, errors:
         if errors:
             lines.append("Needs attention (published):")
             lines += [f"  {one_line(e)}" for e in errors]
-    return "\n".join(lines)
+    if report is not None:  # last: where to look next
+        lines.append(f"District reports: {one_line(report.parent)}/districts/<code>/report.html")
+        lines.append(f"Report: {one_line(report)}")
+    return "\n".join(wrap(lines, width))
 
 
 def artifact_markdown(manifest: dict[str, Any]) -> str:

@@ -11,6 +11,8 @@ first extract is read, and a problem is one line naming the section, the key and
     keep_runs = 13
     [completeness]        # which districts a run expects, and what it must announce (CompletenessSettings)
     require_complete = true
+    [report]              # how the report and the terminal name things (ReportSettings)
+    county_name = "Kent"
 
 No personal data.
 """
@@ -105,6 +107,23 @@ class CompletenessSettings(BaseModel):
         return value
 
 
+class ReportSettings(BaseModel):
+    """How the reports and the terminal summary name the partnership (the run config's ``[report]`` section)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    county_name: str | None = Field(default=None, min_length=1, max_length=80,
+        description="the name of the whole partnership in the reports and the summary (its 'county' rows); "
+                    "default: Kent when every district is one of Kent's, else 'the partnership'")
+
+    @field_validator("county_name")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value)):
+            raise ValueError("must be a name of printable characters")
+        return value.strip() if value is not None else None
+
+
 class RunConfig(BaseModel):
     """Overrides by stage; unknown sections and keys are refused so that a typo is never ignored."""
 
@@ -116,6 +135,8 @@ class RunConfig(BaseModel):
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="retention of runs")
     completeness: CompletenessSettings = Field(default_factory=CompletenessSettings,
         description="expected districts, staleness, warnings, and whether an incomplete run publishes")
+    report: ReportSettings = Field(default_factory=ReportSettings,
+        description="how the reports and the terminal summary name the partnership")
 
     @field_validator("parameters")
     @classmethod

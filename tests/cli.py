@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 
@@ -16,3 +17,9 @@ ENV = os.environ | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK":
 def povertylink(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would (no terminal: stdout and stderr are pipes)."""
     return subprocess.run([*CLI, *args], capture_output=True, text=True, env=ENV, timeout=timeout, check=False)
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without the progress lines (``<timestamp> povertylink ...``; `run` says it is starting at once)."""
+    return [line for line in stderr.strip().splitlines()
+            if not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ povertylink ", line)]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -434,11 +435,12 @@ def _write_extract(path: Path, kind: str, rows: list[dict[str, str]], raw: bool)
     write_csv(path, columns, ([r[c] for c in columns] for r in rows))
 
 
-def generate(out: Path, districts: int, households: int, seed: int, raw: bool, noise: str = "typical"
-             ) -> SampleSummary:
+def generate(out: Path, districts: int, households: int, seed: int, raw: bool, noise: str = "typical",
+             progress: Callable[[str], None] | None = None) -> SampleSummary:
     """Write the synthetic landing folder and its truth to ``out`` (see the module docstring).
 
-    ``noise`` is ``clean`` (no noise), ``typical`` (the default, the committed sample) or ``hard``.
+    ``noise`` is ``clean`` (no noise), ``typical`` (the default, the committed sample) or ``hard``;
+    ``progress`` is called with each district's code once its files are written.
     """
     if noise not in LEVELS:
         raise ValueError(f"noise must be one of {', '.join(LEVELS)}, not {noise!r}")
@@ -459,6 +461,8 @@ def generate(out: Path, districts: int, households: int, seed: int, raw: bool, n
             epc.write([[str(d.uprn), epc_rating(rng, d)] for d in district.places.dwellings if rng.random() < EPC_RATE])
             lookup.write([[pc, lsoa, ward, lad] for pc, lsoa, ward in district.places.postcodes])
             del district
+            if progress is not None:
+                progress(lad)
     epc.close()
     lookup.close()
     summary.epc_rows, summary.postcodes = epc.rows, lookup.rows

@@ -84,6 +84,10 @@ def test_report_html_is_self_contained_and_shows_suppression(tmp_path: Path) -> 
     assert "not a UK postcode" in html and "Kent (county files)" in html
     assert html.count("<svg") >= 8
     assert "cross district · by nino" in html and "em iterations" in html
+    quality, appendix = html[html.index('id="quality"'):html.index('id="notes"')], html[html.index('id="appendix"'):]
+    assert "em iterations" in appendix and "em iterations" not in quality  # internals apart from what people read
+    assert "per household" not in html and "each)" not in html  # no £ divided by a rounded count
+    assert "Why are these figures rounded?" in html
     row = re.search(r"cross district · by nino</dt><dd>([^<]*)<", html)
     assert row and row.group(1) == "[c]"  # 5 claims across districts: suppressed
     for claim in con.execute("SELECT claim_ref FROM households LIMIT 20").fetchall():
@@ -108,9 +112,10 @@ def test_report_tolerates_a_first_run_with_no_extras(tmp_path: Path) -> None:
     first_run(con)
     build_benchmarks(con, "r1", D1, None)
     out = tmp_path / "report.html"
-    write_report(con, {"run_id": "r1"}, out)
+    write_report(con, {"run_id": "r1", "history": {"runs_kept": 8}}, out)
     html = out.read_text(encoding="utf-8")
-    assert "Trends appear from the second run" in html
+    assert "Trends need runs as of at least two different dates" in html
+    assert "Runs kept: 8, all as of" in html  # eight runs on disk, one date in the history
     assert "No linkage figures" in html and "Every input row passed validation" in html
 
 
@@ -152,15 +157,17 @@ class DevTools:
                 break
 
 
-def render_in_chromium(page: Path, profile: Path, screenshot: Path, height: int = 2400) -> list[str]:
-    """Open ``page`` in headless Chromium, save a 1400 x ``height`` screenshot, return problems seen
-    (console errors, exceptions, failed loads, any request that is not file: or data:)."""
+def render_in_chromium(page: Path, profile: Path, screenshot: Path, height: int = 2400, width: int = 1400,
+                       probe: str | None = None, probed: dict[str, Any] | None = None) -> list[str]:
+    """Open ``page`` in headless Chromium, save a ``width`` x ``height`` screenshot, return problems seen
+    (console errors, exceptions, failed loads, any request that is not file: or data:). ``probe``: a
+    JavaScript expression evaluated in the page once loaded; its JSON value goes to ``probed["probe"]``."""
     assert CHROMIUM
     process = subprocess.Popen(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--remote-debugging-port=0",
-         "--window-size=1400,2400", "about:blank"],
+         f"--window-size={width},{height}", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -179,11 +186,15 @@ def render_in_chromium(page: Path, profile: Path, screenshot: Path, height: int 
         tools.session = tools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             tools.call(f"{domain}.enable")
-        tools.call("Emulation.setDeviceMetricsOverride", width=1400, height=height, deviceScaleFactor=1, mobile=False)
+        tools.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
+                   mobile=width < 600)
         tools.events.clear()
         tools.call("Page.navigate", url=page.as_uri())
         tools.wait_for("Page.loadEventFired")
         tools.drain(0.5)
+        if probe is not None and probed is not None:
+            result = tools.call("Runtime.evaluate", expression=f"JSON.stringify({probe})", returnByValue=True)
+            probed["probe"] = json.loads(result["result"]["value"])
         shot = tools.call("Page.captureScreenshot", format="png")
         screenshot.write_bytes(base64.b64decode(shot["data"]))
         problems = []
@@ -226,3 +237,42 @@ def test_report_renders_in_chromium_without_errors(tmp_path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
     if os.access(SCREENSHOT_COPY.parent, os.W_OK):
         shutil.copyfile(screenshot, SCREENSHOT_COPY)
+
+
+# Every chart text's rendered size (its font size times the chart's scale on screen), and the page's width.
+READABILITY = """(() => {
+  const sizes = [...document.querySelectorAll('svg.chart text')].map(t =>
+      parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a);
+  const wide = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 400.5
+      && !e.closest('.scroll') && getComputedStyle(e).position !== 'fixed').map(e => e.tagName + '.' + e.className);
+  return {texts: sizes.length, smallest: Math.min(...sizes), scrollWidth: document.documentElement.scrollWidth,
+          wide: wide.slice(0, 5)};
+})()"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; `make chromium`)")
+def test_report_is_readable_at_400_px(tmp_path: Path) -> None:
+    """At a phone's 400 px: no sideways scrolling of the page (wide tables scroll in their own box) and
+    no chart text drawn smaller than 10 px; the county report and a district's report alike."""
+    from benchmarks.district_report import write_district_report
+
+    con = duckdb.connect()
+    kent_runs(con, tmp_path)
+    manifest = {**MANIFEST, "run_id": "2026-11-20T02"}
+    county = tmp_path / "report.html"
+    write_report(con, manifest, county)
+    district = write_district_report(con, manifest, "E07000115", tmp_path / "districts" / "E07000115",
+                                     tmp_path / "runs" / "1")
+    for page in (county, district):
+        found: dict[str, Any] = {}
+        shot = tmp_path / f"{page.parent.name}_400.png"
+        problems = render_in_chromium(page, tmp_path / f"profile_{page.parent.name}", shot, height=1600, width=400,
+                                      probe=READABILITY, probed=found)
+        assert problems == []
+        seen = found["probe"]
+        assert seen["texts"] >= 10, seen
+        assert seen["smallest"] >= 10, seen
+        assert seen["scrollWidth"] <= 400 and seen["wide"] == [], seen
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        if os.access(SCREENSHOT_COPY.parent, os.W_OK):
+            shutil.copyfile(shot, SCREENSHOT_COPY.with_name(f"report_400_{page.parent.name}.png"))

@@ -16,7 +16,7 @@ import pytest
 from pipelines.run import RunRequest, run_local
 from pipelines.run_guards import parameters_last_date, parameters_warning
 from schemas.errors import UserError
-from tests.cli import povertylink
+from tests.cli import error_lines, povertylink
 from tests.rows import benefits_row, council_tax_row, header, write_csv
 
 DAYS = ("2026-11-10", "2026-11-20", "2026-11-21", "2026-11-22")
@@ -58,7 +58,7 @@ def test_a_run_with_no_extract_on_or_before_its_date_exits_2_and_creates_nothing
     landing, out = _landing(tmp_path / "land", ("2026-11-20",)), tmp_path / "out"
     result = povertylink("run", "--input", str(landing), "--output", str(out), "--as-of", "2026-10-31")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
+    assert error_lines(result.stderr) == [
         "povertylink: error: no extract dated on or before 2026-10-31 in any district folder: nothing to run, "
         "nothing published"]
     assert not out.exists()

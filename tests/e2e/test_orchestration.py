@@ -365,7 +365,7 @@ def test_next_run_clears_the_failed_staging(run_failing, landing, out):
 # 6. progress
 
 
-def test_plain_progress_without_a_terminal(run_first):
+def test_plain_progress_without_a_terminal(run_first, out):
     result = run_first.result
     assert result is not None
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -373,7 +373,11 @@ def test_plain_progress_without_a_terminal(run_first):
     text = "\n".join(lines)
     assert "ingest: started (2 districts)" in text and f"{ASH} " in text
     assert f"published {run_first.run_id}" in text
+    for stage in ("link", "score", "benchmark", "publish"):  # a line as each hub stage starts and ends
+        assert f"povertylink {stage}: started" in text and f"povertylink {stage}: done" in text
+    assert lines[0].split(" povertylink ", 1)[1].startswith("run: starting")  # before Prefect is up
     assert "Published to" in result.stdout  # the summary goes to stdout
+    assert result.stdout.strip().splitlines()[-1] == f"Report: {out}/current/report.html"
 
 
 def test_quiet_prints_only_the_summary(run_again):
@@ -386,7 +390,7 @@ def test_quiet_prints_only_the_summary(run_again):
 
 def test_rich_progress_on_a_terminal(run_from_score):
     _, screen = run_from_score
-    assert "ingest" in screen and "link, score, benchmark, publish" in screen
+    assert "ingest" in screen and all(stage in screen for stage in ("link", "score", "benchmark", "publish"))
     assert "Traceback" not in screen
     assert not [line for line in screen.splitlines() if PROGRESS_LINE.match(line)]  # bars, not plain lines
 

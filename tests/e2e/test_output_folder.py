@@ -15,7 +15,7 @@ import pytest
 from pipelines.run import RunRequest, run_local
 from pipelines.run_guards import folder_bytes
 from schemas.errors import UserError
-from tests.cli import povertylink
+from tests.cli import error_lines, povertylink
 from tests.e2e.test_faults import mounted
 from tests.rows import benefits_row, council_tax_row, header, write_csv
 
@@ -47,7 +47,7 @@ def test_read_only_output_is_exit_2_before_anything_is_ingested(landing, tmp_pat
             pytest.skip(f"cannot remount read-only: {ro.stderr.strip()}")
         result = povertylink("run", "--input", str(landing), "--output", str(out), "--as-of", "2026-11-20")
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines() == [
+    assert error_lines(result.stderr) == [
         f"povertylink: error: --output {out}: not writable (Read-only file system)"]
     assert list(out.iterdir()) == []  # no lock file, no cache, no staging: nothing ran
 

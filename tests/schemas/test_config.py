@@ -14,6 +14,7 @@ import pytest
 from schemas.config import LinkSettings, RunConfig, parse_config
 from schemas.errors import UserError
 from schemas.parameters import Parameters
+from tests.cli import error_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "matching" / "README.md"]
@@ -80,7 +81,7 @@ def test_run_refuses_a_bad_config_before_reading_any_extract(tmp_path: Path) -> 
                              "--output", str(tmp_path / "out"), "--as-of", "2026-11-20", "--config", str(config)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines() == [
+    assert error_lines(result.stderr) == [
         f"povertylink: error: --config {config}: [linkage] unknown key 'match_threshold'; allowed: "
         + ", ".join(LinkSettings.model_fields)]
     assert not (tmp_path / "out").exists()
