@@ -280,7 +280,7 @@ def _unformula(text: str) -> str:
 
 
 def _decided_at(text: str) -> str | None:
-    for parse in (dt.datetime.fromisoformat, dt.date.fromisoformat):
+    for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):  # a date stays a date
         try:
             return parse(text).isoformat()
         except ValueError:
