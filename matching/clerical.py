@@ -71,17 +71,18 @@ def missing_decided_pairs_sql(where: str) -> str:
 
 
 def clerical_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """What the decisions did in this run: decisions in force, links forced, pairs kept apart that the
-    model would have scored at or above the threshold (counted from the scored pairs), decisions whose
-    records are not both in this run's extracts (not applied)."""
+    """What the decisions did in this run: decisions in force, links forced (method clerical), pairs kept
+    apart (every "non-match" is honoured), and "match" decisions not applied (the pair could not be
+    compared this run: a record not in this run's extracts, or, with partitions, not a candidate)."""
     if not has_decisions(con):
         return {"decisions": 0, "forced_links": 0, "forbidden_pairs": 0, "not_applied": 0}
     row = con.execute(f"""
         SELECT (SELECT count(*) FROM {DECISIONS_TABLE}),
                (SELECT count(*) FROM links WHERE method = '{CLERICAL}'),
                (SELECT count(*) FROM {DECISIONS_TABLE} WHERE decision = 'non-match'),
-               (SELECT count(*) FROM {DECISIONS_TABLE} d WHERE NOT EXISTS (SELECT 1 FROM _lk_scored s
-                    WHERE s.lad_code = d.lad_code AND s.claim_ref = d.claim_ref AND s.account_ref = d.account_ref))
+               (SELECT count(*) FROM {DECISIONS_TABLE} d WHERE d.decision = 'match'
+                    AND NOT EXISTS (SELECT 1 FROM _lk_scored s WHERE s.lad_code = d.lad_code
+                                    AND s.claim_ref = d.claim_ref AND s.account_ref = d.account_ref))
         """).fetchone()
     assert row is not None
     return {"decisions": int(row[0]), "forced_links": int(row[1]), "forbidden_pairs": int(row[2]),
