@@ -430,8 +430,11 @@ def _log2_odds(probability: float) -> float:
 
 def _weight_bins(histogram: dict[str, Any]) -> list[tuple[float, float, int | None, int | None]]:
     """(weight from, to, links, candidate pairs not linked) per bin, counts under the 10-5 rule."""
-    links = {float(b["weight_from"]): b for b in histogram.get("links") or [] if isinstance(b, dict)}
-    pairs = {float(b["weight_from"]): b for b in histogram.get("candidates") or [] if isinstance(b, dict)}
+    def usable(rows: Any) -> dict[float, dict[str, Any]]:  # bins of another release may lack a key
+        return {float(b["weight_from"]): b for b in rows or [] if isinstance(b, dict)
+                and isinstance(b.get("weight_from"), (int, float)) and isinstance(b.get("weight_to"), (int, float))}
+
+    links, pairs = usable(histogram.get("links")), usable(histogram.get("candidates"))
     bins = []
     for start in sorted(set(links) | set(pairs)):
         linked = int(links.get(start, {}).get("pairs") or 0)
