@@ -140,14 +140,24 @@ def in_force(history: list[StoredDecision]) -> list[StoredDecision]:
     """The decisions in force: the latest for each pair; a "match" also ends any earlier "match" of the
     same claim or the same account (a claim links to one account, an account to one claim)."""
     current: dict[str, StoredDecision] = {}
+    matched: dict[tuple[str, str, str], str] = {}  # (lad, "claim" or "account", ref) -> pair in force as a match
     for decision in history:
-        current.pop(decision.pair_id, None)
+        ended = [current.pop(decision.pair_id, None)]
         if decision.decision == "match":
-            for other in [d for d in current.values() if d.decision == "match" and d.lad_code == decision.lad_code
-                          and (d.claim_ref == decision.claim_ref or d.account_ref == decision.account_ref)]:
-                del current[other.pair_id]
+            ended += [current.pop(matched.get(side, ""), None) for side in _sides(decision)]
+        for old in ended:
+            if old is not None and old.decision == "match":
+                for side in _sides(old):
+                    if matched.get(side) == old.pair_id:
+                        del matched[side]
         current[decision.pair_id] = decision
+        if decision.decision == "match":
+            matched.update(dict.fromkeys(_sides(decision), decision.pair_id))
     return list(current.values())
+
+
+def _sides(d: StoredDecision) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+    return (d.lad_code, "claim", d.claim_ref), (d.lad_code, "account", d.account_ref)
 
 
 def decisions_digest(decisions: list[StoredDecision]) -> str:

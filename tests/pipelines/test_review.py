@@ -120,6 +120,11 @@ def test_a_later_match_ends_an_earlier_match_of_the_same_claim(tmp_path: Path) -
     stored = read_decisions(out)[0]
     later = replace(stored, pair_id=pair_id(LAD, "C3", "A9"), account_ref="A9")
     assert [d.account_ref for d in in_force([stored, later])] == ["A9"]
+    other = replace(stored, pair_id=pair_id(LAD, "C8", "A8"), claim_ref="C8", account_ref="A8")
+    across = replace(stored, pair_id=pair_id(LAD, "C3", "A8"), account_ref="A8")  # ends C3-A3 and C8-A8
+    assert [(d.claim_ref, d.account_ref) for d in in_force([stored, other, across])] == [("C3", "A8")]
+    apart = replace(across, decision="non-match")
+    assert [(d.claim_ref, d.decision) for d in in_force([stored, across, apart])] == [("C3", "non-match")]
 
 
 def test_a_bad_decisions_file_names_every_problem_and_keeps_nothing(tmp_path: Path) -> None:
