@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from matching.clerical import DECISIONS_TABLE, create_decisions_table
+from matching.clerical import DECISIONS_TABLE, create_decisions_table, pair_id
 from pipelines.publish import current_dir
 from schemas.columns import LAD_PATTERN
 from schemas.errors import UserError
@@ -334,6 +334,9 @@ def _parse_file(file: Path, known: dict[str, tuple[str, str, str]], reviewer: st
                 if decision is None:
                     problems.append(f"{where}, column decision: {one_line(cell['decision'], 40)!r} is not a decision; "
                                     "write match or non-match, or leave it empty")
+                refs = tuple(_unformula(cell.get(c, "")) for c in ("lad_code", "claim_ref", "account_ref"))
+                if pid not in known and all(refs) and pair_id(*refs) == pid:
+                    known[pid] = (refs[0], refs[1], refs[2])  # a pair of an earlier run's queue, named in full
                 if pid not in known:
                     problems.append(f"{where}, column pair_id: {one_line(pid, 40)!r} is not a pair of the review "
                                     "queue nor of an earlier decision; export the queue again and copy its pair_id")
@@ -394,15 +397,33 @@ def import_decisions(output: Path, file: Path, reviewer: str | None = None,
         first: dict[str, bool] = {}
         for d in history:
             first.setdefault(d.pair_id, d.model_linked)
+        elsewhere = {d.pair_id for d in found} - set(queue) - set(first)
+        model_links = _model_links(output) if elsewhere else set()
         recorded = []
         for d in found:
             row = queue.get(d.pair_id, {})
-            by_model = bool(row.get("linked")) and row.get("method") not in (None, "clerical")
+            by_model = bool(row.get("linked")) and row.get("method") not in (None, "clerical") or (
+                d.pair_id in elsewhere and (d.lad_code, d.claim_ref, d.account_ref) in model_links)
             recorded.append(StoredDecision(**(asdict(d) | {"model_linked": first.get(d.pair_id, by_model)})))
         _write_decisions(output, history + recorded)
     return ImportResult(len(recorded), sum(1 for d in recorded if d.decision == "match"),
                         sum(1 for d in recorded if d.decision == "non-match"), blank,
                         len(in_force(history + recorded)))
+
+
+def _model_links(output: Path) -> set[tuple[str, str, str]]:
+    """The current run's links made by the model (uprn or probabilistic), from its ``links.parquet``."""
+    current = current_dir(output)
+    path = current / "links.parquet" if current is not None else None
+    if path is None or not path.is_file():
+        return set()
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"SELECT lad_code, claim_ref, account_ref FROM read_parquet({quote_str(str(path))}) "
+                           "WHERE method IN ('uprn', 'probabilistic')").fetchall()
+    finally:
+        con.close()
+    return {(str(a), str(b), str(c)) for a, b, c in rows}
 
 
 def _write_decisions(output: Path, decisions: list[StoredDecision]) -> None:

@@ -186,3 +186,20 @@ def test_cli_import_of_a_bad_file_exits_2_naming_line_and_column(tmp_path: Path)
     done = povertylink("review", "import", "--output", str(out), str(good), "--reviewer", "AB")
     assert done.returncode == 0, done.stderr
     assert "1 decisions recorded" in done.stdout and len(read_decisions(out)) == 1
+
+
+def test_a_pair_of_an_earlier_queue_named_in_full_is_accepted(tmp_path: Path) -> None:
+    out = _output(tmp_path)
+    run = out / "runs" / "R1"
+    duckdb.connect().execute(f"COPY (SELECT '{LAD}' AS lad_code, 'C7' AS claim_ref, 'A7' AS account_ref, "
+                             f"'probabilistic' AS method) TO '{run / 'links.parquet'}' (FORMAT parquet)")
+    earlier = tmp_path / "earlier.csv"
+    earlier.write_text(f"pair_id,decision,lad_code,claim_ref,account_ref\n{pair_id(LAD, 'C7', 'A7')},non-match,"
+                       f"{LAD},C7,A7\n{pair_id(LAD, 'C6', 'A6')},match,{LAD},C6,A9\n", encoding="utf-8")
+    with pytest.raises(ReviewFileError) as caught:  # C6-A9 does not hash to the pair id given
+        import_decisions(out, earlier)
+    assert [p.split(":")[0] for p in caught.value.problems] == ["earlier.csv line 3, column pair_id"]
+    earlier.write_text("\n".join(earlier.read_text(encoding="utf-8").splitlines()[:2]) + "\n", encoding="utf-8")
+    assert import_decisions(out, earlier).recorded == 1
+    stored = read_decisions(out)[0]
+    assert (stored.claim_ref, stored.decision, stored.model_linked) == ("C7", "non-match", True)
