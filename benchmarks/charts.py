@@ -278,9 +278,9 @@ def weight_histogram_chart(
                 continue
             body.append(f"<rect x='{x:.1f}' y='{top + span_y - h:.1f}' width='{bar:.1f}' height='{h:.1f}' "
                         f"fill='{fill}'><title>{escape(tip)}</title></rect>")
-    edges = sorted({b[0] for b in bins} | {bins[-1][1]})
-    every = max(1, len(edges) // 10)
-    for weight in edges[::every]:
+    tick_step = next(t for t in (1, 2, 5, 10, 20, 50, 100, 1e9) if (hi - lo) / t <= 12)
+    for k in range(math.ceil(lo / tick_step), math.floor(hi / tick_step) + 1):
+        weight = k * tick_step
         body.append(f"<text x='{x_of(weight):.1f}' y='{height - bottom + 14}' font-size='10' fill='{MUTED}' "
                     f"text-anchor='middle' {FONT}>{weight:g}</text>")
     body.append(f"<text x='{left + span_x / 2:.1f}' y='{height - 6}' font-size='11' fill='{INK}' "

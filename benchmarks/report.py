@@ -467,7 +467,8 @@ def _model_groups(model: dict[str, Any], labels: dict[str, Any]) -> list[tuple[s
             text = f"{level}: {meaning.get(str(level), 'level ' + str(level))}"
             rows.append((text, float(entry.get("weight") or 0.0),
                          f"{name} {text}: m {entry.get('m')}, u {entry.get('u')}, weight {entry.get('weight')}"))
-        groups.append((name.removesuffix("_level").replace("_", " ").capitalize(), rows))
+        short = name.removesuffix("_level")
+        groups.append(({"dob": "Date of birth", "uprn": "UPRN"}.get(short, short.replace("_", " ").capitalize()), rows))
     return groups
 
 
