@@ -9,6 +9,7 @@ chart carries a <title> and an aria-label, and the report shows the same numbers
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
@@ -212,4 +213,131 @@ def line_chart(
             if i == n - 1:
                 body.append(f"<text x='{c[0]:.1f}' y='{c[1] - 8:.1f}' font-size='{TEXT - 1}' font-weight='700' "
                             f"fill='{INK}' text-anchor='middle' {FONT}>{escape(fmt(value))}</text>")
+    return _svg(width, height, label, body)
+
+
+# Linkage charts (clerical review and model): match weights are log2 odds, from the manifest.
+ORANGE = "#E69F00"
+VERMILION = "#D55E00"
+
+
+def _log_y(value: float, top: float, span: float) -> float:
+    """Height of ``value`` on a log10 axis from 1 to ``top`` (0 for 0; a count of 1 gets a sliver)."""
+    if value <= 0:
+        return 0.0
+    return max(span * math.log10(value) / math.log10(top), 2.0) if top > 1 else span
+
+
+def weight_histogram_chart(
+    bins: Sequence[tuple[float, float, int | None, int | None]],
+    label: str,
+    marks: Sequence[tuple[float, str]] = (),
+    band: tuple[float, float] | None = None,
+) -> str:
+    """Match-weight distribution: per bin (weight_from, weight_to, links, pairs not linked), two bars side by
+    side on a log scale (links blue, pairs not linked orange); None is a suppressed count ("[c]", a stub).
+    ``marks``: vertical dashed lines (weight, text), e.g. the threshold; ``band``: the review band, shaded."""
+    width, height, left, right, top, bottom = 640, 240, 56, 16, 30, 40
+    span_x, span_y = width - left - right, height - top - bottom
+    if not bins:
+        return _svg(width, 60, label, [f"<text x='{left}' y='30' font-size='12' fill='{MUTED}' {FONT}>"
+                                       "no candidate pairs</text>"])
+    lo, hi = min(b[0] for b in bins), max(b[1] for b in bins)
+    for weight, _ in marks:
+        lo, hi = min(lo, weight), max(hi, weight)
+    step = bins[0][1] - bins[0][0] or 1.0
+
+    def x_of(weight: float) -> float:
+        return left + span_x * (weight - lo) / ((hi - lo) or 1.0)
+
+    top_count = 10.0
+    while top_count < max([b[2] or 0 for b in bins] + [b[3] or 0 for b in bins] + [1]):
+        top_count *= 10
+    body: list[str] = []
+    if band is not None:
+        a, b = x_of(max(band[0], lo)), x_of(min(band[1], hi))
+        if b > a:
+            body.append(f"<rect x='{a:.1f}' y='{top}' width='{b - a:.1f}' height='{span_y}' fill='#f1f3f5'>"
+                        "<title>review band</title></rect>")
+            body.append(f"<text x='{(a + b) / 2:.1f}' y='{top + 12}' font-size='10' fill='{MUTED}' "
+                        f"text-anchor='middle' {FONT}>review band</text>")
+    power = 1.0
+    while power <= top_count:
+        y = top + span_y - _log_y(power, top_count, span_y)
+        body.append(f"<line x1='{left}' y1='{y:.1f}' x2='{width - right}' y2='{y:.1f}' stroke='{GRID}'/>")
+        body.append(f"<text x='{left - 6}' y='{y + 4:.1f}' font-size='10' fill='{MUTED}' text-anchor='end' "
+                    f"{FONT}>{tick_number(power)}</text>")
+        power *= 10
+    bar = max(span_x * step / ((hi - lo) or 1.0) / 2 - 1, 1.0)
+    for start, end, links, others in bins:
+        for n, (count, colour, what) in enumerate(((links, BLUE, "linked"), (others, ORANGE, "not linked"))):
+            x = x_of(start) + n * (bar + 1) + 0.5
+            tip = f"weight {start:g} to {end:g}: {what} {SUPPRESSED if count is None else f'{count:,}'}"
+            h = 4.0 if count is None else _log_y(count, top_count, span_y)
+            fill = "url(#hatch)" if count is None else colour
+            if count == 0:
+                continue
+            body.append(f"<rect x='{x:.1f}' y='{top + span_y - h:.1f}' width='{bar:.1f}' height='{h:.1f}' "
+                        f"fill='{fill}'><title>{escape(tip)}</title></rect>")
+    tick_step = next(t for t in (1, 2, 5, 10, 20, 50, 100, 1e9) if (hi - lo) / t <= 12)
+    for k in range(math.ceil(lo / tick_step), math.floor(hi / tick_step) + 1):
+        weight = k * tick_step
+        body.append(f"<text x='{x_of(weight):.1f}' y='{height - bottom + 14}' font-size='10' fill='{MUTED}' "
+                    f"text-anchor='middle' {FONT}>{weight:g}</text>")
+    body.append(f"<text x='{left + span_x / 2:.1f}' y='{height - 6}' font-size='11' fill='{INK}' "
+                f"text-anchor='middle' {FONT}>match weight (log2 odds)</text>")
+    for weight, text in marks:
+        x = x_of(weight)
+        body.append(f"<line x1='{x:.1f}' y1='{top - 4}' x2='{x:.1f}' y2='{top + span_y}' stroke='{INK}' "
+                    f"stroke-width='1.5' stroke-dasharray='5 3'/>")
+        body.append(f"<text x='{x + 4:.1f}' y='{top - 8}' font-size='10' fill='{INK}' {FONT}>{escape(text)}</text>")
+    legend = [(BLUE, "linked"), (ORANGE, "candidate pairs not linked")]
+    x0 = float(left)
+    for colour, text in legend:
+        body.append(f"<rect x='{x0:.1f}' y='4' width='12' height='12' fill='{colour}'/>"
+                    f"<text x='{x0 + 16:.1f}' y='14' font-size='11' fill='{INK}' {FONT}>{escape(text)}</text>")
+        x0 += 30 + 7 * len(text)
+    defs = ("<defs><pattern id='hatch' width='6' height='6' patternUnits='userSpaceOnUse' "
+            "patternTransform='rotate(45)'><rect width='6' height='6' fill='#f1f3f5'/>"
+            f"<line x1='0' y1='0' x2='0' y2='6' stroke='{MUTED}' stroke-width='1.5'/></pattern></defs>")
+    return _svg(width, height, label, [defs, *body])
+
+
+def match_weights_chart(groups: Sequence[tuple[str, Sequence[tuple[str, float, str]]]], label: str) -> str:
+    """The model's match weights, as Splink's match weights chart: for each comparison (a heading) each
+    level's weight as a bar from 0, right (blue) for evidence of a match, left (vermilion) against;
+    ``groups``: (heading, [(level label, weight, tooltip)])."""
+    width, left, right, bar, gap, top = 640, 280, 50, 14, 4, 24
+    rows = sum(1 + len(levels) for _, levels in groups)
+    height = top + rows * (bar + gap) + 24
+    limit = max([abs(w) for _, levels in groups for _, w, _ in levels] + [1.0])
+    limit = _nice_max(limit)
+    span = (width - left - right) / 2
+    zero = left + span
+    body = [f"<line x1='{zero:.1f}' y1='{top - 6}' x2='{zero:.1f}' y2='{height - 20}' stroke='{INK}'/>"]
+    for tick in (-limit, -limit / 2, limit / 2, limit):
+        x = zero + span * tick / limit
+        body.append(f"<line x1='{x:.1f}' y1='{top - 6}' x2='{x:.1f}' y2='{height - 20}' stroke='{GRID}'/>")
+        body.append(f"<text x='{x:.1f}' y='{top - 10}' font-size='10' fill='{MUTED}' text-anchor='middle' {FONT}>"
+                    f"{tick:+g}</text>")
+    y = top
+    for heading, levels in groups:
+        body.append(f"<text x='8' y='{y + bar - 3}' font-size='12' font-weight='700' fill='{INK}' {FONT}>"
+                    f"{escape(heading)}</text>")
+        y += bar + gap
+        for text, weight, tip in levels:
+            short = text if len(text) <= 44 else text[:43] + "…"
+            body.append(f"<text x='{left - 8}' y='{y + bar - 3}' font-size='11' fill='{INK}' text-anchor='end' "
+                        f"{FONT}>{escape(short)}<title>{escape(text)}</title></text>")
+            w = span * min(abs(weight), limit) / limit
+            x = zero if weight >= 0 else zero - w
+            colour = BLUE if weight >= 0 else VERMILION
+            body.append(f"<rect x='{x:.1f}' y='{y}' width='{max(w, 1.0):.1f}' height='{bar}' fill='{colour}'>"
+                        f"<title>{escape(tip)}</title></rect>")
+            tx = zero + w + 4 if weight >= 0 else zero - w - 4
+            body.append(f"<text x='{tx:.1f}' y='{y + bar - 3}' font-size='10' fill='{INK}' {HALO} "
+                        f"text-anchor='{'start' if weight >= 0 else 'end'}' {FONT}>{weight:+.1f}</text>")
+            y += bar + gap
+    body.append(f"<text x='{zero:.1f}' y='{height - 4}' font-size='11' fill='{INK}' text-anchor='middle' {FONT}>"
+                "match weight (log2 of m/u): right for a match, left against</text>")
     return _svg(width, height, label, body)

@@ -10,6 +10,7 @@ rows and of ``links``, and the manifest. No row-level personal data reaches the 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from benchmarks.charts import STATUS_COLOURS, SUPPRESSED, bar_chart, line_chart, status_mix_chart
+from benchmarks.charts import (
+    STATUS_COLOURS,
+    SUPPRESSED,
+    bar_chart,
+    line_chart,
+    match_weights_chart,
+    status_mix_chart,
+    weight_histogram_chart,
+)
 from benchmarks.disclosure import is_primary, percent, published_count, round_count
 from benchmarks.metrics import MONEY_METRICS
 from benchmarks.output_tables import columns_of
@@ -291,7 +300,7 @@ def linkage_context(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) ->
     items = [(r["name"], 100 * r["share"]) for r in rows if r["share"] is not None]
     svg = Markup(bar_chart(items, "Share of benefit claims linked to a council-tax account", fmt_percent)) \
         if items else None
-    summary = _linkage_summary({k: v for k, v in section.items() if k != "districts"})
+    summary = _linkage_summary({k: v for k, v in section.items() if k not in ("districts", "clerical")})
     return {"linkage_summary": summary, "linkage_rows": rows, "linkage_methods": methods, "linkage_svg": svg,
             "has_linkage": bool(summary or rows)}
 
@@ -470,7 +479,7 @@ def write_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], out_p
         **movement_context(con, run_id, county_name), **area_context(con, run_id),
         **linkage_context(con, manifest), **quality_context(con, county_name), **completeness_context(manifest),
         **takeup_context(con, run_id, manifest), **quality_for(con, manifest),
-        "technical": technical_figures(manifest),
+        **review_context(manifest), "technical": technical_figures(manifest),
     }
     env = Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]))
     html = env.get_template("report_template.html").render(**context)
@@ -485,3 +494,87 @@ def technical_figures(manifest: dict[str, Any]) -> list[tuple[str, str]]:
         return []
     return [(f"{name.replace('_', ' ')} stage", f"{m['wall_s']:,.1f} s") for name, m in timings.items()
             if isinstance(m, dict) and isinstance(m.get("wall_s"), (int, float))]
+
+def _log2_odds(probability: float) -> float:
+    """A probability as a match weight (log2 odds); +-1e9 for 1 and 0."""
+    if probability <= 0:
+        return -1e9
+    if probability >= 1:
+        return 1e9
+    return math.log2(probability / (1 - probability))
+
+
+def _weight_bins(histogram: dict[str, Any]) -> list[tuple[float, float, int | None, int | None]]:
+    """(weight from, to, links, candidate pairs not linked) per bin, counts under the 10-5 rule."""
+    def usable(rows: Any) -> dict[float, dict[str, Any]]:  # bins of another release may lack a key
+        return {float(b["weight_from"]): b for b in rows or [] if isinstance(b, dict)
+                and isinstance(b.get("weight_from"), (int, float)) and isinstance(b.get("weight_to"), (int, float))}
+
+    links, pairs = usable(histogram.get("links")), usable(histogram.get("candidates"))
+    bins = []
+    for start in sorted(set(links) | set(pairs)):
+        linked = int(links.get(start, {}).get("pairs") or 0)
+        others = max(int(pairs.get(start, {}).get("pairs") or 0) - linked, 0)
+        end = float((pairs.get(start) or links[start])["weight_to"])
+        bins.append((start, end, published_count(linked), published_count(others)))
+    return bins
+
+
+def _dict(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """``parent[key]`` when it is a dict, else an empty one (a manifest from another release)."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _model_groups(model: dict[str, Any], labels: dict[str, Any]) -> list[tuple[str, list[tuple[str, float, str]]]]:
+    """The match weights chart's rows from the manifest's model (prior first, then each comparison's levels)."""
+    groups: list[tuple[str, list[tuple[str, float, str]]]] = []
+    prior = model.get("prior")
+    if isinstance(prior, (int, float)) and 0 < prior < 1:
+        groups.append(("Starting odds", [(f"prior: {prior:.3g} of candidate pairs match", _log2_odds(prior),
+                                          f"prior match share {prior:.4g}")]))
+    for name, levels in (model.get("comparisons") or {}).items():
+        if not isinstance(levels, dict):
+            continue
+        meaning = _dict(labels, name)
+        rows = []
+        for level in sorted(levels, key=lambda v: -int(v)):
+            entry = levels[level]
+            text = f"{level}: {meaning.get(str(level), 'level ' + str(level))}"
+            rows.append((text, float(entry.get("weight") or 0.0),
+                         f"{name} {text}: m {entry.get('m')}, u {entry.get('u')}, weight {entry.get('weight')}"))
+        short = name.removesuffix("_level")
+        groups.append(({"dob": "Date of birth", "uprn": "UPRN"}.get(short, short.replace("_", " ").capitalize()), rows))
+    return groups
+
+
+def review_context(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Clerical review and the model (the report's "Clerical review" section, from the manifest only):
+    the precision analysts' decisions estimate, what they did in this run, the match-weight distribution
+    of links and other candidate pairs (counts under the 10-5 rule) and the model's match weights."""
+    review = _dict(manifest, "clerical_review") or None
+    linkage = _dict(manifest, "linkage")
+    settings = _dict(linkage, "settings")
+    out: dict[str, Any] = {"review": review, "review_applied": linkage.get("clerical") or {},
+                           "review_queue_pairs": None, "weight_svg": None, "model_svg": None, "model_notes": []}
+    if isinstance(linkage.get("review_queue"), int):
+        out["review_queue_pairs"] = _published(linkage["review_queue"])
+    if review and review.get("precision") is not None:
+        low, high = review.get("precision_95") or (None, None)
+        out["review_precision"] = f"{100 * review['precision']:.0f}%" + (
+            f" (95% interval {100 * low:.0f}%–{100 * high:.0f}%)" if low is not None and high is not None else "")
+    bins = _weight_bins(_dict(linkage, "match_weight_histogram"))
+    if bins:
+        threshold = float(settings.get("threshold") or 0.9)
+        band = (_log2_odds(float(settings.get("review_lower", 0.2))), _log2_odds(float(settings.get("review_upper",
+                                                                                                        0.98))))
+        out["weight_svg"] = Markup(weight_histogram_chart(
+            bins, "Match weight distribution: links and other candidate pairs (log scale)",
+            [(_log2_odds(threshold), f"threshold {threshold:g}")], band))
+    model = _dict(_dict(linkage, "models"), "within_district")
+    groups = _model_groups(model, _dict(linkage, "level_labels"))
+    if groups:
+        out["model_svg"] = Markup(match_weights_chart(groups, "Match weights of the model: claim to account"))
+        out["model_source"] = f"{model.get('source', '–')}, {model.get('iterations', 0)} iterations"
+        out["model_notes"] = [str(n) for n in model.get("notes") or []]
+    return out

@@ -19,6 +19,8 @@ from typing import Any
 
 import duckdb
 
+from matching.clerical import clerical_counts
+from matching.compare import ADDRESS_LEVEL, within_comparisons
 from matching.estimate import FSModel
 from matching.ids import assign_household_ids
 from matching.partition import Partitions, load_partitions
@@ -48,6 +50,7 @@ class LinkReport:
     person_model: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     partitions: dict[str, Any] = field(default_factory=dict)
+    clerical: dict[str, int] = field(default_factory=dict)
 
     def as_manifest(self) -> dict[str, Any]:
         """JSON-able summary: rates by district and method, histograms, review count, models, timings."""
@@ -61,9 +64,17 @@ class LinkReport:
             "cross_district": self.person_links,
             "household_ids": self.ids,
             "models": {"within_district": self.within_model, "cross_district_persons": self.person_model},
+            "level_labels": level_labels(),
+            "clerical": self.clerical,
             "seconds": self.seconds,
             "partitions": self.partitions,
         }
+
+
+def level_labels() -> dict[str, dict[str, str]]:
+    """What each level of each claim -> account comparison means (for the report's model chart)."""
+    return {c.name: {str(level): label for level, label in c.levels.items()}
+            for c in [*within_comparisons(), ADDRESS_LEVEL]}
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -111,6 +122,7 @@ def link_households(
         "claims_in_other_districts": _count(con, "SELECT count(*) FROM household_keys WHERE other_districts <> ''"),
     }
     report.within_model, report.person_model = within.as_dict(), persons.as_dict()
+    report.clerical = clerical_counts(con)
     report.seconds = {"load_partitions": round(tl - t0, 3), "within_districts": round(t1 - tl, 3),
                       "across_districts": round(t2 - t1, 3),
                       "household_ids": round(t3 - t2, 3), "total": round(time.perf_counter() - t0, 3)}

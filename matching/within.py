@@ -15,13 +15,14 @@ import numpy as np
 
 from matching.assign import assign_one_to_one
 from matching.block import within_candidates_sql
+from matching.clerical import CLERICAL, decided_sql, has_decisions, missing_decided_pairs_sql
 from matching.compare import ADDRESS_LEVEL, within_comparisons
 from matching.estimate import FSModel, estimate_ecm, estimate_em, implausible, probability_sql
 from matching.normalise import prepare_sql
 from matching.quality import update_review_queue
 from matching.settings import within_start_model
 from schemas.config import LinkSettings
-from schemas.sql import quote_str
+from schemas.sql import quote_str, table_exists
 
 LEVEL_COLUMNS = [c.name for c in within_comparisons()] + [ADDRESS_LEVEL.name]
 LINK_COLUMNS: list[tuple[str, str]] = [
@@ -47,10 +48,14 @@ def create_links_table(con: duckdb.DuckDBPyConnection) -> None:
 
 def vectors_sql() -> str:
     """SQL creating ``_lk_vectors`` (one row per candidate pair, its comparison levels) from the prepared sides."""
+    return f"CREATE OR REPLACE TEMP TABLE _lk_vectors AS {pair_vectors_sql(within_candidates_sql())}"
+
+
+def pair_vectors_sql(pairs: str) -> str:
+    """SELECT of the comparison levels of the pairs ``pairs`` selects (lad_code, claim_ref, account_ref)."""
     levels = ",\n       ".join(f"({c.sql})::INTEGER AS {c.name}" for c in within_comparisons())
     return f"""
-        CREATE OR REPLACE TEMP TABLE _lk_vectors AS
-        WITH k AS ({within_candidates_sql()}), v AS (
+        WITH k AS ({pairs}), v AS (
         SELECT k.lad_code, k.claim_ref, k.account_ref,
                {levels}
         FROM k JOIN _lk_claims c ON c.lad_code = k.lad_code AND c.ref = k.claim_ref
@@ -96,10 +101,30 @@ def estimate_model(
     return fitted
 
 
+def add_decided_pairs(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = None) -> int:
+    """Append to ``_lk_vectors`` the pairs decided "match" that blocking did not make candidates, compared
+    from the prepared sides (only when they are on the connection: not with partitions); returns how many."""
+    if not (has_decisions(con) and table_exists(con, "_lk_claims") and table_exists(con, "_lk_accounts")):
+        return 0
+    before = _count(con, "SELECT count(*) FROM _lk_vectors")
+    con.execute(f"INSERT INTO _lk_vectors BY NAME "
+                f"{pair_vectors_sql(missing_decided_pairs_sql(district_filter(lad_codes, 'd.lad_code')))}")
+    return _count(con, "SELECT count(*) FROM _lk_vectors") - before
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = next(iter(con.execute(sql).fetchall()), None)
+    return int(row[0]) if row else 0
+
+
 def score_and_assign(
     con: duckdb.DuckDBPyConnection, model: FSModel, settings: LinkSettings, lad_codes: list[str] | None = None
 ) -> None:
-    """Score ``_lk_vectors`` (creates ``_lk_scored``) and replace these districts' rows of ``links``."""
+    """Score ``_lk_vectors`` (creates ``_lk_scored``) and replace these districts' rows of ``links``.
+
+    With ``clerical_decisions`` on the connection: pairs decided "match" are linked first (method
+    ``clerical``), pairs decided "non-match" are never linked (:mod:`matching.clerical`).
+    """
     weight = model.weight_sql("v")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _lk_scored AS
@@ -111,12 +136,19 @@ def score_and_assign(
     create_links_table(con)
     con.execute(f"DELETE FROM links WHERE {district_filter(lad_codes)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _lk_accepted AS SELECT * FROM links LIMIT 0")
+    allowed = "TRUE"
+    if has_decisions(con):
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _lk_pool AS
+            SELECT * REPLACE ('{CLERICAL}' AS method) FROM _lk_scored s WHERE {decided_sql("s", "match")}""")
+        assign_one_to_one(con, "_lk_pool", "_lk_accepted")
+        allowed = f"NOT {decided_sql('s', 'non-match')}"
     if settings.use_uprn:
-        con.execute("CREATE OR REPLACE TEMP TABLE _lk_pool AS SELECT * FROM _lk_scored WHERE method = 'uprn'")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_pool AS SELECT * FROM _lk_scored s "
+                    f"WHERE method = 'uprn' AND {allowed}")
         assign_one_to_one(con, "_lk_pool", "_lk_accepted")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _lk_pool AS
-        SELECT * REPLACE ('probabilistic' AS method) FROM _lk_scored
-        WHERE match_probability >= {settings.threshold}""")
+        SELECT * REPLACE ('probabilistic' AS method) FROM _lk_scored s
+        WHERE match_probability >= {settings.threshold} AND {allowed}""")
     assign_one_to_one(con, "_lk_pool", "_lk_accepted")
     con.execute("INSERT INTO links SELECT * FROM _lk_accepted ORDER BY lad_code, claim_ref")
 
@@ -139,6 +171,7 @@ def link_districts(
         build_vectors(con, codes)
     if model is None:
         model = estimate_model(con, "_lk_vectors", within_start_model(), settings)
+    add_decided_pairs(con, codes)  # after the fit: analysts' pairs are no evidence for the model
     score_and_assign(con, model, settings, codes)
     update_review_queue(con, settings.review_lower, settings.review_upper, district_filter(codes))
     return model

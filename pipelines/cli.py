@@ -365,6 +365,55 @@ def scenario(
     typer.echo(printable(result.summary()))
 
 
+review_app = typer.Typer(
+    no_args_is_help=True, help="Clerical review of borderline links: export the queue, import analysts' decisions.")
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("export")
+def review_export(
+    output: Annotated[Path, typer.Option("--output", help="the output folder of the runs (its current run's queue)")],
+    file: Annotated[Path, typer.Option("--file", help="the CSV to write")],
+    district: Annotated[Optional[str], typer.Option("--district", help="only this district's pairs (ONS code)")
+                        ] = None,
+    include_decided: Annotated[bool, typer.Option(
+        "--include-decided", help="also the pairs already decided (their decision filled in)")] = False,
+) -> None:
+    """Write the review queue as a CSV with an empty decision column (match / non-match) to fill in."""
+    from pipelines.review import export_queue
+
+    try:
+        written = export_queue(output, file, district, include_decided)
+    except (UserError, OSError) as err:
+        fail(str(err))
+        return
+    typer.echo(f"{written:,} pairs written to {printable(file)}: write match or non-match in the decision column "
+               "of the pairs you have checked, then 'povertylink review import'")
+
+
+@review_app.command("import")
+def review_import(
+    file: Annotated[Path, typer.Argument(help="the CSV of decisions (as exported, decision column filled in)")],
+    output: Annotated[Path, typer.Option("--output", help="the output folder of the runs")],
+    reviewer: Annotated[Optional[str], typer.Option(
+        "--reviewer", help="who decided, for rows whose reviewer column is empty")] = None,
+) -> None:
+    """Check a decisions CSV and keep its decisions for the next run (exit 2, nothing kept, on any problem)."""
+    from pipelines.review import ReviewFileError, import_decisions
+
+    try:
+        result = import_decisions(output, file, reviewer)
+    except ReviewFileError as err:
+        for problem in err.problems:
+            typer.echo(f"povertylink: error: {one_line(problem)}", err=True)
+        fail("no decision was kept: correct the file and import it again")
+        return
+    except (UserError, OSError) as err:
+        fail(str(err))
+        return
+    typer.echo(result.summary())
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

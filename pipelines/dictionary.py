@@ -156,6 +156,11 @@ _OUTPUTS: tuple[tuple[str, str, str, str, str], ...] = (
      "starting with = + - @ tab or CR prefixed with an apostrophe."),
     ("links", "schemas.links", "LinkRow", "row-level: the hub, and each district for its own rows",
      "Every accepted claim-to-account link: method, probability and comparison levels."),
+    ("review_queue", "schemas.review", "ReviewPairRow",
+     "row-level: the whole file for the hub; districts/<LAD>/review_queue.parquet for that district only",
+     "Claim-to-account pairs for clerical review (match probability in the [linkage] review band, or decided by an "
+     "analyst): both records' references and address fields side by side, comparison levels, weight, probability "
+     "and a stable pair_id; no name or key. Export with 'povertylink review export', decide, 'review import'."),
     ("district_benchmarks", "schemas.outputs", "DistrictBenchmarkRow", _SHARED,
      "Each metric for each district and the county, every run kept (long format)."),
     ("area_needs", "schemas.outputs", "AreaNeedsRow", _SHARED,
@@ -182,6 +187,7 @@ _PATHS: dict[str, str] = {"district_campaigns": "districts/<LAD>/campaigns.parqu
 KEYS: dict[str, tuple[str, ...]] = {
     "households": ("household_id",),
     "links": ("lad_code", "claim_ref"),
+    "review_queue": ("pair_id",),
     "district_benchmarks": ("run_id", "lad_code", "metric"),
     "area_needs": ("run_id", "area_type", "area_code", "lad_code", "metric"),
     "status_movement": ("run_id", "lad_code", "from_status", "to_status"),

@@ -23,6 +23,7 @@ from pipelines.hub_database import connect, load_hub
 from pipelines.measure import StageTimer
 from pipelines.progress import QuietReporter, Reporter
 from pipelines.publish import write_database, write_parquet
+from pipelines.review import StoredDecision, load_decisions
 from schemas.config import RunConfig
 from schemas.sql import quote_str, table_exists
 
@@ -36,18 +37,26 @@ def _safe_columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 
 def link_stage(con: duckdb.DuckDBPyConnection, previous_dir: Path | None, config: RunConfig,
-               partitions: Path | None = None, lad_codes: list[str] | None = None) -> dict[str, Any]:
+               partitions: Path | None = None, lad_codes: list[str] | None = None,
+               decisions: tuple[StoredDecision, ...] = ()) -> dict[str, Any]:
     """Link claims to accounts and people across districts; returns the manifest's linkage section.
 
     ``partitions``: a folder of per-district comparison vectors (:mod:`matching.partition`, built by
     the flow's worker tasks) for ``lad_codes``; the hub then only loads them instead of building them.
+    ``decisions``: the analysts' decisions in force (:mod:`pipelines.review`), honoured by the linkage.
+    Leaves ``review_queue_out``: the rows of ``review_queue.parquet``.
     """
+    from matching.clerical import published_queue_sql
     from matching.link import link_households
     from matching.partition import Partitions
 
     settings = config.linkage
     parts = Partitions(partitions, tuple(lad_codes or ())) if partitions is not None else None
-    return published_linkage(link_households(con, previous_dir, settings, parts).as_manifest())
+    if decisions:
+        load_decisions(con, list(decisions))
+    section = link_households(con, previous_dir, settings, parts).as_manifest()
+    con.execute(f"CREATE OR REPLACE TABLE review_queue_out AS {published_queue_sql()}")
+    return published_linkage(section)
 
 
 def published_linkage(section: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +132,12 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[
                 f"SELECT * FROM campaigns_exact WHERE district = {quote_str(lad)} ORDER BY campaign")
     if table_exists(con, "links"):
         put("links.parquet", f"SELECT {_safe_columns(con, 'links')} FROM links ORDER BY lad_code, claim_ref")
+    if table_exists(con, "review_queue_out"):  # clerical review: the hub's whole queue, each district its own pairs
+        order = "ORDER BY lad_code, claim_ref, account_ref"
+        put("review_queue.parquet", f"SELECT {_safe_columns(con, 'review_queue_out')} FROM review_queue_out {order}")
+        for lad in lad_codes:
+            put(f"districts/{lad}/review_queue.parquet", f"SELECT {_safe_columns(con, 'review_queue_out')} FROM "
+                f"review_queue_out WHERE lad_code = {quote_str(lad)} {order}")
     for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign"):
         if table_exists(con, table):
             put(f"{table}.parquet", table)
@@ -172,6 +187,9 @@ def restore_stage(con: duckdb.DuckDBPyConnection, stage: str, previous_dir: Path
                                                                               "linked_household_ids"))
         con.execute("CREATE OR REPLACE TABLE household_keys AS SELECT lad_code, claim_ref, household_id, "
                     f"other_districts, {extra} FROM {source}")
+        if (previous_dir / "review_queue.parquet").is_file():  # runs before clerical review had none
+            con.execute("CREATE OR REPLACE TABLE review_queue_out AS SELECT * FROM "
+                        f"{parquet('review_queue.parquet')}")
     elif stage == "score":
         con.execute(f"CREATE OR REPLACE TABLE households AS SELECT * FROM {parquet('households.parquet')}")
         if (previous_dir / "arrears_signals.parquet").is_file():  # runs before the take-up checks had none
@@ -187,7 +205,8 @@ class HubJob:
     ``final``: where it will be published; ``previous`` and ``previous_manifest``: the last good run
     (stages before ``from_stage`` are restored from it); ``partitions``: per-district comparison
     vectors built by the executor's steps (:mod:`matching.partition`), or None to build them here;
-    ``unavailable``: district code -> completeness status of the districts left out of the benchmarks.
+    ``unavailable``: district code -> completeness status of the districts left out of the benchmarks;
+    ``decisions``: the analysts' clerical decisions in force (:mod:`pipelines.review`).
     """
 
     staging: Path
@@ -203,6 +222,7 @@ class HubJob:
     backfills: tuple[tuple[Path, str], ...] = ()
     unavailable: dict[str, str] = field(default_factory=dict)
     output: Path | None = None  # the output folder: its live campaigns are followed (pipelines/action/campaigns.py)
+    decisions: tuple[StoredDecision, ...] = ()
 
 
 def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any], reporter: Reporter | None = None
@@ -234,7 +254,7 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any], reporter: 
                 tell.done(name, f"reused from {job.previous.name}")
                 sections[section] = (job.previous_manifest.get(section) or {}) | {"reused_from": job.previous.name}
         if first <= 0:
-            link = partial(link_stage, con, job.previous, job.config, job.partitions, job.lad_codes)
+            link = partial(link_stage, con, job.previous, job.config, job.partitions, job.lad_codes, job.decisions)
             sections["linkage"] = stage("link", "link", link)
         if first <= 1:
             sections["scoring"] = stage("score", "score", partial(score_stage, con, job.as_of, job.run_id, job.config))

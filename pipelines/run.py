@@ -36,6 +36,7 @@ from pipelines.ingest.plan import DistrictPlan, plan_landing
 from pipelines.measure import StageTimer
 from pipelines.progress import QuietReporter, Reporter
 from pipelines.publish import clean_stale_staging, current_dir, new_run_id, promote, staging_dir, write_json
+from pipelines.review import decisions_digest, in_force, precision_estimate, read_decisions
 from pipelines.run_guards import (
     check_extracts_found,
     check_output,
@@ -262,6 +263,7 @@ def check_request(request: RunRequest) -> None:
     if request.output_dir.exists() and not request.output_dir.is_dir():
         raise UserError(f"--output {request.output_dir}: exists and is not a folder")
     check_output(request.output_dir)
+    read_decisions(request.output_dir)  # a damaged review/decisions.csv: exit 2 before anything runs
     if request.from_stage not in FROM_STAGES:
         raise UserError(f"--from-stage {request.from_stage!r}: expected one of {', '.join(FROM_STAGES)}")
     if request.from_stage != "ingest" and current_dir(request.output_dir) is None:
@@ -422,7 +424,10 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         shutil.rmtree(staging, ignore_errors=True)
         raise
     hub_from = "link" if request.from_stage == "ingest" else request.from_stage
-    manifest["link_key"] = cache.link_key(districts, config.linkage.model_dump(exclude_unset=True))
+    decisions = in_force(read_decisions(output))  # clerical review: honoured by the link stage
+    manifest["clerical_review"] = precision_estimate(decisions)
+    manifest["link_key"] = cache.link_key(districts, config.linkage.model_dump(exclude_unset=True) | (
+        {"clerical_decisions": decisions_digest(decisions)} if decisions else {}))
     if hub_from == "link" and _linkage_unchanged(manifest["link_key"], past.manifest):
         hub_from = "score"  # same extracts, code and settings as the last good run: its links are this run's
     if hub_from != "link" and not all(past.usable(f) for f in ("households.parquet", "links.parquet")):
@@ -432,7 +437,7 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
                  as_of=request.as_of, run_id=run_id, config=config, previous=past.view,
                  previous_manifest=past.manifest, from_stage=hub_from, backfills=placement.backfills,
                  partitions=staging / PARTITIONS if partitioned else None, unavailable=gaps.unavailable(),
-                 output=output)
+                 output=output, decisions=tuple(decisions))
     try:
         steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter)) \
             if partitioned else None

@@ -26,7 +26,7 @@ WARN_AHEAD_DAYS = 60  # from this many days before the parameters' last date, ev
 # manifest.json, district_benchmarks.parquet (the long-format history), the other disclosure-controlled
 # tables, report.html and the data dictionary.
 ROW_LEVEL = ("validated", "districts", "households.parquet", "links.parquet", "quarantine.parquet",
-             "arrears_signals.parquet", "contact_list.parquet", "povertylink.duckdb")
+             "arrears_signals.parquet", "contact_list.parquet", "review_queue.parquet", "povertylink.duckdb")
 
 
 # ----------------------------------------------------------------------------------------- up front

@@ -41,9 +41,11 @@ class LinkSettings(BaseModel):
     person_threshold: float = Field(default=0.9, gt=0, lt=1,
         description="least probability of a cross-district person link")
     review_lower: float = Field(default=0.2, ge=0, le=1,
-        description="borderline band for clerical review: lower probability")
+        description="review band (review_queue.parquet, povertylink review): least match probability of a claim's "
+                    "best pair to be reviewed; below it a pair is clearly not a match")
     review_upper: float = Field(default=0.98, ge=0, le=1,
-        description="borderline band for clerical review: upper probability")
+        description="review band: a claim's best pair at this probability or above is clearly a match and is "
+                    "reviewed only when it was not linked (its account went to a better claim)")
     use_uprn: bool = Field(default=True,
         description="link first on the same UPRN where the addresses agree")
     min_pairs_for_em: int = Field(default=500, ge=0,
@@ -65,10 +67,10 @@ class RetentionSettings(BaseModel):
 
     keep_runs: int = Field(default=13, ge=1, le=1000,
         description="published runs (this one included) that keep their row-level files: households, districts/, "
-                    "validated extracts, links, quarantine, arrears signals, povertylink.duckdb; older runs keep "
-                    "their manifest and aggregate tables only. 13 nightly runs is about a fortnight, as long as the "
-                    "ingest cache keeps extracts: enough to rerun or compare with any recent run, and no longer "
-                    "(docs/OPERATIONS.md)")
+                    "validated extracts, links, review queue, quarantine, arrears signals, povertylink.duckdb; older "
+                    "runs keep their manifest and aggregate tables only. 13 nightly runs is about a fortnight, as "
+                    "long as the ingest cache keeps extracts: enough to rerun or compare with any recent run, and no "
+                    "longer (docs/OPERATIONS.md)")
 
 
 ONS_CODE = re.compile(LAD_PATTERN)  # a local-authority code: E07000112

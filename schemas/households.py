@@ -23,7 +23,7 @@ HouseholdType = Literal[
     "single_adult", "single_pensioner", "couple_no_children", "pensioner_couple", "mixed_age_couple",
     "couple_with_children", "lone_parent",
 ]
-LinkMethod = Literal["uprn", "probabilistic", "unlinked"]
+LinkMethod = Literal["uprn", "probabilistic", "clerical", "unlinked"]
 HouseholdSource = Literal["claim", "uc", "both"]
 Confidence = Literal["likely", "possible", "automatic", "signal"]
 CONFIDENCES: tuple[str, ...] = get_args(Confidence)
@@ -174,8 +174,8 @@ class HouseholdRow(BaseModel):
         "Housing Benefit for pensioners who rent (2g): everyone over State Pension age, Pension Credit, rent > 0, "
         "no HB; likely (social tenant on Guarantee Credit, no non-dependants) or possible")
     hb_pensioner_value_annual: Yearly | None = _f("rent_weekly x 52 (an upper bound); 0 where not flagged")
-    link_method: LinkMethod = _f("how the claim was linked to its council-tax account: uprn, probabilistic, or "
-                                 "unlinked")
+    link_method: LinkMethod = _f("how the claim was linked to its council-tax account: uprn, probabilistic, "
+                                 "clerical (an analyst's decision), or unlinked")
     link_probability: Annotated[float, Kind("number", "probability 0-1")] | None = _f(
         "match probability of the link; null where unlinked")
     person_cluster_id: Text = _f("stable id ('C-' and 12 hex characters) of the households, across districts, "

@@ -16,7 +16,8 @@ class LinkRow(BaseModel):
     lad_code: str = Field(description="ONS local-authority code of the district")
     claim_ref: str = Field(description="the district's benefit claim reference")
     account_ref: str = Field(description="the district's council-tax account reference")
-    method: str = Field(description="'uprn' (same UPRN, addresses agree) or 'probabilistic' (Fellegi-Sunter)")
+    method: str = Field(description="'uprn' (same UPRN, addresses agree), 'probabilistic' (Fellegi-Sunter) or "
+                                    "'clerical' (an analyst decided the pair is a match: povertylink review)")
     match_probability: float = Field(ge=0, le=1, description="model probability that the pair is the same household")
     match_weight: float = Field(description="log2 odds of a match: prior odds plus the levels' weights")
     uprn_level: int = Field(description=f"UPRN: 1 same, 0 different; {_LEVEL}")

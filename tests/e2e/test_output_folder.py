@@ -92,13 +92,14 @@ def test_the_database_works_when_the_output_folder_is_copied_elsewhere(landing, 
             tables = sorted(r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall())
             assert tables == ["area_needs", "arrears_signals", "contact_list", "district_benchmarks",
                               "districts_E07000105_arrears_signals", "districts_E07000105_contact_list",
-                              "districts_E07000105_households", "districts_E07000106_arrears_signals",
-                              "districts_E07000106_contact_list", "districts_E07000106_households", "households",
-                              "links", "pension_credit_campaign", "quarantine", "status_movement"]
+                              "districts_E07000105_households", "districts_E07000105_review_queue",
+                              "districts_E07000106_arrears_signals", "districts_E07000106_contact_list",
+                              "districts_E07000106_households", "districts_E07000106_review_queue", "households",
+                              "links", "pension_credit_campaign", "quarantine", "review_queue", "status_movement"]
             assert con.execute("SELECT count(*) FROM households").fetchone() == (6,)
             assert con.execute("SELECT DISTINCT lad_code FROM districts_E07000106_households").fetchall() == [
                 ("E07000106",)]
-            for whole in ("households", "arrears_signals", "contact_list"):  # a district's view: its county rows
+            for whole in ("households", "arrears_signals", "contact_list", "review_queue"):  # its county rows
                 view = f"districts_E07000106_{whole}"
                 assert con.execute(f"DESCRIBE {view}").fetchall() == con.execute(f"DESCRIBE {whole}").fetchall()
                 assert con.execute(f"SELECT * FROM {view} ORDER BY ALL").fetchall() == con.execute(

@@ -61,7 +61,7 @@ def test_moved_household_counted_once_and_every_claim_kept() -> None:
     assert isinstance(report, LinkReport) and manifest["links"] == 8
     by_lad = {d["lad_code"]: d for d in manifest["districts"]}
     assert by_lad[OTHER] == {"lad_code": OTHER, "claims": 4, "linked_uprn": 0, "linked_probabilistic": 1,
-                             "unlinked": 3, "link_rate": 0.25}
+                             "linked_clerical": 0, "unlinked": 3, "link_rate": 0.25}
     assert sum(b["pairs"] for b in manifest["match_weight_histogram"]["links"]) == 8
     assert manifest["cross_district"]["claims_in_other_districts"] == 4
 
