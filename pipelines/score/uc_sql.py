@@ -58,21 +58,27 @@ FROM ap a JOIN sums s ON s.lad_code = a.lad_code AND s.award_ref = a.award_ref
 WHERE a.ap_rank = 1 AND a.notification_type <> 'termination'"""
 
 
-def claims_sql() -> str:
-    """CREATE TEMP TABLE claim_awards (claim -> award, by equal person keys), claims (benefits plus UC-only awards,
-    with the award columns) and uc_links. Tables, not views: each is read several times."""
-    award_cols = ("a.award_ref AS uc_award_ref, a.award_monthly AS uc_award_monthly, a.earnings_1 AS uc_earnings_1,"
-                  " a.earnings_2 AS uc_earnings_2, a.earnings_3 AS uc_earnings_3, a.child_ages AS uc_child_ages,"
-                  " a.council_tax_deduction_monthly AS uc_ct_deduction_monthly")
-    weekly = "CAST(round({} * 12 / 52, 2) AS DECIMAL(18,2))"
+def claim_awards_sql() -> str:
+    """CREATE TEMP TABLE claim_awards: claim -> award where a person key is equal (claimant or partner, either side).
+
+    :func:`pipelines.score.uc_link.join_awards_to_claims` then adds the awards it joins probabilistically."""
     people = ("SELECT lad_code, {ref}, claimant_key AS person_key FROM {table} WHERE claimant_key IS NOT NULL"
               " UNION ALL SELECT lad_code, {ref}, partner_key FROM {table} WHERE partner_key IS NOT NULL")
     return f"""CREATE OR REPLACE TEMP TABLE claim_awards AS
 SELECT b.lad_code, b.claim_ref, min(a.award_ref) AS award_ref
 FROM ({people.format(ref="claim_ref", table="benefits")}) b
 JOIN ({people.format(ref="award_ref", table="uc_awards")}) a ON a.lad_code = b.lad_code AND a.person_key = b.person_key
-GROUP BY b.lad_code, b.claim_ref;
-CREATE OR REPLACE TEMP TABLE claims AS
+GROUP BY b.lad_code, b.claim_ref"""
+
+
+def claims_sql() -> str:
+    """CREATE TEMP TABLE claims (benefits plus UC-only awards, with the award columns) from ``claim_awards``, and
+    uc_links (UC-only households' accounts by UPRN). Tables, not views: each is read several times."""
+    award_cols = ("a.award_ref AS uc_award_ref, a.award_monthly AS uc_award_monthly, a.earnings_1 AS uc_earnings_1,"
+                  " a.earnings_2 AS uc_earnings_2, a.earnings_3 AS uc_earnings_3, a.child_ages AS uc_child_ages,"
+                  " a.council_tax_deduction_monthly AS uc_ct_deduction_monthly")
+    weekly = "CAST(round({} * 12 / 52, 2) AS DECIMAL(18,2))"
+    return f"""CREATE OR REPLACE TEMP TABLE claims AS
 SELECT b.*, CASE WHEN a.award_ref IS NULL THEN 'claim' ELSE 'both' END AS source, {award_cols}
 FROM benefits b
 LEFT JOIN claim_awards ca ON ca.lad_code = b.lad_code AND ca.claim_ref = b.claim_ref
