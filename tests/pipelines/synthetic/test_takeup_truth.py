@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,7 @@ from pipelines.synthetic import generator as syn
 
 REPO = Path(__file__).resolve().parents[3]
 AS_OF = syn.EXTRACT_DATE
+STAMP = AS_OF.isoformat()
 Row = tuple[str, str, str, str, str, str]
 
 
@@ -33,8 +35,8 @@ def expected(landing: Path) -> set[Row]:
             for r in read(landing / "_truth" / "takeup.csv")}
 
 
-def scored(landing: Path, as_of: dt.date = AS_OF) -> set[Row]:
-    """Every flag the scorer raises on the landing folder, keyed as the truth keys them."""
+def score_with_true_links(landing: Path, as_of: dt.date = AS_OF) -> duckdb.DuckDBPyConnection:
+    """A database of the landing folder's extracts, its true claim-to-account links, and ``households``."""
     con = duckdb.connect()
     load_landing_csvs(con, landing)
     con.execute("CREATE TABLE links (lad_code VARCHAR, claim_ref VARCHAR, account_ref VARCHAR, method VARCHAR,"
@@ -42,6 +44,12 @@ def scored(landing: Path, as_of: dt.date = AS_OF) -> set[Row]:
     con.execute(f"INSERT INTO links SELECT lad_code, claim_ref, account_ref, 'uprn', 1.0, 20.0"
                 f" FROM read_csv('{landing / '_truth' / 'links.csv'}', all_varchar = true)")
     score_households(con, as_of, load_parameters(as_of), "truth-test")
+    return con
+
+
+def scored(landing: Path, as_of: dt.date = AS_OF) -> set[Row]:
+    """Every flag the scorer raises on the landing folder, keyed as the truth keys them."""
+    con = score_with_true_links(landing, as_of)
     uc_ref = {(r["lad_code"], "UC-" + r["award_ref"][:16]): r["uc_claim_ref"]
               for r in read(landing / "_truth" / "universal_credit.csv")}
     out: set[Row] = set()
@@ -73,9 +81,39 @@ def test_committed_sample_flags_every_check_as_its_truth_says() -> None:
     assert {r[3] for r in truth} == {*CHECKS, "not_known_arrears"}  # every check flags somewhere
 
 
-def test_a_fresh_sample_flags_every_check_as_its_truth_says(tmp_path: Path) -> None:
-    syn.generate(tmp_path, districts=2, households=1200, seed=31, raw=False)
-    truth = assert_matches_truth(tmp_path)
-    mistyped = [r for r in read(tmp_path / "_truth" / "universal_credit.csv") if r["noise"] == "nino_mistyped"]
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("fresh")
+    syn.generate(out, districts=2, households=1200, seed=31, raw=False)
+    return out
+
+
+def test_a_fresh_sample_flags_every_check_as_its_truth_says(fresh: Path) -> None:
+    truth = assert_matches_truth(fresh)
+    mistyped = [r for r in read(fresh / "_truth" / "universal_credit.csv") if r["noise"] == "nino_mistyped"]
     assert any(r["claim_ref"] for r in mistyped)  # the fallback joined awards whose person keys join nothing
     assert {r[1] for r in truth} == {"claim", "both", "uc", "account"}
+
+
+def test_a_district_without_a_universal_credit_file_scores_as_without_any(fresh: Path, tmp_path: Path) -> None:
+    """Removing one district's UC file leaves that district exactly as a run with no UC file at all scores it
+    (households and arrears signals), while the other district keeps its awards."""
+    def district_rows(landing: Path, lad: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        con = score_with_true_links(landing)
+        households = con.execute("SELECT * EXCLUDE (run_id) FROM households WHERE lad_code = ? ORDER BY claim_ref",
+                                 [lad]).fetchall()
+        signals = con.execute("SELECT * EXCLUDE (run_id) FROM arrears_signals WHERE lad_code = ? ORDER BY account_ref",
+                              [lad]).fetchall()
+        return households, signals
+
+    lads = sorted(p.name for p in fresh.glob("E*"))
+    none, one = tmp_path / "none", tmp_path / "one"
+    shutil.copytree(fresh, none)
+    shutil.copytree(fresh, one)
+    for path in none.glob(f"E*/universal_credit_{STAMP}.csv"):
+        path.unlink()
+    (one / lads[0] / f"universal_credit_{STAMP}.csv").unlink()
+    without, with_other = district_rows(none, lads[0]), district_rows(one, lads[0])
+    assert without == with_other and len(without[0]) > 100 and without[1]
+    assert {r[3] for r in district_rows(none, lads[0])[0]} == {"claim"}  # source
+    assert {r[3] for r in district_rows(one, lads[1])[0]} == {"claim", "both", "uc"}
