@@ -1,7 +1,8 @@
 """Pure functions that write the take-up checks' SQL (TAKEUP.md section 2) from a tax year's parameters.
 
-Each check (named after its TAKEUP.md section) adds three columns to the row it reads, in three CTE layers
-shared by every check (:func:`takeup_ctes`): ``<check>_confidence`` (likely, possible, automatic or NULL when not flagged),
+Each check (named after its TAKEUP.md section) adds three columns to the row it reads, in three CTE
+layers shared by every check (:func:`takeup_ctes`): ``<check>_confidence`` (likely, possible, automatic
+or NULL when not flagged),
 ``<check>_value_annual`` (exact DECIMAL pounds a year: 0 when not flagged, NULL when flagged but
 the value is unknown) and ``<check>_reason`` (a plain-English clause for ``reasons``, NULL when
 not flagged). The CTEs chain after the ``monthly`` CTE of :mod:`pipelines.score.households_sql`

@@ -428,10 +428,11 @@ class _District:
         _write_extract(folder / f"benefits_{stamp}.csv", "benefits", benefits, raw)
         _write_extract(folder / f"council_tax_{stamp}.csv", "council_tax", council_tax, raw)
         if self.awards is not None:
-            uc, takeup = truth_rows(self.lad, sorted(self._claims_with_accounts(stale=True)),
-                                    [a for a, _ in self.accounts], self.awards, self.nino, EXTRACT_DATE)
-            for row in uc:
-                truth.award(row)
+            claims = sorted(self._claims_with_accounts(stale=True), key=lambda c: c[0])
+            uc, takeup = truth_rows(self.lad, claims, [a for a, _ in self.accounts], self.awards, self.nino,
+                                    EXTRACT_DATE)
+            for award_row in uc:
+                truth.award(award_row)
             truth.takeup(takeup)
             _write_extract(folder / f"universal_credit_{stamp}.csv", "universal_credit",
                            [r for a in self.awards for r in award_rows(a, self.nino)], raw)
@@ -448,13 +449,18 @@ def _write_extract(path: Path, kind: str, rows: list[dict[str, str]], raw: bool)
 
     Only the identifier columns are handed to ``pseudonymise_record`` (it encodes column by
     column, so the result is the same as for the whole row, and the generator saves its loop
-    over the other columns); the tests check the two agree row for row.
+    over the other columns), each distinct set of identifiers once (a UC award's assessment periods
+    share theirs); the tests check the two agree row for row.
     """
     columns = list(model_for(kind, raw).model_fields)
     if rows and not raw:
         identifiers = RAW_IDENTIFIER_COLUMNS[kind]
+        done: dict[tuple[str, ...], dict[str, str]] = {}  # an award's assessment periods share its identifiers
         for r in rows:
-            r.update(pseudonymise_record(SAMPLE_KEY, kind, {c: r[c] for c in identifiers}))
+            ids = tuple(r[c] for c in identifiers)
+            if ids not in done:
+                done[ids] = pseudonymise_record(SAMPLE_KEY, kind, dict(zip(identifiers, ids, strict=True)))
+            r.update(done[ids])
     if rows and not set(columns) <= set(rows[0]):
         raise AssertionError(f"{kind} columns drifted from the model: {sorted(set(columns) - set(rows[0]))}")
     write_csv(path, columns, ([r[c] for c in columns] for r in rows))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -73,7 +74,7 @@ def _factor(people: int, factors: dict[int, Decimal]) -> Decimal:
     return factors[min(people, max(factors))]
 
 
-def _company(postcode: str, suppliers: dict[str, str]) -> str | None:
+def _company(postcode: str, suppliers: Mapping[str, str]) -> str | None:
     outward = postcode.split(" ")[0]
     area = re.match(r"[A-Z]*", outward).group(0)  # type: ignore[union-attr]
     for key, company in sorted(suppliers.items(), key=lambda kv: (-len(kv[0]), kv[0])):

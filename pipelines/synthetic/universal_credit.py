@@ -328,7 +328,8 @@ def truth_rows(lad: str, claims: list[tuple[str, Claim, Dwelling, str]], account
         arrears = arrears_signal(rows[account.account_ref], account.account_ref in linked, params)
         if arrears is not None:
             takeup.append((lad, "account", account.account_ref, "not_known_arrears", "signal", f"{arrears:.2f}"))
-    uc = [(lad, a.uc_claim_ref, keyed_hash(SAMPLE_KEY, "uc", a.uc_claim_ref, 64), a.household_id, a.claim_ref,
-           a.account_ref, "true" if a.live else "false", "true" if a.money["award_monthly"] == 0 else "false",
-           a.noise) for a in awards]
+    uc: list[tuple[str, ...]] = [
+        (lad, a.uc_claim_ref, keyed_hash(SAMPLE_KEY, "uc", a.uc_claim_ref, 64), a.household_id, a.claim_ref,
+         a.account_ref, "true" if a.live else "false", "true" if a.money["award_monthly"] == 0 else "false",
+         a.noise) for a in awards]
     return uc, takeup
