@@ -1,8 +1,9 @@
 """Typed input tables for the linker from Python rows or landing CSVs (tests and perf).
 
-The pipeline's own ingest stage builds ``benefits`` and ``council_tax``; this module builds
-the same shapes (column types from :func:`schemas.columns.column_specs`) for tests and the
-linkage benchmark. Personal data: pseudonymised rows only.
+The pipeline's own ingest stage builds ``benefits``, ``council_tax`` and (where a district has the
+optional extract) ``universal_credit``; this module builds the same shapes (column types from
+:func:`schemas.columns.column_specs`) for tests, the linkage benchmark and the take-up truth test.
+Personal data: pseudonymised rows only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import duckdb
 from schemas.columns import column_specs
 from schemas.inputs import model_for
 
-TABLES = {"benefits": "benefits", "council_tax": "council_tax"}
+TABLES = {"benefits": "benefits", "council_tax": "council_tax", "universal_credit": "universal_credit"}
 LEAD_COLUMNS = [("lad_code", "VARCHAR"), ("extract_date", "DATE"), ("source_file", "VARCHAR"), ("line", "BIGINT")]
 
 

@@ -5,7 +5,9 @@
     python -m perf.harness --end-to-end          # also time `povertylink run` through Prefect
     python -m perf.harness --peer                # also run the linkage bench (ours vs Splink)
 
-The data are generated once per (districts, households, seed) and cached in perf/.cache/.
+The data are generated once per (districts, households, seed) and cached in perf/.cache/. They hold
+Universal Credit extracts at the caseload's real share (about one household in six on UC; see
+pipelines/synthetic/universal_credit.py), as a county's landing folder would.
 The run goes in this process, without Prefect (the same code as ``run``), so each stage is
 measured alone: wall seconds, CPU seconds (all threads) and peak resident memory (sampled
 every 20 ms). Targets live here, not in unit tests.
@@ -47,7 +49,7 @@ TARGETS = {  # stage -> (wall seconds, peak MB) at Kent scale, from the issues
 
 def landing_for(districts: int, households: int, seed: int) -> Path:
     """The cached synthetic landing folder, generated on first use."""
-    folder = CACHE / f"landing-{districts}x{households}-s{seed}"
+    folder = CACHE / f"landing-{districts}x{households}-s{seed}-uc"  # '-uc': with the Universal Credit extracts
     if not (folder / "_truth").is_dir():
         from pipelines.synthetic.generator import generate
 

@@ -84,7 +84,7 @@ def score_stage(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str, con
     from pipelines.score.params import load_parameters
 
     params = load_parameters(as_of, config.parameters or None)
-    score_households(con, as_of, params, run_id)
+    score_households(con, as_of, params, run_id, config.linkage)
     return {"parameters": params.manifest(), "summary": published_summary(summarise(con))}  # shared: protected
 
 

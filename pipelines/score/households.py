@@ -18,7 +18,9 @@ import duckdb
 
 from pipelines.score.households_sql import households_sql
 from pipelines.score.takeup_sql import arrears_signals_sql
-from pipelines.score.uc_sql import awards_sql, claims_sql
+from pipelines.score.uc_link import join_awards_to_claims, link_uc_only_to_accounts
+from pipelines.score.uc_sql import awards_sql, claim_awards_sql, claims_sql
+from schemas.config import LinkSettings
 from schemas.parameters import Parameters
 from schemas.reference import COUNTY_CODE, COUNTY_NAME, district_name
 from schemas.sql import table_exists
@@ -27,18 +29,27 @@ from schemas.vocabulary import RESILIENCE_STATUSES
 FLAGS = ("fuel_poverty", "water_poverty", "food_poverty")
 
 
-def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Parameters, run_id: str) -> None:
+def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Parameters, run_id: str,
+                     link_settings: LinkSettings | None = None) -> None:
     """Create table ``households``: one scored row per valid claim and per UC award without a claim, with reasons.
 
     Uses ``links`` (claim -> account), ``household_keys``, ``epc`` and ``universal_credit`` where they exist;
+    an award joins its claim by person key, else probabilistically, and a UC-only household its account by
+    UPRN, else probabilistically (:mod:`pipelines.score.uc_link`, at ``link_settings``' threshold);
     otherwise every claim is unlinked and its household_id is 'H-' + 12 hex of sha256(lad_code ':' claim_ref)
     (a UC-only household's claim_ref is 'UC-' + 16 hex of its award_ref). Raises RuntimeError if the result is
     not exactly one row per claim and UC-only award. Then creates ``arrears_signals`` (TAKEUP.md 2h): accounts
     in recovery that no household is linked to.
     """
-    con.execute(awards_sql(as_of, table_exists(con, "universal_credit")))
+    has_uc, has_links = table_exists(con, "universal_credit"), table_exists(con, "links")
+    con.execute(awards_sql(as_of, has_uc))
+    con.execute(claim_awards_sql())
+    if has_uc:
+        join_awards_to_claims(con, link_settings)
     con.execute(claims_sql())
-    sql = households_sql(as_of, params, run_id, has_links=table_exists(con, "links"),
+    if has_uc:
+        link_uc_only_to_accounts(con, has_links, link_settings)
+    sql = households_sql(as_of, params, run_id, has_links=has_links,
                          has_keys=table_exists(con, "household_keys"), has_epc=table_exists(con, "epc"))
     con.execute(sql)
     check = con.execute(

@@ -1,7 +1,8 @@
 """Pure functions that write the take-up checks' SQL (TAKEUP.md section 2) from a tax year's parameters.
 
-Each check is a CTE (or two; named after its TAKEUP.md section) that adds three columns to the row it
-reads: ``<check>_confidence`` (likely, possible, automatic or NULL when not flagged),
+Each check (named after its TAKEUP.md section) adds three columns to the row it reads, in three CTE
+layers shared by every check (:func:`takeup_ctes`): ``<check>_confidence`` (likely, possible, automatic
+or NULL when not flagged),
 ``<check>_value_annual`` (exact DECIMAL pounds a year: 0 when not flagged, NULL when flagged but
 the value is unknown) and ``<check>_reason`` (a plain-English clause for ``reasons``, NULL when
 not flagged). The CTEs chain after the ``monthly`` CTE of :mod:`pipelines.score.households_sql`
@@ -16,6 +17,7 @@ sign) and child ages; writes none of them except child ages in reasons.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from pipelines.score.reasons import money
@@ -52,31 +54,41 @@ def _ages_text(ages_expr: str) -> str:
     return f"array_to_string({ages_expr}, ', ')"
 
 
-def prepare_cte(src: str) -> str:
+@dataclass(frozen=True)
+class Columns:
+    """A check's SELECT-list items: ``inter`` read ``tu_prepare``'s columns (layer ``tu_inter``), ``final`` read
+    those and ``inter``'s (layer ``tu_checks``)."""
+
+    inter: tuple[str, ...] = ()
+    final: tuple[str, ...] = ()
+
+
+def prepare_columns(p: Parameters) -> tuple[str, ...]:
     """tu_prepare: child ages (the claim's, else the award's), benefits received, the benefit named in reasons.
 
     On UC: ``uc_monthly`` > 0 or a live award with a payment; ``uc_nil``: an award with a nil payment.
     ``earnings_m``: take-home pay a month, the latest AP's where an award is held, else earnings_weekly x 52 / 12.
+    ``company``: the water supplier of the postcode (:func:`supplier_sql`).
     """
-    return f"""tu_prepare AS (
-    SELECT *,
-        CASE WHEN nullif(trim(coalesce(child_ages, uc_child_ages)), '') IS NOT NULL
+    return (
+        """CASE WHEN nullif(trim(coalesce(child_ages, uc_child_ages)), '') IS NOT NULL
              THEN list_transform(string_split(coalesce(child_ages, uc_child_ages), ';'),
-                                 lambda x: CAST(trim(x) AS INTEGER)) END AS ages_l,
-        uc_monthly > 0 OR coalesce(uc_award_monthly > 0, FALSE) AS on_uc,
-        uc_award_ref IS NOT NULL AND uc_award_monthly = 0 AND uc_monthly = 0 AS uc_nil,
-        pension_credit_weekly > 0 AS on_pc, hb_weekly > 0 AS on_hb,
-        pension_credit_weekly > 0 AND income_pc_w < guarantee_w AS on_gc,
-        CASE WHEN uc_monthly > 0 OR uc_award_ref IS NOT NULL THEN 'Universal Credit'
+                                 lambda x: CAST(trim(x) AS INTEGER)) END AS ages_l""",
+        "uc_monthly > 0 OR coalesce(uc_award_monthly > 0, FALSE) AS on_uc",
+        "uc_award_ref IS NOT NULL AND uc_award_monthly = 0 AND uc_monthly = 0 AS uc_nil",
+        "pension_credit_weekly > 0 AS on_pc", "hb_weekly > 0 AS on_hb",
+        "pension_credit_weekly > 0 AND income_pc_w < guarantee_w AS on_gc",
+        """CASE WHEN uc_monthly > 0 OR uc_award_ref IS NOT NULL THEN 'Universal Credit'
              WHEN pension_credit_weekly > 0 THEN 'Pension Credit'
-             WHEN hb_weekly > 0 THEN 'Housing Benefit' END AS benefit_name,
-        CAST(earnings_weekly * 52 AS DECIMAL(18,2)) AS earnings_a,
-        CAST(coalesce(uc_earnings_1, earnings_weekly * 52 / 12) AS DECIMAL(18,6)) AS earnings_m
-    FROM {src})"""
+             WHEN hb_weekly > 0 THEN 'Housing Benefit' END AS benefit_name""",
+        "CAST(earnings_weekly * 52 AS DECIMAL(18,2)) AS earnings_a",
+        "CAST(coalesce(uc_earnings_1, earnings_weekly * 52 / 12) AS DECIMAL(18,6)) AS earnings_m",
+        supplier_sql(p, "split_part(postcode, ' ', 1)", "regexp_extract(postcode, '^[A-Z]+')") + " AS company",
+    )
 
 
-def ctr_cte(p: Parameters, src: str) -> str:
-    """tu_ctr (2a): liable for council tax, no CTR, on UC (a nil award too), Pension Credit or HB.
+def ctr_columns(p: Parameters) -> Columns:
+    """2a: liable for council tax, no CTR, on UC (a nil award too), Pension Credit or HB.
 
     Pension age (everyone over State Pension age): the national scheme, 100%; likely on Guarantee
     Credit. Working age: the district's scheme, ``max_pct`` without earnings (likely), else the lowest
@@ -90,21 +102,17 @@ def ctr_cte(p: Parameters, src: str) -> str:
     labels = {**KENT_DISTRICTS, **{lad: s.district for lad, s in schemes.items()}}
     names = " ".join(f"WHEN {quote_str(lad)} THEN {quote_str(name)}" for lad, name in sorted(labels.items()))
     scheme = f"(CASE WHEN everyone_spa THEN 'pension-age scheme' ELSE (CASE lad_code {names} ELSE lad_code END) END)"
-    return f"""tu_ctr_pct AS (
-    SELECT *,
-        coalesce(account_ref IS NOT NULL AND annual_charge > 0 AND exemption_class IS NULL AND ctr_annual = 0
-                 AND ctr_weekly = 0 AND (on_uc OR uc_nil OR on_pc OR on_hb), FALSE) AS ctr_flag,
-        CASE WHEN everyone_spa THEN 1 WHEN earnings_m = 0 THEN {top} ELSE {low} END AS ctr_pct_all,
-        (non_dependants > 0 OR (NOT couple AND single_person_discount IS NOT TRUE) OR uc_nil
-         OR CASE WHEN everyone_spa THEN NOT on_gc ELSE earnings_m > 0 END) AS ctr_doubt
-    FROM {src}),
-tu_ctr_only AS (
-    SELECT *, CASE WHEN ctr_flag THEN ctr_pct_all END AS ctr_pct FROM tu_ctr_pct),
-tu_ctr AS (
-    SELECT *,
-        CASE WHEN ctr_flag THEN CASE WHEN ctr_doubt THEN 'possible' ELSE 'likely' END END AS ctr_confidence,
-        CAST(CASE WHEN ctr_flag THEN annual_charge * ctr_pct ELSE 0 END AS DECIMAL(18,2)) AS ctr_value_annual,
-        CASE WHEN ctr_flag THEN 'Council Tax Reduction: gets ' || benefit_name || ' and pays full council tax of '
+    inter = (
+        """coalesce(account_ref IS NOT NULL AND annual_charge > 0 AND exemption_class IS NULL AND ctr_annual = 0
+                 AND ctr_weekly = 0 AND (on_uc OR uc_nil OR on_pc OR on_hb), FALSE) AS ctr_flag""",
+        f"CASE WHEN everyone_spa THEN 1 WHEN earnings_m = 0 THEN {top} ELSE {low} END AS ctr_pct",
+        """(non_dependants > 0 OR (NOT couple AND single_person_discount IS NOT TRUE) OR uc_nil
+         OR CASE WHEN everyone_spa THEN NOT on_gc ELSE earnings_m > 0 END) AS ctr_doubt""",
+    )
+    final = (
+        "CASE WHEN ctr_flag THEN CASE WHEN ctr_doubt THEN 'possible' ELSE 'likely' END END AS ctr_confidence",
+        "CAST(CASE WHEN ctr_flag THEN annual_charge * ctr_pct ELSE 0 END AS DECIMAL(18,2)) AS ctr_value_annual",
+        f"""CASE WHEN ctr_flag THEN 'Council Tax Reduction: gets ' || benefit_name || ' and pays full council tax of '
             || {money('annual_charge')} || ' a year with no Council Tax Reduction: could get about '
             || {_pct_text('ctr_pct')} || ' off, '
             || {money('CAST(annual_charge * ctr_pct AS DECIMAL(18,2))')} || ' a year ('
@@ -112,12 +120,13 @@ tu_ctr AS (
             || CASE WHEN uc_nil THEN ' (a nil Universal Credit award: check entitlement)' ELSE '' END
             || CASE WHEN uc_ct_deduction_monthly > 0 THEN ' (council-tax arrears of '
                     || {money('uc_ct_deduction_monthly')} || ' a month are deducted from Universal Credit)'
-                    ELSE '' END END AS ctr_reason
-    FROM tu_ctr_only)"""
+                    ELSE '' END END AS ctr_reason""",
+    )
+    return Columns(inter, final)
 
 
-def fsm_cte(p: Parameters, as_of: dt.date, src: str) -> str:
-    """tu_fsm (2b): UC (earnings test until ``fsm_all_uc_from``) or Guarantee Credit, with a school-age child.
+def fsm_columns(p: Parameters, as_of: dt.date) -> Columns:
+    """2b: UC (earnings test until ``fsm_all_uc_from``) or Guarantee Credit, with a school-age child.
 
     The earnings test: take-home pay in the last AP, or the last two, or three, at or below the limits where
     an award's APs are held; else earnings_weekly x 52 against the one-AP limit x 12.
@@ -134,26 +143,19 @@ def fsm_cte(p: Parameters, as_of: dt.date, src: str) -> str:
             f" ELSE earnings_a <= {sql_dec(one * 12)} END")
     uc_ok = "on_uc" if all_uc else f"(on_uc AND {test})"
     each = p.fsm_value_per_child.value
-    valued = "list_filter(ages_l, lambda a: a BETWEEN 7 AND 18)"
-    infant = "list_filter(ages_l, lambda a: a BETWEEN 4 AND 6)"
-    return f"""tu_fsm_pass AS (
-    SELECT *, ({uc_ok} OR on_gc) AND children > 0 AS fsm_passport FROM {src}),
-tu_fsm_kids AS (
-    SELECT *,
-        CASE WHEN fsm_passport THEN {valued} END AS fsm_ages,
-        CASE WHEN fsm_passport THEN {infant} END AS fsm_infants
-    FROM tu_fsm_pass),
-tu_fsm AS (
-    SELECT *,
-        CASE WHEN fsm_passport AND (ages_l IS NULL OR len(fsm_ages) > 0 OR len(fsm_infants) > 0)
-             THEN 'possible' END AS fsm_confidence,
-        CAST(CASE WHEN NOT fsm_passport THEN 0 WHEN ages_l IS NULL THEN NULL
-                  ELSE {sql_dec(each)} * len(fsm_ages) END AS DECIMAL(18,2)) AS fsm_value_annual,
-        CASE WHEN fsm_passport AND ages_l IS NULL
+    shown = "fsm_passport AND (ages_l IS NULL OR len(fsm_ages) > 0 OR len(fsm_infants) > 0)"
+    inter = (f"({uc_ok} OR on_gc) AND children > 0 AS fsm_passport",
+             "list_filter(ages_l, lambda a: a BETWEEN 7 AND 18) AS fsm_ages",
+             "list_filter(ages_l, lambda a: a BETWEEN 4 AND 6) AS fsm_infants")
+    final = (
+        f"CASE WHEN {shown} THEN 'possible' END AS fsm_confidence",
+        f"""CAST(CASE WHEN NOT fsm_passport THEN 0 WHEN ages_l IS NULL THEN NULL
+                  ELSE {sql_dec(each)} * len(fsm_ages) END AS DECIMAL(18,2)) AS fsm_value_annual""",
+        f"""CASE WHEN fsm_passport AND ages_l IS NULL
                 THEN 'Free school meals: gets ' || benefit_name || ' with ' || children
                      || ' child(ren), ages not held: any at school can get free school meals '
                      || '({money_text(each, 0)} a year each): check they are registered'
-             WHEN fsm_passport AND (len(fsm_ages) > 0 OR len(fsm_infants) > 0)
+             WHEN {shown}
                 THEN concat_ws('; ',
                     CASE WHEN len(fsm_ages) > 0 THEN 'Free school meals: gets ' || benefit_name || ' with '
                         || len(fsm_ages) || ' child(ren) aged ' || {_ages_text('fsm_ages')}
@@ -162,12 +164,13 @@ tu_fsm AS (
                     CASE WHEN len(fsm_infants) > 0 THEN 'Free school meals: child(ren) aged '
                         || {_ages_text('fsm_infants')} || ' get infant free school meals already: '
                         || 'register them for free school meals so that the school gets the pupil premium' END)
-             END AS fsm_reason
-    FROM tu_fsm_kids)"""
+             END AS fsm_reason""",
+    )
+    return Columns(inter, final)
 
 
-def healthy_start_cte(p: Parameters, src: str) -> str:
-    """tu_healthy_start (2c): a child under 4, on UC with take-home pay <= the limit, or on Pension Credit.
+def healthy_start_columns(p: Parameters) -> Columns:
+    """2c: a child under 4, on UC with take-home pay <= the limit, or on Pension Credit.
 
     Value over the next 52 weeks, birthdays unknown (half the year of age left): age 0 = 26 weeks at the
     under-one rate + 26 at r; 1-2 = 52r; 3 = 26r. Always possible. No ages held: not flagged.
@@ -176,29 +179,23 @@ def healthy_start_cte(p: Parameters, src: str) -> str:
     under_one = sql_dec(p.healthy_start_under_one_weekly.value)
     limit_a = sql_dec(p.healthy_start_earnings_limit_monthly.value * 12)
     per_child = f"CASE WHEN a = 0 THEN 26 * {under_one} + 26 * {r} WHEN a = 3 THEN 26 * {r} ELSE 52 * {r} END"
-    return f"""tu_hs_pass AS (
-    SELECT *, ((on_uc AND earnings_m * 12 <= {limit_a}) OR (on_pc AND children > 0)) AS hs_passport FROM {src}),
-tu_hs_kids AS (
-    SELECT *,
-        CASE WHEN hs_passport THEN coalesce(list_filter(ages_l, lambda a: a BETWEEN 0 AND 3), []) ELSE [] END
-            AS hs_ages
-    FROM tu_hs_pass),
-tu_healthy_start AS (
-    SELECT *,
-        CASE WHEN hs_passport AND len(hs_ages) > 0 THEN 'possible' END AS healthy_start_confidence,
-        CAST(CASE WHEN hs_passport AND len(hs_ages) > 0
-                  THEN list_sum(list_transform(hs_ages, lambda a: {per_child})) ELSE 0 END AS DECIMAL(18,2))
-            AS healthy_start_value_annual,
-        CASE WHEN hs_passport AND len(hs_ages) > 0 THEN 'Healthy Start: ' || benefit_name
+    flag = "hs_passport AND len(hs_ages) > 0"
+    value = f"list_sum(list_transform(hs_ages, lambda a: {per_child}))"
+    inter = (f"((on_uc AND earnings_m * 12 <= {limit_a}) OR (on_pc AND children > 0)) AS hs_passport",
+             "coalesce(list_filter(ages_l, lambda a: a BETWEEN 0 AND 3), []) AS hs_ages")
+    final = (
+        f"CASE WHEN {flag} THEN 'possible' END AS healthy_start_confidence",
+        f"CAST(CASE WHEN {flag} THEN {value} ELSE 0 END AS DECIMAL(18,2)) AS healthy_start_value_annual",
+        f"""CASE WHEN {flag} THEN 'Healthy Start: ' || benefit_name
             || ' with take-home pay ' || {money('earnings_m')} || ' a month and child(ren) aged '
             || {_ages_text('hs_ages')} || ': could get Healthy Start worth about '
-            || {money(f'list_sum(list_transform(hs_ages, lambda a: {per_child}))')} || ' a year' END
-            AS healthy_start_reason
-    FROM tu_hs_kids)"""
+            || {money(value)} || ' a year' END AS healthy_start_reason""",
+    )
+    return Columns(inter, final)
 
 
-def attendance_allowance_cte(p: Parameters, as_of: dt.date, src: str) -> str:
-    """tu_attendance_allowance (2d): everyone over State Pension age, no disability benefit, and a sign.
+def attendance_allowance_columns(p: Parameters, as_of: dt.date) -> Columns:
+    """2d: everyone over State Pension age, no disability benefit, and a sign.
 
     Signs: the linked account's disabled band reduction, ``severe_disability`` (inconsistent without a
     disability benefit), or the oldest aged ``aa_sign_age``+. Value = lower rate x 52, plus the severe
@@ -214,28 +211,26 @@ def attendance_allowance_cte(p: Parameters, as_of: dt.date, src: str) -> str:
              f" CASE WHEN on_pc THEN {sda} * 52 ELSE (greatest(guarantee_w + {sda} - income_pc_w, 0)"
              f" - greatest(guarantee_w - income_pc_w, 0)) * 52 END ELSE 0 END")
     candidate = "everyone_spa AND disability_benefit_weekly = 0"
-    return f"""tu_aa_signs AS (
-    SELECT *,
-        CASE WHEN {candidate} THEN concat_ws(', ',
+    flag = f"{candidate} AND aa_signs <> ''"
+    inter = (
+        f"""CASE WHEN {candidate} THEN concat_ws(', ',
                   CASE WHEN disabled_band_reduction THEN 'a disabled band reduction on the council tax' END,
                   CASE WHEN severe_disability THEN 'severe disability recorded' END,
-                  CASE WHEN coalesce({aged}, FALSE) THEN 'aged {years} or over' END) ELSE '' END AS aa_signs,
-        CAST(CASE WHEN {candidate} THEN {knock} ELSE 0 END AS DECIMAL(18,2)) AS aa_knock_a
-    FROM {src}),
-tu_attendance_allowance AS (
-    SELECT *,
-        CASE WHEN everyone_spa AND disability_benefit_weekly = 0 AND aa_signs <> '' THEN 'possible' END
-            AS attendance_allowance_confidence,
-        CAST(CASE WHEN everyone_spa AND disability_benefit_weekly = 0 AND aa_signs <> ''
-                  THEN {sql_dec(lower)} * 52 + aa_knock_a ELSE 0 END AS DECIMAL(18,2))
-            AS attendance_allowance_value_annual,
-        CASE WHEN everyone_spa AND disability_benefit_weekly = 0 AND aa_signs <> ''
+                  CASE WHEN coalesce({aged}, FALSE) THEN 'aged {years} or over' END) ELSE '' END AS aa_signs""",
+        f"CAST(CASE WHEN {candidate} THEN {knock} ELSE 0 END AS DECIMAL(18,2)) AS aa_knock_a",
+    )
+    final = (
+        f"CASE WHEN {flag} THEN 'possible' END AS attendance_allowance_confidence",
+        f"""CAST(CASE WHEN {flag} THEN {sql_dec(lower)} * 52 + aa_knock_a ELSE 0 END AS DECIMAL(18,2))
+            AS attendance_allowance_value_annual""",
+        f"""CASE WHEN {flag}
             THEN 'Attendance Allowance: pensioner with signs of care needs (' || aa_signs
                 || ') and no disability benefit: may get Attendance Allowance, {money_text(lower * 52, 2)}'
                 || '–{money_text(higher * 52, 2)} a year'
                 || CASE WHEN aa_knock_a > 0 THEN ', which could add ' || {money('aa_knock_a')}
-                        || ' a year of Pension Credit' ELSE '' END END AS attendance_allowance_reason
-    FROM tu_aa_signs)"""
+                        || ' a year of Pension Credit' ELSE '' END END AS attendance_allowance_reason""",
+    )
+    return Columns(inter, final)
 
 
 def money_text(value: Decimal, places: int | None = None) -> str:
@@ -245,34 +240,33 @@ def money_text(value: Decimal, places: int | None = None) -> str:
     return f"£{value:,.{places}f}"
 
 
-def whd_cte(p: Parameters, src: str) -> str:
-    """tu_whd (2e): Guarantee Credit (Core Group 1), or HB, UC or Savings Credit (Core Group 2).
+def whd_columns(p: Parameters) -> Columns:
+    """2e: Guarantee Credit (Core Group 1), or HB, UC or Savings Credit (Core Group 2).
 
     Paid by data matching: automatic, never counted as missing; Core Group 2 is possible in a year
     whose ``whd_core_group_2_automatic`` is false (a high energy-cost score, not held, was needed).
     """
     amount = p.whd_amount.value
     group_2 = "'automatic'" if p.whd_core_group_2_automatic.value else "'possible'"
-    return f"""tu_whd AS (
-    SELECT *,
-        CASE WHEN on_gc THEN 'automatic' WHEN on_uc OR on_hb OR on_pc THEN {group_2} END AS whd_confidence,
-        CAST(CASE WHEN on_gc OR on_uc OR on_hb OR on_pc THEN {sql_dec(amount)} ELSE 0 END AS DECIMAL(18,2))
-            AS whd_value_annual,
-        CASE WHEN on_gc OR ({group_2} = 'automatic' AND (on_uc OR on_hb OR on_pc))
+    final = (
+        f"CASE WHEN on_gc THEN 'automatic' WHEN on_uc OR on_hb OR on_pc THEN {group_2} END AS whd_confidence",
+        f"""CAST(CASE WHEN on_gc OR on_uc OR on_hb OR on_pc THEN {sql_dec(amount)} ELSE 0 END AS DECIMAL(18,2))
+            AS whd_value_annual""",
+        f"""CASE WHEN on_gc OR ({group_2} = 'automatic' AND (on_uc OR on_hb OR on_pc))
                 THEN 'Warm Home Discount: gets ' || CASE WHEN on_gc THEN 'Pension Credit' ELSE benefit_name END
                      || ': should get {money_text(amount)} Warm Home Discount automatically this winter if named on '
                      || 'the electricity bill (if it has not arrived, call the Warm Home Discount helpline)'
              WHEN on_uc OR on_hb OR on_pc
                 THEN 'Warm Home Discount: gets ' || benefit_name || ': may get {money_text(amount)} Warm Home '
                      || 'Discount this winter if the home is scored high-cost to heat and they are named on the '
-                     || 'electricity bill' END AS whd_reason
-    FROM {src})"""
+                     || 'electricity bill' END AS whd_reason""",
+    )
+    return Columns((), final)
 
 
-def supplier_sql(p: Parameters) -> str:
-    """CASE giving the water company from ``pc_outward`` and ``pc_area`` (a postcode's outward code and its
-    letters): the longest matching outward code or area in the table."""
-    outward, area = "pc_outward", "pc_area"
+def supplier_sql(p: Parameters, outward: str, area: str) -> str:
+    """CASE giving the water company from SQL expressions of a postcode's outward code and its letters (area):
+    the longest matching outward code or area in the table."""
     whens = []
     for key, company in sorted(p.water_suppliers.value.items(), key=lambda kv: (-len(kv[0]), kv[0])):
         test = f"{area} = {quote_str(key)}" if key.isalpha() else f"{outward} = {quote_str(key)}"
@@ -280,14 +274,14 @@ def supplier_sql(p: Parameters) -> str:
     return f"(CASE {' '.join(whens)} END)" if whens else "CAST(NULL AS VARCHAR)"
 
 
-def water_cte(p: Parameters, src: str) -> str:
-    """tu_water_tariff and tu_watersure (2f). Both possible (receipt and meters are not in the data).
+def water_columns(p: Parameters) -> Columns:
+    """2f, water_tariff and watersure. Both possible (receipt and meters are not in the data).
 
     Social tariff: Southern Water and Pension Credit: ``water_southern_pc_discount`` x the water estimate;
     the income routes (Southern: water > share of income after housing, savings <= limit; South East:
     income without disability benefits and HB < limit; Affinity: income < limit or a benefit) are flagged
-    with value NULL. WaterSure: UC, HB or Pension Credit and ``watersure_min_children``+ children:
-    max(water estimate - cap, 0).
+    with value NULL (``water_route``: 'pc', 'income' or NULL). WaterSure: UC, HB or Pension Credit and
+    ``watersure_min_children``+ children: max(water estimate - cap, 0).
     """
     southern_pc = "company = 'southern' AND on_pc"
     southern_income = (f"company = 'southern' AND income_a - housing_a > 0"
@@ -304,39 +298,32 @@ def water_cte(p: Parameters, src: str) -> str:
     discount = sql_dec(p.water_southern_pc_discount.value)
     cap = sql_dec(p.watersure_cap_annual.value)
     sure = f"(on_uc OR on_hb OR on_pc) AND children >= {p.watersure_min_children.value}"
-    return f"""tu_water_postcode AS (
-    SELECT *, split_part(postcode, ' ', 1) AS pc_outward,
-        regexp_extract(split_part(postcode, ' ', 1), '^[A-Z]+') AS pc_area FROM {src}),
-tu_water_company AS (
-    SELECT *, {supplier_sql(p)} AS company FROM tu_water_postcode),
-tu_water_tariff AS (
-    SELECT *,
-        CASE WHEN {southern_pc} OR {southern_income} OR {south_east} OR {affinity} THEN 'possible' END
-            AS water_tariff_confidence,
-        CAST(CASE WHEN {southern_pc} THEN {discount} * water_a
-                  WHEN {southern_income} OR {south_east} OR {affinity} THEN NULL ELSE 0 END AS DECIMAL(18,2))
-            AS water_tariff_value_annual,
-        CASE WHEN {southern_pc} OR {southern_income} OR {south_east} OR {affinity}
+    inter = (f"""CASE WHEN {southern_pc} THEN 'pc'
+                  WHEN {' OR '.join(f'({x})' for x in (southern_income, south_east, affinity))} THEN 'income'
+                  END AS water_route""",)
+    final = (
+        "CASE WHEN water_route IS NOT NULL THEN 'possible' END AS water_tariff_confidence",
+        f"""CAST(CASE WHEN water_route = 'pc' THEN {discount} * water_a
+                  WHEN water_route = 'income' THEN NULL ELSE 0 END AS DECIMAL(18,2)) AS water_tariff_value_annual""",
+        f"""CASE WHEN water_route IS NOT NULL
             THEN 'Water: ' || {who} || ' in the ' || (CASE company {company_name} END) || ' area: may qualify for '
                 || (CASE company {scheme_name} END)
-                || CASE WHEN {southern_pc} THEN ', saving about '
+                || CASE WHEN water_route = 'pc' THEN ', saving about '
                         || {money(f'CAST({discount} * water_a AS DECIMAL(18,2))')} || ' a year on water'
                         ELSE ' (saving not estimated: the company''s charges are not configured)' END
-            END AS water_tariff_reason
-    FROM tu_water_company),
-tu_watersure AS (
-    SELECT *,
-        CASE WHEN {sure} THEN 'possible' END AS watersure_confidence,
-        CAST(CASE WHEN {sure} THEN greatest(water_a - {cap}, 0) ELSE 0 END AS DECIMAL(18,2))
-            AS watersure_value_annual,
-        CASE WHEN {sure} THEN 'WaterSure: on ' || benefit_name || ' with ' || children || ' children: if the home '
+            END AS water_tariff_reason""",
+        f"CASE WHEN {sure} THEN 'possible' END AS watersure_confidence",
+        f"""CAST(CASE WHEN {sure} THEN greatest(water_a - {cap}, 0) ELSE 0 END AS DECIMAL(18,2))
+            AS watersure_value_annual""",
+        f"""CASE WHEN {sure} THEN 'WaterSure: on ' || benefit_name || ' with ' || children || ' children: if the home '
             || 'has a water meter, WaterSure caps the bill at {money_text(p.watersure_cap_annual.value)} a year, '
-            || 'saving about ' || {money(f'greatest(water_a - {cap}, 0)')} || ' a year' END AS watersure_reason
-    FROM tu_water_tariff)"""
+            || 'saving about ' || {money(f'greatest(water_a - {cap}, 0)')} || ' a year' END AS watersure_reason""",
+    )
+    return Columns(inter, final)
 
 
-def hb_pensioner_cte(p: Parameters, src: str) -> str:
-    """tu_hb_pensioner (2g): everyone over State Pension age, Pension Credit, renting, rent > 0, no HB.
+def hb_pensioner_columns(p: Parameters) -> Columns:
+    """2g: everyone over State Pension age, Pension Credit, renting, rent > 0, no HB.
 
     Value = rent x 52 (an upper bound: ineligible service charges and Local Housing Allowance are not held):
     likely for social tenants on Guarantee Credit without non-dependants, else possible.
@@ -344,23 +331,33 @@ def hb_pensioner_cte(p: Parameters, src: str) -> str:
     rented = ", ".join(quote_str(t) for t in RENTED_TENURES)
     social = ", ".join(quote_str(t) for t in SOCIAL_TENURES)
     flag = f"everyone_spa AND on_pc AND tenure IN ({rented}) AND rent_weekly > 0 AND hb_weekly = 0"
-    return f"""tu_hb_pensioner AS (
-    SELECT *,
-        CASE WHEN {flag} THEN CASE WHEN tenure IN ({social}) AND non_dependants = 0 AND on_gc THEN 'likely'
-                                   ELSE 'possible' END END AS hb_pensioner_confidence,
-        CAST(CASE WHEN {flag} THEN rent_weekly * 52 ELSE 0 END AS DECIMAL(18,2)) AS hb_pensioner_value_annual,
-        CASE WHEN {flag} THEN 'Housing Benefit: pensioner on Pension Credit paying ' || {money('rent_weekly')}
+    final = (
+        f"""CASE WHEN {flag} THEN CASE WHEN tenure IN ({social}) AND non_dependants = 0 AND on_gc THEN 'likely'
+                                   ELSE 'possible' END END AS hb_pensioner_confidence""",
+        f"CAST(CASE WHEN {flag} THEN rent_weekly * 52 ELSE 0 END AS DECIMAL(18,2)) AS hb_pensioner_value_annual",
+        f"""CASE WHEN {flag} THEN 'Housing Benefit: pensioner on Pension Credit paying ' || {money('rent_weekly')}
             || ' a week rent with no Housing Benefit: could get up to ' || {money('rent_weekly * 52')}
-            || ' a year' END AS hb_pensioner_reason
-    FROM {src})"""
+            || ' a year' END AS hb_pensioner_reason""",
+    )
+    return Columns((), final)
 
 
 def takeup_ctes(p: Parameters, as_of: dt.date, src: str) -> tuple[str, str]:
-    """The chain of take-up CTEs reading ``src``, and the name of the last one (to select from)."""
-    parts = [prepare_cte(src), ctr_cte(p, "tu_prepare"), fsm_cte(p, as_of, "tu_ctr"),
-             healthy_start_cte(p, "tu_fsm"), attendance_allowance_cte(p, as_of, "tu_healthy_start"),
-             whd_cte(p, "tu_attendance_allowance"), water_cte(p, "tu_whd"), hb_pensioner_cte(p, "tu_watersure")]
-    return ",\n".join(parts), "tu_hb_pensioner"
+    """The take-up CTEs reading ``src``, and the name of the last one (to select from).
+
+    Three layers, whatever the number of checks (each layer is one projection over every column, so a CTE per
+    check made the plan deep and its planning slow): ``tu_prepare`` (benefits received, ages, take-home pay),
+    ``tu_inter`` (each check's working: flags, passports, age lists, the water company) and ``tu_checks``
+    (each check's confidence, value and reason).
+    """
+    checks = [ctr_columns(p), fsm_columns(p, as_of), healthy_start_columns(p), attendance_allowance_columns(p, as_of),
+              whd_columns(p), water_columns(p), hb_pensioner_columns(p)]
+    sep = ",\n        "
+    inter = [c for check in checks for c in check.inter]
+    final = [c for check in checks for c in check.final]
+    return (f"tu_prepare AS (\n    SELECT *,\n        {sep.join(prepare_columns(p))}\n    FROM {src}),\n"
+            f"tu_inter AS (\n    SELECT *,\n        {sep.join(inter)}\n    FROM tu_prepare),\n"
+            f"tu_checks AS (\n    SELECT *,\n        {sep.join(final)}\n    FROM tu_inter)"), "tu_checks"
 
 
 def takeup_columns() -> str:

@@ -25,7 +25,10 @@ UC_COLUMNS = ("uc_award_ref", "uc_award_monthly", "uc_earnings_1", "uc_earnings_
 
 
 def awards_sql(as_of: dt.date, has_uc: bool) -> str:
-    """CREATE TEMP TABLE uc_awards: the live awards on ``as_of`` (empty without a universal_credit table)."""
+    """CREATE TEMP TABLE uc_awards: the live awards on ``as_of`` (empty without a universal_credit table).
+
+    One aggregation per award: its latest AP's row (``arg_max``) and the take-home pay of its last three APs,
+    newest first (``max_by(..., 3)``)."""
     if not has_uc:
         return ("CREATE OR REPLACE TEMP TABLE uc_awards AS SELECT NULL::VARCHAR AS lad_code,"
                 " NULL::VARCHAR AS award_ref, NULL::DATE AS extract_date, NULL::BIGINT AS uprn,"
@@ -39,40 +42,46 @@ def awards_sql(as_of: dt.date, has_uc: bool) -> str:
                 " NULL::DECIMAL(18,2) AS earnings_monthly, NULL::DECIMAL(18,2) AS award_monthly,"
                 " NULL::DECIMAL(18,2) AS council_tax_deduction_monthly, NULL::DECIMAL(18,2) AS earnings_1,"
                 " NULL::DECIMAL(18,2) AS earnings_2, NULL::DECIMAL(18,2) AS earnings_3 WHERE FALSE")
+    kept = ("extract_date", "notification_type", "ap_start", "uprn", "address_line_1", "address_line_2", "town",
+            "postcode", "claimant_key", "claimant_name", "claimant_birth_date", "partner_key", "partner_name",
+            "partner_birth_date", "adults", "children", "child_ages", "carer_element", "housing_element",
+            "other_income_monthly", "capital", "earnings_monthly", "award_monthly", "council_tax_deduction_monthly")
+    row = "{" + ", ".join(f"'{c}': {c}" for c in kept) + "}"
     return f"""CREATE OR REPLACE TEMP TABLE uc_awards AS
-WITH ap AS (
-    SELECT *, row_number() OVER (PARTITION BY lad_code, award_ref ORDER BY ap_start DESC) AS ap_rank
-    FROM universal_credit WHERE ap_end <= {sql_date(as_of)}),
-sums AS (
-    SELECT lad_code, award_ref, count(*) AS held,
-        sum(earnings_monthly) FILTER (WHERE ap_rank <= 2) AS earnings_2,
-        sum(earnings_monthly) FILTER (WHERE ap_rank <= 3) AS earnings_3
-    FROM ap WHERE ap_rank <= 3 GROUP BY lad_code, award_ref)
-SELECT a.lad_code, a.award_ref, a.extract_date, a.uprn, a.address_line_1, a.address_line_2, a.town, a.postcode,
+WITH g AS (
+    SELECT lad_code, award_ref, arg_max({row}, ap_start) AS a, max_by(earnings_monthly, ap_start, 3) AS last3
+    FROM universal_credit WHERE ap_end <= {sql_date(as_of)} GROUP BY lad_code, award_ref)
+SELECT lad_code, award_ref, a.extract_date, a.uprn, a.address_line_1, a.address_line_2, a.town, a.postcode,
     a.claimant_key, a.claimant_name, a.claimant_birth_date, a.partner_key, a.partner_name, a.partner_birth_date,
     CAST(a.adults AS BIGINT) AS adults, CAST(a.children AS BIGINT) AS children, a.child_ages,
     a.carer_element, a.housing_element, a.other_income_monthly, a.capital, a.earnings_monthly, a.award_monthly,
     a.council_tax_deduction_monthly, a.earnings_monthly AS earnings_1,
-    CASE WHEN s.held >= 2 THEN s.earnings_2 END AS earnings_2, CASE WHEN s.held >= 3 THEN s.earnings_3 END AS earnings_3
-FROM ap a JOIN sums s ON s.lad_code = a.lad_code AND s.award_ref = a.award_ref
-WHERE a.ap_rank = 1 AND a.notification_type <> 'termination'"""
+    CASE WHEN len(last3) >= 2 THEN last3[1] + last3[2] END AS earnings_2,
+    CASE WHEN len(last3) >= 3 THEN last3[1] + last3[2] + last3[3] END AS earnings_3
+FROM g WHERE a.notification_type <> 'termination'"""
 
 
-def claims_sql() -> str:
-    """CREATE TEMP TABLE claim_awards (claim -> award, by equal person keys), claims (benefits plus UC-only awards,
-    with the award columns) and uc_links. Tables, not views: each is read several times."""
-    award_cols = ("a.award_ref AS uc_award_ref, a.award_monthly AS uc_award_monthly, a.earnings_1 AS uc_earnings_1,"
-                  " a.earnings_2 AS uc_earnings_2, a.earnings_3 AS uc_earnings_3, a.child_ages AS uc_child_ages,"
-                  " a.council_tax_deduction_monthly AS uc_ct_deduction_monthly")
-    weekly = "CAST(round({} * 12 / 52, 2) AS DECIMAL(18,2))"
+def claim_awards_sql() -> str:
+    """CREATE TEMP TABLE claim_awards: claim -> award where a person key is equal (claimant or partner, either side).
+
+    :func:`pipelines.score.uc_link.join_awards_to_claims` then adds the awards it joins probabilistically."""
     people = ("SELECT lad_code, {ref}, claimant_key AS person_key FROM {table} WHERE claimant_key IS NOT NULL"
               " UNION ALL SELECT lad_code, {ref}, partner_key FROM {table} WHERE partner_key IS NOT NULL")
     return f"""CREATE OR REPLACE TEMP TABLE claim_awards AS
 SELECT b.lad_code, b.claim_ref, min(a.award_ref) AS award_ref
 FROM ({people.format(ref="claim_ref", table="benefits")}) b
 JOIN ({people.format(ref="award_ref", table="uc_awards")}) a ON a.lad_code = b.lad_code AND a.person_key = b.person_key
-GROUP BY b.lad_code, b.claim_ref;
-CREATE OR REPLACE TEMP TABLE claims AS
+GROUP BY b.lad_code, b.claim_ref"""
+
+
+def claims_sql() -> str:
+    """CREATE TEMP TABLE claims (benefits plus UC-only awards, with the award columns) from ``claim_awards``, and
+    uc_links (UC-only households' accounts by UPRN). Tables, not views: each is read several times."""
+    award_cols = ("a.award_ref AS uc_award_ref, a.award_monthly AS uc_award_monthly, a.earnings_1 AS uc_earnings_1,"
+                  " a.earnings_2 AS uc_earnings_2, a.earnings_3 AS uc_earnings_3, a.child_ages AS uc_child_ages,"
+                  " a.council_tax_deduction_monthly AS uc_ct_deduction_monthly")
+    weekly = "CAST(round({} * 12 / 52, 2) AS DECIMAL(18,2))"
+    return f"""CREATE OR REPLACE TEMP TABLE claims AS
 SELECT b.*, CASE WHEN a.award_ref IS NULL THEN 'claim' ELSE 'both' END AS source, {award_cols}
 FROM benefits b
 LEFT JOIN claim_awards ca ON ca.lad_code = b.lad_code AND ca.claim_ref = b.claim_ref

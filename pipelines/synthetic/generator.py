@@ -55,6 +55,7 @@ from pipelines.synthetic.people import NinoMaker, Person, Weighted, born_between
 from pipelines.synthetic.places import BANDS, Dwelling, build_places, epc_rating
 from pipelines.synthetic.records import Account, NoiseLog, NoiseRates, account_row, add_noise, claim_row
 from pipelines.synthetic.truth import CsvStream, TruthWriter, write_csv
+from pipelines.synthetic.universal_credit import Award, award_rows, hb_gaps, plan_awards, truth_rows
 from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
 from schemas.reference import KENT_DISTRICTS
 
@@ -72,9 +73,10 @@ NO_ACCOUNT_RATE = 0.01
 LIABLE_IDENTIFIERS_RATE = 0.10
 EPC_RATE = 0.60
 EXEMPT_RATE = 0.012  # accounts (without a claim) exempt, charge 0
+UC_NINO_MISTYPED_RATE = 0.03  # per UC award (a keying slip in DWP's or the council's record of the NINO)
 RATES = NoiseRates(NAME_TYPO_RATE, NICKNAME_RATE, UPRN_MISSING_RATE, UPRN_MISTYPED_RATE, POSTCODE_FORMAT_RATE,
                    ADDRESS_FORMAT_RATE, LIABLE_IDENTIFIERS_RATE, liable_partner=LIABLE_PARTNER_RATE,
-                   moved=MOVED_RATE, no_account=NO_ACCOUNT_RATE)
+                   moved=MOVED_RATE, no_account=NO_ACCOUNT_RATE, uc_nino_mistyped=UC_NINO_MISTYPED_RATE)
 # ``--noise clean``: no noise at all (only the council-tax extract's sparse liable identifiers, which
 # are how such extracts are, not an error).
 CLEAN = NoiseRates(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, LIABLE_IDENTIFIERS_RATE)
@@ -108,6 +110,7 @@ HARD = NoiseRates(
     flat_split=0.25,  # 'Flat 3' on line 1 and '12 X Road' on line 2: systems that split flat and building
     postcode_typo=0.02,  # one character of the inward code wrong: keyed by hand, never checked against PAF
     postcode_missing=0.01,  # no postcode at all (the raw model requires one: such a row is quarantined)
+    uc_nino_mistyped=0.06,  # a UC award whose NINOs were keyed wrong: it joins its claim only probabilistically
 )
 LEVELS = {"clean": CLEAN, "typical": RATES, "hard": HARD}
 _HARD_LABELS = """name_phonetic (detail: forename or surname), name_initial, forename_missing, name_swap,
@@ -267,7 +270,7 @@ class _District:
     """Builds one district's claims and accounts (and their truth), then hands over its rows."""
 
     def __init__(self, seed: int, idx: int, lad: str, households: int, movers: list[_Mover], nino: NinoMaker,
-                 rates: NoiseRates):
+                 rates: NoiseRates, universal_credit: bool = True):
         self.seed, self.idx, self.lad, self.nino, self.rates = seed, idx, lad, nino, rates
         self.rng = random.Random(f"{seed}/{lad}/people")
         n_claims = _claim_count(households)
@@ -299,6 +302,21 @@ class _District:
         self.claim_refs = _refs(self.rng, len(self.claims), _CLAIM_PREFIX[idx], 7)
         self.account_refs = _refs(self.rng, len(billed), str(idx % 9 + 1), 8)
         self.accounts = self._accounts(billed, people)
+        self.awards = self._universal_credit() if universal_credit else None
+
+    def _universal_credit(self) -> list[Award]:
+        """Universal Credit awards, and the renting pensioners without HB (universal_credit.py): own random streams,
+        drawn after the accounts, so every other record keeps its values."""
+        hb_gaps(self.seed, self.lad, [c for _, c, _, _ in self.claims])
+        return plan_awards(self.seed, self.idx, self.lad, self._claims_with_accounts(stale=False), self.accounts,
+                           len(self.places.dwellings), self.rates.uc_nino_mistyped, EXTRACT_DATE)
+
+    def _claims_with_accounts(self, stale: bool) -> list[tuple[str, Claim, Dwelling, str]]:
+        """(claim_ref, claim, dwelling, true account_ref or ''), a moved household's older claim only if ``stale``."""
+        account_of = {id(c): a.account_ref for a, c in self.accounts if c is not None}
+        return [(ref, c, self.places.dwellings[d], account_of.get(id(c), ""))
+                for ref, (d, c, moved, _) in zip(self.claim_refs, self.claims, strict=True)
+                if stale or moved != "moved_stale"]
 
     def _place(self, h: Household, d: Dwelling) -> Claim:
         c = place(self.rng, h, BAND_D[self.lad], d.band, self.lad in STOCK_TRANSFER, CTR_MAX_SHARE[self.lad],
@@ -410,6 +428,15 @@ class _District:
         stamp = EXTRACT_DATE.isoformat()
         _write_extract(folder / f"benefits_{stamp}.csv", "benefits", benefits, raw)
         _write_extract(folder / f"council_tax_{stamp}.csv", "council_tax", council_tax, raw)
+        if self.awards is not None:
+            claims = sorted(self._claims_with_accounts(stale=True), key=lambda c: c[0])
+            uc, takeup = truth_rows(self.lad, claims, [a for a, _ in self.accounts], self.awards, self.nino,
+                                    EXTRACT_DATE)
+            for award_row in uc:
+                truth.award(award_row)
+            truth.takeup(takeup)
+            _write_extract(folder / f"universal_credit_{stamp}.csv", "universal_credit",
+                           [r for a in self.awards for r in award_rows(a, self.nino)], raw)
         return DistrictCount(self.lad, KENT_DISTRICTS[self.lad], len(council_tax), len(benefits),
                              len(benefits) - len(self.no_account))
 
@@ -423,24 +450,31 @@ def _write_extract(path: Path, kind: str, rows: list[dict[str, str]], raw: bool)
 
     Only the identifier columns are handed to ``pseudonymise_record`` (it encodes column by
     column, so the result is the same as for the whole row, and the generator saves its loop
-    over the other columns); the tests check the two agree row for row.
+    over the other columns), each distinct set of identifiers once (a UC award's assessment periods
+    share theirs); the tests check the two agree row for row.
     """
     columns = list(model_for(kind, raw).model_fields)
     if rows and not raw:
         identifiers = RAW_IDENTIFIER_COLUMNS[kind]
+        done: dict[tuple[str, ...], dict[str, str]] = {}  # an award's assessment periods share its identifiers
         for r in rows:
-            r.update(pseudonymise_record(SAMPLE_KEY, kind, {c: r[c] for c in identifiers}))
+            ids = tuple(r[c] for c in identifiers)
+            if ids not in done:
+                done[ids] = pseudonymise_record(SAMPLE_KEY, kind, dict(zip(identifiers, ids, strict=True)))
+            r.update(done[ids])
     if rows and not set(columns) <= set(rows[0]):
         raise AssertionError(f"{kind} columns drifted from the model: {sorted(set(columns) - set(rows[0]))}")
     write_csv(path, columns, ([r[c] for c in columns] for r in rows))
 
 
 def generate(out: Path, districts: int, households: int, seed: int, raw: bool, noise: str = "typical",
-             progress: Callable[[str], None] | None = None) -> SampleSummary:
+             progress: Callable[[str], None] | None = None, universal_credit: bool = True) -> SampleSummary:
     """Write the synthetic landing folder and its truth to ``out`` (see the module docstring).
 
     ``noise`` is ``clean`` (no noise), ``typical`` (the default, the committed sample) or ``hard``;
     ``progress`` is called with each district's code once its files are written.
+    ``universal_credit=False`` leaves out the UC extracts and everything drawn for the take-up checks
+    (``universal_credit.py``): the files are then those of the generator before them, byte for byte.
     """
     if noise not in LEVELS:
         raise ValueError(f"noise must be one of {', '.join(LEVELS)}, not {noise!r}")
@@ -452,9 +486,9 @@ def generate(out: Path, districts: int, households: int, seed: int, raw: bool, n
     summary = SampleSummary(out, raw, seed, noise)
     epc = CsvStream(out / "epc.csv", ["uprn", "current_energy_rating"])
     lookup = CsvStream(out / "postcode_lookup.csv", ["postcode", "lsoa21cd", "ward_code", "lad_code"])
-    with TruthWriter(out / "_truth", "" if noise == "typical" else NOISE_README[noise]) as truth:
+    with TruthWriter(out / "_truth", "" if noise == "typical" else NOISE_README[noise], universal_credit) as truth:
         for idx, lad in enumerate(lads):
-            district = _District(seed, idx, lad, households, movers, nino, rates)
+            district = _District(seed, idx, lad, households, movers, nino, rates, universal_credit)
             summary.districts.append(district.write(out, raw, truth))
             truth.flush()
             rng = random.Random(f"{seed}/{lad}/epc")

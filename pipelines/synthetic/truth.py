@@ -22,6 +22,9 @@ NOISE_COLUMNS = ["lad_code", "kind", "ref", "noise", "role", "detail"]
 CLAIM_COLUMNS = ["lad_code", "claim_ref", "household_id", "household_type", "pensioner", "on_uc", "tenure",
                  "pension_credit_entitled", "pension_credit_receiving", "pension_credit_missing",
                  "pension_credit_value_annual", "cashflow_monthly_claim", "moved"]
+UC_COLUMNS = ["lad_code", "uc_claim_ref", "award_ref", "household_id", "claim_ref", "account_ref", "live",
+              "nil_award", "noise"]
+TAKEUP_COLUMNS = ["lad_code", "source", "ref", "check", "confidence", "value_annual"]
 
 README = """# Ground truth of this synthetic sample
 
@@ -50,6 +53,23 @@ name or National Insurance number: only references, synthetic ids and labels.
   (entitled and not receiving) and the annual value missed; cashflow_monthly_claim is the
   RULES.md cashflow from the claim row alone, with no EPC rating (the pipeline uses the
   linked account's charge and the EPC where known, so its figure can differ slightly).
+"""
+UC_README = """- `universal_credit.csv`: one row per Universal Credit award (`pipelines/synthetic/universal_credit.py`
+  says how many and why): uc_claim_ref (the raw reference), award_ref (its keyed hash under the public
+  SAMPLE_KEY, as in the pseudonymised extract), household_id, claim_ref (the benefits claim the award
+  belongs to; empty for a UC-only household), account_ref (the dwelling's account), live (false when the
+  latest assessment period is a termination: the scorer drops it), nil_award, and noise
+  (`nino_mistyped`: every NINO on the award has two digits swapped, so it joins its claim only through the
+  probabilistic fallback).
+- `takeup.csv` (lad_code, source, ref, check, confidence, value_annual): every take-up check of
+  `docs/TAKEUP.md` that should flag, worked in Python (`pipelines/synthetic/takeup_truth.py`) on the true
+  values as of the extract date with that tax year's parameters, when each claim is linked to its true
+  account and each award joined to its true claim. source is claim, both (a claim with its award; ref the
+  claim_ref), uc (a UC-only household; ref its uc_claim_ref, which the scorer knows as 'UC-' and the first
+  16 hex digits of award_ref) or account (check not_known_arrears, TAKEUP.md 2h; ref the account_ref).
+  value_annual is pounds a year (2h: the arrears), empty where the value is not known. Checks that do not
+  flag are absent. The renting pensioners on Pension Credit whose claim has no Housing Benefit (2g,
+  `HB_GAP_RATE` of `universal_credit.py`) show here as hb_pensioner.
 """
 
 
@@ -88,18 +108,23 @@ class TruthWriter:
     so the files are sorted as a whole while only one district is held in memory.
     """
 
-    def __init__(self, folder: Path, readme_extra: str = "") -> None:
-        self.folder, self.readme_extra = folder, readme_extra
+    def __init__(self, folder: Path, readme_extra: str = "", universal_credit: bool = False) -> None:
+        self.folder, self.readme_extra, self.universal_credit = folder, readme_extra, universal_credit
         self.links: list[tuple[str, ...]] = []
         self.persons: list[tuple[str, ...]] = []
         self.noises: list[tuple[str, ...]] = []
         self.claims: list[tuple[str, ...]] = []
+        self.awards: list[tuple[str, ...]] = []
+        self.takeups: list[tuple[str, ...]] = []
         self.files = {
             "links": CsvStream(folder / "links.csv", LINK_COLUMNS),
             "persons": CsvStream(folder / "persons.csv", PERSON_COLUMNS),
             "noise": CsvStream(folder / "noise.csv", NOISE_COLUMNS),
             "claims": CsvStream(folder / "claims.csv", CLAIM_COLUMNS),
         }
+        if universal_credit:  # written only with the UC extracts, so a sample without them has the files it had
+            self.files["universal_credit"] = CsvStream(folder / "universal_credit.csv", UC_COLUMNS)
+            self.files["takeup"] = CsvStream(folder / "takeup.csv", TAKEUP_COLUMNS)
 
     def __enter__(self) -> TruthWriter:
         return self
@@ -124,19 +149,28 @@ class TruthWriter:
             f"{h.pc_value_annual:.2f}", f"{cashflow:.2f}", moved,
         ))
 
+    def award(self, row: tuple[str, ...]) -> None:
+        self.awards.append(row)
+
+    def takeup(self, rows: list[tuple[str, ...]]) -> None:
+        self.takeups.extend(rows)
+
     def flush(self) -> None:
         """Append the district's rows and forget them."""
         self.noises.sort()
+        self.takeups.sort()
         for name, rows in (("links", self.links), ("persons", self.persons), ("noise", self.noises),
-                           ("claims", self.claims)):
-            self.files[name].write(rows)
+                           ("claims", self.claims), ("universal_credit", self.awards), ("takeup", self.takeups)):
+            if name in self.files:
+                self.files[name].write(rows)
             rows.clear()
 
     def close(self) -> None:
         self.flush()
         for f in self.files.values():
             f.close()
-        (self.folder / "README.md").write_text(README + self.readme_extra, encoding="utf-8")
+        readme = README + (UC_README if self.universal_credit else "")
+        (self.folder / "README.md").write_text(readme + self.readme_extra, encoding="utf-8")
 
 
 def _flag(value: bool) -> str:

@@ -109,3 +109,45 @@ def test_uc_only_households_count_in_the_lad_and_leave_claims_alone() -> None:
     rows = score(con)
     assert sorted((r["lad_code"], r["source"]) for r in rows.values()) == [
         (LAD, "claim"), (LAD, "uc"), ("E07000106", "uc")]
+
+
+def _person(forename: str, surname: str, born: dt.date, nino: str) -> dict[str, Any]:
+    from pipelines.pseudonymise import SAMPLE_KEY, name_encoding, nino_key
+
+    return {"claimant_key": nino_key(SAMPLE_KEY, nino), "claimant_name": name_encoding(SAMPLE_KEY, forename, surname),
+            "claimant_birth_date": born}
+
+
+HOME = {"uprn": 100, "address_line_1": "12 Mill Lane", "postcode": "TN23 4QA"}
+ANN = ("Ann", "Lee", dt.date(1986, 4, 2))
+
+
+def test_award_whose_nino_was_keyed_wrong_joins_its_claim_probabilistically() -> None:
+    claims = [claim("B1", **HOME, **_person(*ANN, "AB123456C")),
+              claim("B2", uprn=101, address_line_1="14 Mill Lane", postcode="TN23 4QA",
+                    **_person("Ann", "Lee", dt.date(1960, 1, 9), "AB654321C"))]  # a namesake next door
+    swapped = award(**HOME, **_person(*ANN, "AB213456C"))
+    rows = score(make_db(claims, awards=[swapped]))
+    assert sorted(rows) == ["B1", "B2"]  # no UC-only household: the award is B1's
+    assert (rows["B1"]["source"], rows["B2"]["source"]) == ("both", "claim")
+
+
+def test_award_of_someone_else_at_the_address_stays_a_household_of_its_own() -> None:
+    claims = [claim("B1", **HOME, **_person(*ANN, "AB123456C"))]
+    lodger = award(**HOME, **_person("Mark", "Osei", dt.date(1999, 7, 30), "CE987654A"))
+    rows = score(make_db(claims, awards=[lodger]))
+    assert (rows["B1"]["source"], rows[UC_ID]["source"]) == ("claim", "uc")
+
+
+def test_uc_only_household_links_its_account_without_a_uprn_by_name_and_address() -> None:
+    from pipelines.pseudonymise import SAMPLE_KEY, name_encoding
+
+    accounts = [account("A1", address_line_1="12 Mill Lane", postcode="TN23 4QA", annual_charge=D("1650.00"),
+                        single_person_discount=True, liable_name=name_encoding(SAMPLE_KEY, "Ann", "Lee")),
+                account("A2", address_line_1="14 Mill Lane", postcode="TN23 4QA", annual_charge=D("1650.00"),
+                        liable_name=name_encoding(SAMPLE_KEY, "Ray", "Cole"))]
+    row = score(make_db([], accounts, awards=[award(**HOME, **_person(*ANN, "AB123456C"))]))[UC_ID]
+    assert (row["account_ref"], row["link_method"]) == ("A1", "probabilistic")
+    assert (row["ctr_confidence"], row["ctr_value_annual"]) == ("likely", D("1320.00"))
+    nobody = score(make_db([], accounts[1:], awards=[award(**HOME, **_person(*ANN, "AB123456C"))]))[UC_ID]
+    assert (nobody["account_ref"], nobody["ctr_confidence"]) == (None, None)  # Ray Cole's account is not hers

@@ -77,9 +77,10 @@ def test_layout_districts_and_summary(tmp_path: Path) -> None:
     summary = syn.generate(tmp_path, districts=3, households=60, seed=1, raw=False)
     assert [d.lad_code for d in summary.districts] == ["E07000105", "E07000106", "E07000107"]
     for lad in ("E07000105", "E07000106", "E07000107"):
-        assert {p.name for p in (tmp_path / lad).iterdir()} == {f"benefits_{STAMP}.csv", f"council_tax_{STAMP}.csv"}
+        assert {p.name for p in (tmp_path / lad).iterdir()} == {f"benefits_{STAMP}.csv", f"council_tax_{STAMP}.csv",
+                                                                f"universal_credit_{STAMP}.csv"}
     assert {p.name for p in (tmp_path / "_truth").iterdir()} == {
-        "README.md", "links.csv", "persons.csv", "noise.csv", "claims.csv"}
+        "README.md", "links.csv", "persons.csv", "noise.csv", "claims.csv", "universal_credit.csv", "takeup.csv"}
     assert (tmp_path / "epc.csv").exists() and (tmp_path / "postcode_lookup.csv").exists()
     text = str(summary)
     assert "Canterbury: 60 council-tax accounts" in text and "pseudonymised" in text
@@ -90,7 +91,7 @@ def test_layout_districts_and_summary(tmp_path: Path) -> None:
 def test_every_row_valid_against_its_model(form: str, raw_dir: Path, pseudo_dir: Path) -> None:
     folder, raw = (raw_dir, True) if form == "raw" else (pseudo_dir, False)
     for lad in LADS:
-        for kind in ("benefits", "council_tax"):
+        for kind in ("benefits", "council_tax", "universal_credit"):
             model = model_for(kind, raw)
             path = folder / lad / f"{kind}_{STAMP}.csv"
             assert path.read_text(encoding="utf-8").splitlines()[0] == ",".join(model.model_fields)

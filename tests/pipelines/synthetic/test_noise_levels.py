@@ -47,6 +47,8 @@ def records(folder: Path) -> dict[tuple[str, str, str], dict[str, str]]:
     """(lad, kind, ref) -> raw row, every district."""
     out = {}
     for path in sorted(folder.glob("E*/*.csv")):
+        if path.name.startswith("universal_credit_"):
+            continue  # awards: validated in test_hard_rows_validate_except_a_missing_postcode
         kind = "benefits" if path.name.startswith("benefits_") else "council_tax"
         ref = "claim_ref" if kind == "benefits" else "account_ref"
         out.update({(path.parent.name, kind, r[ref]): r for r in read(path)})
@@ -61,11 +63,47 @@ def hard_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_typical_is_byte_identical_to_the_generator_before_noise_levels(tmp_path: Path) -> None:
+    """Without the Universal Credit files (``universal_credit=False``) every CSV is as before noise levels; with
+    them (the default) ``test_universal_credit_only_adds_files_and_takes_away_housing_benefit`` says what changes."""
     syn.generate(tmp_path / "default", districts=2, households=300, seed=5, raw=True)
     syn.generate(tmp_path / "typical", districts=2, households=300, seed=5, raw=True, noise="typical")
+    syn.generate(tmp_path / "before", districts=2, households=300, seed=5, raw=True, universal_credit=False)
     assert csv_digest(tmp_path / "default") == csv_digest(tmp_path / "typical")
-    assert csv_digest(tmp_path / "typical")[:len(BEFORE_LEVELS)] == BEFORE_LEVELS
+    assert csv_digest(tmp_path / "before")[:len(BEFORE_LEVELS)] == BEFORE_LEVELS
     assert "--noise" not in (tmp_path / "typical" / "_truth" / "README.md").read_text()
+
+
+def test_universal_credit_only_adds_files_and_takes_away_housing_benefit(tmp_path: Path) -> None:
+    """The UC extracts and their truth are new files; of the files before them only the renting pensioners on
+    Pension Credit drawn to go without Housing Benefit (TAKEUP.md 2g) change: their hb_weekly (to 0) in the
+    benefits file and their cashflow in claims.csv, and the truth lists each as an hb_pensioner flag."""
+    with_uc, without = tmp_path / "with", tmp_path / "without"
+    syn.generate(with_uc, districts=2, households=1500, seed=5, raw=True)
+    syn.generate(without, districts=2, households=1500, seed=5, raw=True, universal_credit=False)
+    files = {str(p.relative_to(with_uc)) for p in with_uc.rglob("*.csv")}
+    before = {str(p.relative_to(without)) for p in without.rglob("*.csv")}
+    assert files - before == {"_truth/universal_credit.csv", "_truth/takeup.csv",
+                              *(f"{lad}/universal_credit_{STAMP}.csv" for lad in ("E07000105", "E07000106"))}
+    assert before <= files
+    changed = {name for name in before if (with_uc / name).read_bytes() != (without / name).read_bytes()}
+    assert changed <= {"_truth/claims.csv", *(f"{lad}/benefits_{STAMP}.csv" for lad in ("E07000105", "E07000106"))}
+    gaps = set()
+    for name in sorted(changed - {"_truth/claims.csv"}):
+        new, old = read(with_uc / name), read(without / name)
+        assert len(new) == len(old)
+        for a, b in zip(new, old, strict=True):
+            if a != b:
+                assert {k for k in a if a[k] != b[k]} == {"hb_weekly"} and a["hb_weekly"] == "0.00" < b["hb_weekly"]
+                gaps.add((name.split("/")[0], a["claim_ref"]))
+    claims = {(r["lad_code"], r["claim_ref"]): r for r in read(without / "_truth" / "claims.csv")}
+    for r in read(with_uc / "_truth" / "claims.csv"):
+        old = claims[(r["lad_code"], r["claim_ref"])]
+        if r != old:
+            assert (r["lad_code"], r["claim_ref"]) in gaps and {k for k in r if r[k] != old[k]} == \
+                {"cashflow_monthly_claim"}
+    flagged = {(r["lad_code"], r["ref"]) for r in read(with_uc / "_truth" / "takeup.csv")
+               if r["check"] == "hb_pensioner"}
+    assert gaps and gaps <= flagged
 
 
 def test_committed_sample_is_regenerated_byte_for_byte(tmp_path: Path) -> None:
@@ -135,6 +173,10 @@ def test_hard_rows_validate_except_a_missing_postcode(hard_dir: Path) -> None:
             assert [e["loc"] for e in err.errors()] == [("postcode",)], (key, err)
             failed.add(key)
     assert failed == missing and missing
+    awards = [r for path in sorted(hard_dir.glob(f"E*/universal_credit_{STAMP}.csv")) for r in read(path)]
+    for row in awards:  # DWP's awards carry no record noise but mistyped NINOs, which stay well-formed
+        model_for("universal_credit", True).model_validate(row)
+    assert len(awards) > 500
 
 
 def test_hard_noise_is_where_the_truth_says(hard_dir: Path) -> None:
