@@ -22,7 +22,7 @@ NOISE_COLUMNS = ["lad_code", "kind", "ref", "noise", "role", "detail"]
 CLAIM_COLUMNS = ["lad_code", "claim_ref", "household_id", "household_type", "pensioner", "on_uc", "tenure",
                  "pension_credit_entitled", "pension_credit_receiving", "pension_credit_missing",
                  "pension_credit_value_annual", "cashflow_monthly_claim", "moved"]
-UC_COLUMNS = ["lad_code", "uc_claim_ref", "award_ref", "household_id", "claim_ref", "account_ref", "live",
+UC_COLUMNS = ["lad_code", "award_ref", "household_id", "claim_ref", "account_ref", "live",
               "nil_award", "noise"]
 TAKEUP_COLUMNS = ["lad_code", "source", "ref", "check", "confidence", "value_annual"]
 
@@ -55,8 +55,8 @@ name or National Insurance number: only references, synthetic ids and labels.
   linked account's charge and the EPC where known, so its figure can differ slightly).
 """
 UC_README = """- `universal_credit.csv`: one row per Universal Credit award (`pipelines/synthetic/universal_credit.py`
-  says how many and why): uc_claim_ref (the raw reference), award_ref (its keyed hash under the public
-  SAMPLE_KEY, as in the pseudonymised extract), household_id, claim_ref (the benefits claim the award
+  says how many and why): award_ref (the keyed hash of DWP's claim reference under the public
+  SAMPLE_KEY, as in the pseudonymised extract; the raw reference is not kept), household_id, claim_ref (the benefits claim the award
   belongs to; empty for a UC-only household), account_ref (the dwelling's account), live (false when the
   latest assessment period is a termination: the scorer drops it), nil_award, and noise
   (`nino_mistyped`: every NINO on the award has two digits swapped, so it joins its claim only through the
@@ -65,8 +65,8 @@ UC_README = """- `universal_credit.csv`: one row per Universal Credit award (`pi
   `docs/TAKEUP.md` that should flag, worked in Python (`pipelines/synthetic/takeup_truth.py`) on the true
   values as of the extract date with that tax year's parameters, when each claim is linked to its true
   account and each award joined to its true claim. source is claim, both (a claim with its award; ref the
-  claim_ref), uc (a UC-only household; ref its uc_claim_ref, which the scorer knows as 'UC-' and the first
-  16 hex digits of award_ref) or account (check not_known_arrears, TAKEUP.md 2h; ref the account_ref).
+  claim_ref), uc (a UC-only household; ref as the scorer names it: 'UC-' and the first 16 hex digits of
+  award_ref) or account (check not_known_arrears, TAKEUP.md 2h; ref the account_ref).
   value_annual is pounds a year (2h: the arrears), empty where the value is not known. Checks that do not
   flag are absent. The renting pensioners on Pension Credit whose claim has no Housing Benefit (2g,
   `HB_GAP_RATE` of `universal_credit.py`) show here as hb_pensioner.

@@ -323,13 +323,14 @@ def truth_rows(lad: str, claims: list[tuple[str, Claim, Dwelling, str]], account
         if a.live and not a.claim_ref:
             linked.add(a.account_ref)
             ap = latest[a.uc_claim_ref]
-            add("uc", a.uc_claim_ref, Seen(lad, a.uc_claim_ref, uc_only_claim(ap), rows[a.account_ref], ap))
+            ref = "UC-" + keyed_hash(SAMPLE_KEY, "uc", a.uc_claim_ref, 64)[:16]  # as the scorer names it
+            add("uc", ref, Seen(lad, a.uc_claim_ref, uc_only_claim(ap), rows[a.account_ref], ap))
     for account in accounts:
         arrears = arrears_signal(rows[account.account_ref], account.account_ref in linked, params)
         if arrears is not None:
             takeup.append((lad, "account", account.account_ref, "not_known_arrears", "signal", f"{arrears:.2f}"))
     uc: list[tuple[str, ...]] = [
-        (lad, a.uc_claim_ref, keyed_hash(SAMPLE_KEY, "uc", a.uc_claim_ref, 64), a.household_id, a.claim_ref,
+        (lad, keyed_hash(SAMPLE_KEY, "uc", a.uc_claim_ref, 64), a.household_id, a.claim_ref,
          a.account_ref, "true" if a.live else "false", "true" if a.money["award_monthly"] == 0 else "false",
          a.noise) for a in awards]
     return uc, takeup

@@ -50,13 +50,10 @@ def score_with_true_links(landing: Path, as_of: dt.date = AS_OF) -> duckdb.DuckD
 def scored(landing: Path, as_of: dt.date = AS_OF) -> set[Row]:
     """Every flag the scorer raises on the landing folder, keyed as the truth keys them."""
     con = score_with_true_links(landing, as_of)
-    uc_ref = {(r["lad_code"], "UC-" + r["award_ref"][:16]): r["uc_claim_ref"]
-              for r in read(landing / "_truth" / "universal_credit.csv")}
     out: set[Row] = set()
     columns = ", ".join(f"{c}_confidence, {c}_value_annual" for c in CHECKS)
     for row in con.execute(f"SELECT lad_code, source, claim_ref, {columns} FROM households").fetchall():
         lad, source, ref = row[0], row[1], row[2]
-        ref = uc_ref[(lad, ref)] if source == "uc" else ref
         for i, check in enumerate(CHECKS):
             confidence, value = row[3 + 2 * i], row[4 + 2 * i]
             if confidence is not None:
