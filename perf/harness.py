@@ -35,7 +35,7 @@ from pipelines.ingest import gx_worker  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
 from pipelines.run import RunRequest, run_local  # noqa: E402
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+CACHE = Path(os.environ.get("POVERTYLINK_PERF_CACHE") or Path(__file__).resolve().parent / ".cache")
 AS_OF = dt.date(2026, 11, 20)
 TARGETS = {  # stage -> (wall seconds, peak MB) at Kent scale, from the issues
     "ingest": (20.0, 3072.0),
@@ -45,17 +45,41 @@ TARGETS = {  # stage -> (wall seconds, peak MB) at Kent scale, from the issues
 }
 
 
-def landing_for(districts: int, households: int, seed: int) -> Path:
-    """The cached synthetic landing folder, generated on first use."""
-    folder = CACHE / f"landing-{districts}x{households}-s{seed}"
+def landing_for(districts: int, households: int, seed: int, cache: Path | None = None) -> Path:
+    """The cached synthetic landing folder (under ``cache``, default :data:`CACHE`), generated on first use
+    by :func:`generate_measured`."""
+    folder = (cache or CACHE) / f"landing-{districts}x{households}-s{seed}"
     if not (folder / "_truth").is_dir():
-        from pipelines.synthetic.generator import generate
-
         shutil.rmtree(folder, ignore_errors=True)
-        start = time.perf_counter()
-        generate(folder, districts=districts, households=households, seed=seed, raw=False)
-        print(f"generated {folder.name} in {time.perf_counter() - start:.1f} s", flush=True)
+        figures = generate_measured(folder, districts, households, seed)
+        print(f"generated {folder.name}: {figures['wall_s']:.1f} s wall, {figures['cpu_s']:.1f} s CPU, "
+              f"peak {figures['peak_rss_mb']:.0f} MB (load {figures['load']})", flush=True)
     return folder
+
+
+def load_average() -> str:
+    """The machine's 1-, 5- and 15-minute load averages (2 cores: above ~2 the machine is busy)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def generate_measured(folder: Path, districts: int, households: int, seed: int) -> dict[str, float | str]:
+    """Run ``povertylink sample`` in a child process (pseudonymised, as the harness uses it) into ``folder``;
+    its wall and CPU seconds and peak resident memory (the child's own, from ``wait4``), and the load
+    average at the end. Writes the figures to ``folder/_truth/generator.json``."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "sample", "--out", str(folder), "--districts",
+                              str(districts), "--households", str(households), "--seed", str(seed)],
+                             stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"povertylink sample failed ({child.returncode})")
+    figures: dict[str, float | str] = {
+        "districts": districts, "households": households, "wall_s": round(time.perf_counter() - start, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "load": load_average()}
+    (folder / "_truth" / "generator.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return figures
 
 
 def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: tuple[str, ...] = ()) -> StageTimer:
@@ -154,8 +178,16 @@ def main(argv: list[str] | None = None) -> None:
                              "processes (one thread each) on this machine, fresh output folder")
     parser.add_argument("--peer", action="store_true", help="also run the linkage bench against Splink")
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="where generated landing folders are kept (default perf/.cache, or "
+                             "$POVERTYLINK_PERF_CACHE): big ones belong outside the checkout")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="only generate the landing folder (timed: wall, CPU, peak memory) and stop")
     args = parser.parse_args(argv)
-    landing = landing_for(args.districts, args.households, args.seed)
+    landing = landing_for(args.districts, args.households, args.seed, args.cache)
+    if args.generate_only:
+        print((landing / "_truth" / "generator.json").read_text(encoding="utf-8"))
+        return
     kent = args.districts == 12 and args.households >= 60_000
     with tempfile.TemporaryDirectory(prefix="povertylink-perf-") as tmp:
         timer = run_stages(landing, Path(tmp) / "out")

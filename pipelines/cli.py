@@ -76,7 +76,8 @@ KindOption = Annotated[str, typer.Option("--kind", help="benefits, council_tax o
 @app.command()
 def sample(
     out: Annotated[Path, typer.Option("--out", help="folder to write the synthetic landing folder to")],
-    districts: Annotated[int, typer.Option(help="how many Kent districts (1-12)")] = 3,
+    districts: Annotated[int, typer.Option(
+        help="how many districts: Kent's 12 first, then England's others (ONS codes), then synthetic ones")] = 3,
     households: Annotated[int, typer.Option(help="dwellings (council-tax accounts) per district")] = 2000,
     seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same files")] = 2026,
     raw: Annotated[bool, typer.Option(
@@ -87,8 +88,8 @@ def sample(
     """Write a synthetic landing folder (no real person) and its ground truth in OUT/_truth/."""
     from pipelines.synthetic.generator import generate
 
-    if not 1 <= districts <= 12:
-        fail("--districts must be between 1 and 12")
+    if not 1 <= districts <= 330:
+        fail("--districts must be between 1 and 330")
     if households < 10:
         fail("--households must be at least 10")
     if noise not in ("clean", "typical", "hard"):
