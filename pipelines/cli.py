@@ -169,9 +169,8 @@ def run(
         logging.getLogger("prefect").setLevel(logging.CRITICAL)
         for name in ("EventsWorker", "APILogWorker"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    from flows import run_pipeline
-    from pipelines.progress import make_reporter
-    from pipelines.run import RunRequest
+    from pipelines.ingest import gx_worker
+    from pipelines.run import RunRequest, check_request, head_start, validates_here
 
     if task_runner not in ("threads", "dask"):
         fail(f"--task-runner {task_runner!r}: expected threads or dask")
@@ -186,6 +185,20 @@ def run(
         dask_address=dask_address,
         backfill=backfill,
     )
+    # Prefect's temporary server starts while districts are validated beside it: on a busy machine its
+    # start-up can take longer than Prefect's default 20 s wait
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    early = None
+    try:  # validation starts now, before Prefect is even imported (a bad request is reported by the run)
+        check_request(request)
+        if validates_here(request):
+            gx_worker.warm_up()
+        early = head_start(request)
+    except UserError:
+        pass
+    from flows import run_pipeline
+    from pipelines.progress import make_reporter
+
     try:
         outcome = run_pipeline(request, make_reporter(quiet=quiet, verbose=verbose))
     except UserError as err:
@@ -198,6 +211,9 @@ def run(
         first = str(err).splitlines()[0] if str(err) else ""
         fail(f"the run stopped: {type(err).__name__}: {first} (rerun with --verbose for details)", 4)
         return
+    finally:
+        if early is not None:
+            early.shutdown(wait=True)
     typer.echo(printable(outcome.summary()))  # --quiet drops the progress, never the summary
     if outcome.exit_code:
         first = outcome.errors[0] if outcome.errors else "see the summary above"

@@ -21,7 +21,7 @@ import duckdb
 from pipelines.hub_database import connect, load_hub
 from pipelines.measure import StageTimer
 from pipelines.publish import write_database, write_parquet
-from schemas.config import RunConfig
+from schemas.config import RunConfig, duckdb_size
 from schemas.sql import quote_str, table_exists
 
 # Columns that identify people (keyed hashes, name encodings) never leave the hub's work database.
@@ -189,7 +189,9 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any]) -> dict[st
     ``manifest``: the run's manifest so far, for the report.
     """
     spill = job.staging / "_work"  # DuckDB's spill folder (private, in the staging folder; removed at the end)
-    con = connect(spill)  # stages get it through partial, not closures: a failure's traceback frees it
+    resources = job.config.resources  # the run's budget ([resources]): beyond it DuckDB spills to ``spill``
+    con = connect(spill, duckdb_size(resources.memory_bytes()), resources.threads or None)
+    # (stages get the connection through partial, not closures: a failure's traceback frees it)
     sections: dict[str, Any] = {}
     first = HUB_STAGES.index(job.from_stage)
     try:

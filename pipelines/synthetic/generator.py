@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.pseudonymise import SAMPLE_KEY, pseudonymise_record
+from pipelines.synthetic.districts import band_d, ctr_max_share, district_list, district_name, stock_transfer
 from pipelines.synthetic.money import (
     COUPLE_TYPES,
     HOUSEHOLD_TYPES,
@@ -51,7 +52,6 @@ from pipelines.synthetic.money import (
     make_household,
     place,
 )
-from pipelines.synthetic.districts import band_d, ctr_max_share, district_list, district_name, stock_transfer
 from pipelines.synthetic.people import NINO_NUMBERS, NinoMaker, Person, Weighted, born_between, new_person
 from pipelines.synthetic.places import BANDS, Dwelling, build_places, epc_rating
 from pipelines.synthetic.records import Account, NoiseLog, NoiseRates, account_row, add_noise, claim_row
