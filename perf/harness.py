@@ -260,6 +260,9 @@ def main(argv: list[str] | None = None) -> None:
                              "$POVERTYLINK_PERF_CACHE): big ones belong outside the checkout")
     parser.add_argument("--generate-only", action="store_true",
                         help="only generate the landing folder (timed: wall, CPU, peak memory) and stop")
+    parser.add_argument("--first", type=int, default=0,
+                        help="run only the first N districts of the landing folder (memory against the number "
+                             "of districts at a fixed district size)")
     parser.add_argument("--scale", type=str, default=None,
                         help="comma-separated multiples of Kent (12 districts x 60,000 m dwellings), e.g. 1,2,4: "
                              "each generated once and run in a child process; prints the scale table and the "
@@ -278,8 +281,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     kent = args.districts == 12 and args.households >= 60_000
     with tempfile.TemporaryDirectory(prefix="povertylink-perf-") as tmp:
-        timer = run_stages(landing, Path(tmp) / "out")
-        print_table(f"stages of `run`, {args.districts} districts x {args.households:,} dwellings "
+        chosen = tuple(sorted(p.name for p in landing.iterdir() if p.is_dir() and not p.name.startswith("_"))
+                       [:args.first]) if args.first else ()
+        timer = run_stages(landing, Path(tmp) / "out", districts=chosen)
+        print_table(f"stages of `run`, {len(chosen) or args.districts} districts x {args.households:,} dwellings "
                     f"({os.cpu_count()} cores)", timer, TARGETS if kent else None)
         figures: dict[str, object] = {"stages": timer.stages}
         if args.end_to_end or args.rerun:
