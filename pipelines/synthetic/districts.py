@@ -5,7 +5,7 @@ first three), then the other English districts of ``ons_districts.csv`` in code 
 clearly synthetic districts (codes ``E98`` + six digits, named "Synthetic district N"), so any
 number of districts can be made.
 
-``ons_districts.csv`` (lad_code, lad_name; 296 rows): England's local-authority districts (E06
+``ons_districts.csv`` (lad_code, district: its name; 296 rows): England's local-authority districts (E06
 unitary, E07 non-metropolitan, E08 metropolitan, E09 London boroughs) as in the ONS list "Local
 Authority Districts (December 2023) Names and Codes", transcribed for this synthetic generator in
 December 2026 (not downloaded: check it against the ONS Open Geography Portal before using it
@@ -40,7 +40,7 @@ _KENT_STOCK_TRANSFER = {"E07000110", "E07000111", "E07000113", "E07000115", "E07
 def ons_districts() -> dict[str, str]:
     """Code -> name of every English district in ``ons_districts.csv``, in code order."""
     with ONS_DISTRICTS.open(encoding="utf-8", newline="") as f:
-        rows = sorted((r["lad_code"], r["lad_name"]) for r in csv.DictReader(f))
+        rows = sorted((r["lad_code"], r["district"]) for r in csv.DictReader(f))
     return dict(rows)
 
 
