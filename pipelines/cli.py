@@ -185,9 +185,6 @@ def run(
         dask_address=dask_address,
         backfill=backfill,
     )
-    # Prefect's temporary server starts while districts are validated beside it: on a busy machine its
-    # start-up can take longer than Prefect's default 20 s wait
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     early = None
     try:  # validation starts now, before Prefect is even imported (a bad request is reported by the run)
         check_request(request)
