@@ -147,8 +147,8 @@ class ResourceSettings(BaseModel):
     def _size(cls, value: str) -> str:
         if value and not _SIZE.match(value):
             raise ValueError(f"{value!r} is not a size like \"2GB\", \"1.5GB\" or \"1536MiB\"")
-        if value and cls.parse_bytes(value) < 64 * 2**20:
-            raise ValueError(f"{value!r} is too small: at least 64 MiB")
+        if value and cls.parse_bytes(value) < 256 * 2**20:  # below this some DuckDB operators cannot run
+            raise ValueError(f"{value!r} is too small: at least 256 MiB")
         return value
 
     @staticmethod

@@ -96,7 +96,7 @@ def test_resources_budget_from_the_setting_or_a_share_of_the_machine() -> None:
     default = RunConfig().resources.memory_bytes()
     assert default == max(machine_memory_bytes() // MEMORY_SHARE, MIN_MEMORY_BYTES)
     assert duckdb_size(1536 * 2**20) == "1536MiB"
-    for bad, says in (('"lots"', "not a size"), ('"10MB"', "too small")):
+    for bad, says in (('"lots"', "not a size"), ('"100MB"', "too small")):
         with pytest.raises(UserError, match=says):
             parse_config(f"[resources]\nmemory_limit = {bad}\n", "x")
     with pytest.raises(UserError, match="threads"):
