@@ -84,12 +84,13 @@ def generate_measured(folder: Path, districts: int, households: int, seed: int) 
     return figures
 
 
-def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: tuple[str, ...] = ()) -> StageTimer:
+def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: tuple[str, ...] = (),
+               config: Path | None = None) -> StageTimer:
     """A whole run in this process (:func:`pipelines.run.run_local`, no Prefect), each stage measured;
     publishes into ``output``. The GX worker process's CPU is counted with the ingest stage's CPU, its
     peak memory added to the stage's peak."""
     before = gx_worker.usage.cpu_s
-    outcome = run_local(RunRequest(landing, output, as_of, districts))
+    outcome = run_local(RunRequest(landing, output, as_of, districts, config))
     if outcome.published is None:
         raise SystemExit(f"the run failed: {'; '.join(outcome.errors)}")
     timer = StageTimer()
@@ -260,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
                              "$POVERTYLINK_PERF_CACHE): big ones belong outside the checkout")
     parser.add_argument("--generate-only", action="store_true",
                         help="only generate the landing folder (timed: wall, CPU, peak memory) and stop")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="the run's config file (e.g. [resources] memory_limit), as `run --config`")
     parser.add_argument("--first", type=int, default=0,
                         help="run only the first N districts of the landing folder (memory against the number "
                              "of districts at a fixed district size)")
@@ -283,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="povertylink-perf-") as tmp:
         chosen = tuple(sorted(p.name for p in landing.iterdir() if p.is_dir() and not p.name.startswith("_"))
                        [:args.first]) if args.first else ()
-        timer = run_stages(landing, Path(tmp) / "out", districts=chosen)
+        timer = run_stages(landing, Path(tmp) / "out", districts=chosen, config=args.config)
         print_table(f"stages of `run`, {len(chosen) or args.districts} districts x {args.households:,} dwellings "
                     f"({os.cpu_count()} cores)", timer, TARGETS if kent else None)
         figures: dict[str, object] = {"stages": timer.stages}
