@@ -76,18 +76,21 @@ def _append(con: duckdb.DuckDBPyConnection, target: str, source: str, first: boo
 
 
 def build_vectors_by_district(con: duckdb.DuckDBPyConnection, lad_codes: list[str]) -> int:
-    """:func:`build_vectors` one district at a time; ``_lk_vectors``, ``_lk_claims`` and ``_lk_accounts``
-    end as the union over the districts, so the working set of blocking and comparison is one district's,
-    not the county's. The same rows as building all at once: blocking, comparison and their
-    frequencies never look across districts (as :mod:`matching.partition` relies on too)."""
+    """:func:`build_vectors` one district at a time; ``_lk_vectors`` and ``_lk_claims`` (the person
+    records' source) end as the union over the districts and ``_lk_accounts`` is dropped (nothing after
+    comparison reads it), so the working set of blocking and comparison is one district's, not the
+    county's. The same rows as building all at once: blocking, comparison and their frequencies never
+    look across districts (as :mod:`matching.partition` relies on too)."""
     codes = sorted(lad_codes)
     if not codes:
         return build_vectors(con, [])
+    kept = ("_lk_vectors", "_lk_claims")
     for n, lad in enumerate(codes):
         build_vectors(con, [lad])
-        for table in ("_lk_vectors", "_lk_claims", "_lk_accounts"):
+        for table in kept:
             _append(con, f"{table}_all", table, n == 0)
-    for table in ("_lk_vectors", "_lk_claims", "_lk_accounts"):
+    con.execute("DROP TABLE _lk_accounts")
+    for table in kept:
         con.execute(f"DROP TABLE {table}")
         con.execute(f"ALTER TABLE {table}_all RENAME TO {table}")
     row = next(iter(con.execute("SELECT count(*) FROM _lk_vectors").fetchall()), None)

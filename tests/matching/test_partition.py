@@ -125,8 +125,7 @@ def test_district_by_district_on_the_hub_is_the_county_at_once(stage) -> None:
     assert model_each.as_dict() == model_whole.as_dict()
     order = "lad_code, claim_ref, account_ref"
     for table, table_order in (("_lk_vectors", order), ("_lk_scored", order), ("links", order),
-                               ("review_queue", order), ("_lk_claims", "lad_code, ref"),
-                               ("_lk_accounts", "lad_code, ref")):
+                               ("review_queue", order), ("_lk_claims", "lad_code, ref")):
         assert _rows(by_district, table, table_order) == _rows(whole, table, table_order), table
     counts = dict(by_district.execute("SELECT lad_code, count(*) FROM links GROUP BY ALL").fetchall())
     assert sorted(counts) == lads and all(counts.values())
