@@ -36,6 +36,7 @@ from pipelines.run import (  # noqa: E402
     check_request,
     district_section,
     execute,
+    head_start,
     person_partition,
     reference_section,
     validates_here,
@@ -127,6 +128,7 @@ def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOu
     check_request(request)
     if validates_here(request):
         gx_worker.warm_up()  # GX's import in its own process, while Prefect starts
+    early = head_start(request)  # districts validated while Prefect's temporary server starts
     holder: dict[str, RunOutcome] = {}
 
     @flow(name="povertylink-run", log_prints=False, validate_parameters=False, task_runner=_task_runner(request))
@@ -137,6 +139,8 @@ def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOu
         with _api_for_workers(request):
             adhoc()
     finally:
+        if early is not None:
+            early.shutdown(wait=True)
         if reporter is not None:
             reporter.close()
     return holder["outcome"]

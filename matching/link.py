@@ -4,7 +4,9 @@
 ``review_queue`` on the connection and returns a :class:`LinkReport` for the manifest.
 The per-district pieces (:func:`matching.within.link_districts`,
 :func:`matching.persons.link_across_districts`, :func:`matching.ids.assign_household_ids`)
-can be run as separate tasks on the same connection. With ``partitions`` the comparison
+can be run as separate tasks on the same connection. Blocking, comparison, scoring and assignment
+go district by district (the EM model is fitted on every district's patterns together), so the
+stage's working set is the largest district's, not the county's. With ``partitions`` the comparison
 vectors are not built here but loaded from the per-district Parquet partitions of
 :mod:`matching.partition` (built on Dask workers); everything global stays here. Personal data:
 pseudonymised encodings in, references and levels out.
@@ -102,7 +104,11 @@ def link_households(
     else:
         report.partitions = {"source": "hub"}
     tl = time.perf_counter()
-    within: FSModel = link_districts(con, None, settings=settings, vectors_loaded=loaded)
+    codes = [str(r[0]) for r in con.execute(
+        "SELECT DISTINCT lad_code FROM (SELECT lad_code FROM benefits UNION ALL SELECT lad_code FROM council_tax) "
+        "WHERE lad_code IS NOT NULL ORDER BY 1").fetchall()]
+    # district by district (memory follows the largest district); the model from every district's patterns
+    within: FSModel = link_districts(con, codes, settings=settings, vectors_loaded=loaded, one_at_a_time=True)
     t1 = time.perf_counter()
     persons: FSModel = link_across_districts(con, settings=settings, vectors_loaded=loaded)
     t2 = time.perf_counter()

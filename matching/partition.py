@@ -88,10 +88,23 @@ def load_table_sql(table: str, files: Sequence[Path], order: str) -> str:
         SELECT * FROM read_parquet({parquet_list_sql(files)}) ORDER BY {order}"""
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def _connect(memory_limit: str = "", spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB; with ``memory_limit`` (a share of the run's ``[resources]`` budget) it
+    spills into ``spill`` beyond it, with one thread (the steps themselves run side by side)."""
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {quote_str(memory_limit)}")
+        con.execute("SET threads = 1")
+        if spill is not None:
+            spill.mkdir(parents=True, exist_ok=True)
+            con.execute(f"SET temp_directory = {quote_str(str(spill))}")
     return con
+
+
+def _spill(out: Path) -> Path:
+    """A private spill folder for the step writing ``out`` (beside the partition folders, removed with them)."""
+    return out.parent.parent / "_work" / f"{out.stem}-{out.parent.name}-{os.getpid()}"
 
 
 def _copy(con: duckdb.DuckDBPyConnection, select: str, out: Path) -> int:
@@ -104,16 +117,17 @@ def _copy(con: duckdb.DuckDBPyConnection, select: str, out: Path) -> int:
     return int(row[0]) if row else 0
 
 
-def within_vectors(staging: Path, lad_code: str, out: Path, persons_out: Path | None = None) -> int:
+def within_vectors(staging: Path, lad_code: str, out: Path, persons_out: Path | None = None,
+                   memory_limit: str = "") -> int:
     """One district's claim-account comparison vectors, built as the hub builds them, written to ``out``.
 
     Opens a private in-memory DuckDB, loads the district's validated benefits and council tax,
     prepares both sides, blocks and compares. With ``persons_out``, also writes the district's
     person records (from the claims already prepared) for :func:`person_vectors` and the hub.
     Returns the number of candidate pairs. Personal data in: pseudonymised encodings; out (``out``):
-    references and comparison levels only.
+    references and comparison levels only. ``memory_limit``: DuckDB's limit for this step (spilling beyond).
     """
-    con = _connect()
+    con = _connect(memory_limit, _spill(out))
     try:
         for table in ("benefits", "council_tax"):
             con.execute(load_validated_sql(staging, [lad_code], table))
@@ -129,7 +143,7 @@ def within_vectors(staging: Path, lad_code: str, out: Path, persons_out: Path | 
 
 
 def person_vectors(staging: Path, lad_codes: list[str], lad_code: str, out: Path,
-                   persons: Partitions | None = None) -> int:
+                   persons: Partitions | None = None, memory_limit: str = "") -> int:
     """Cross-district person comparison vectors of the pairs whose x side is in ``lad_code``, to ``out``.
 
     Needs every district's person records (``lad_codes``): from the ``persons`` partitions written by
@@ -138,7 +152,7 @@ def person_vectors(staging: Path, lad_codes: list[str], lad_code: str, out: Path
     ``_lk_person_vectors``. Returns the number of pairs. Personal data in: keyed hashes and
     encodings; out: ``pid`` numbers and comparison levels only.
     """
-    con = _connect()
+    con = _connect(memory_limit, _spill(out))
     try:
         if persons is not None:
             con.execute(load_persons_sql(persons.files("persons")))

@@ -72,6 +72,36 @@ def build_vectors(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = 
     return int(row[0]) if row else 0
 
 
+def _append(con: duckdb.DuckDBPyConnection, target: str, source: str, first: bool) -> None:
+    """Copy temp table ``source`` into temp table ``target`` (created from it on the ``first`` call)."""
+    if first:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM {source}")
+    else:
+        con.execute(f"INSERT INTO {target} SELECT * FROM {source}")
+
+
+def build_vectors_by_district(con: duckdb.DuckDBPyConnection, lad_codes: list[str]) -> int:
+    """:func:`build_vectors` one district at a time; ``_lk_vectors`` and ``_lk_claims`` (the person
+    records' source) end as the union over the districts and ``_lk_accounts`` is dropped (nothing after
+    comparison reads it), so the working set of blocking and comparison is one district's, not the
+    county's. The same rows as building all at once: blocking, comparison and their frequencies never
+    look across districts (as :mod:`matching.partition` relies on too)."""
+    codes = sorted(lad_codes)
+    if not codes:
+        return build_vectors(con, [])
+    kept = ("_lk_vectors", "_lk_claims")
+    for n, lad in enumerate(codes):
+        build_vectors(con, [lad])
+        for table in kept:
+            _append(con, f"{table}_all", table, n == 0)
+    con.execute("DROP TABLE _lk_accounts")
+    for table in kept:
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"ALTER TABLE {table}_all RENAME TO {table}")
+    row = next(iter(con.execute("SELECT count(*) FROM _lk_vectors").fetchall()), None)
+    return int(row[0]) if row else 0
+
+
 def patterns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Distinct comparison patterns of ``table`` and their counts."""
     cols = ", ".join(columns)
@@ -153,9 +183,33 @@ def score_and_assign(
     con.execute("INSERT INTO links SELECT * FROM _lk_accepted ORDER BY lad_code, claim_ref")
 
 
+def score_and_assign_by_district(con: duckdb.DuckDBPyConnection, model: FSModel, settings: LinkSettings,
+                                 lad_codes: list[str]) -> None:
+    """:func:`score_and_assign` one district at a time (``_lk_scored`` ends as the union): the same links,
+    since scoring is row by row and the one-to-one assignment never crosses a district, with the working
+    set of the assignment's window functions one district's."""
+    codes = sorted(lad_codes)
+    if not codes:
+        score_and_assign(con, model, settings, [])
+        return
+    con.execute("ALTER TABLE _lk_vectors RENAME TO _lk_vectors_all")
+    try:
+        for n, lad in enumerate(codes):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_vectors AS SELECT * FROM _lk_vectors_all "
+                        f"WHERE lad_code = {quote_str(lad)}")
+            score_and_assign(con, model, settings, [lad])
+            _append(con, "_lk_scored_all", "_lk_scored", n == 0)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _lk_vectors")
+        con.execute("ALTER TABLE _lk_vectors_all RENAME TO _lk_vectors")
+    con.execute("DROP TABLE IF EXISTS _lk_scored")
+    con.execute("ALTER TABLE _lk_scored_all RENAME TO _lk_scored")
+
+
 def link_districts(
     con: duckdb.DuckDBPyConnection, lad_code: str | list[str] | None,
     model: FSModel | None = None, settings: LinkSettings | None = None, vectors_loaded: bool = False,
+    one_at_a_time: bool = False,
 ) -> FSModel:
     """Link one district's claims to its accounts (or several; None: all) into ``links``; return the model.
 
@@ -163,15 +217,21 @@ def link_districts(
     ``vectors_loaded``: ``_lk_vectors`` is already on the connection (loaded from the partition
     files of :mod:`matching.partition`), so preparation, blocking and comparison are skipped.
     Also replaces these districts' rows of ``review_queue``. Leaves ``_lk_scored`` (every candidate
-    pair with its weight and probability).
+    pair with its weight and probability). ``one_at_a_time`` (with a list of codes): blocking,
+    comparison, scoring and assignment district by district, the model still estimated on every
+    district's patterns together (the same links; memory follows the largest district).
     """
     settings = settings or LinkSettings()
     codes = [lad_code] if isinstance(lad_code, str) else lad_code
+    by_district = one_at_a_time and codes is not None
     if not vectors_loaded:
-        build_vectors(con, codes)
+        build_vectors_by_district(con, codes or []) if by_district else build_vectors(con, codes)
     if model is None:
         model = estimate_model(con, "_lk_vectors", within_start_model(), settings)
     add_decided_pairs(con, codes)  # after the fit: analysts' pairs are no evidence for the model
-    score_and_assign(con, model, settings, codes)
+    if by_district:
+        score_and_assign_by_district(con, model, settings, codes or [])
+    else:
+        score_and_assign(con, model, settings, codes)
     update_review_queue(con, settings.review_lower, settings.review_upper, district_filter(codes))
     return model

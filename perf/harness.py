@@ -4,6 +4,8 @@
     python -m perf.harness --districts 3 --households 2000
     python -m perf.harness --end-to-end          # also time `povertylink run` through Prefect
     python -m perf.harness --peer                # also run the linkage bench (ours vs Splink)
+    python -m perf.harness --scale 1,2 --cache /tmp/scale_data   # 1x and 2x Kent: scale table, England projection
+    python -m perf.harness --generate-only --districts 1 --households 500000   # the generator alone, timed
 
 The data are generated once per (districts, households, seed) and cached in perf/.cache/. They hold
 Universal Credit extracts at the caseload's real share (about one household in six on UC; see
@@ -37,7 +39,7 @@ from pipelines.ingest import gx_worker  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
 from pipelines.run import RunRequest, run_local  # noqa: E402
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+CACHE = Path(os.environ.get("POVERTYLINK_PERF_CACHE") or Path(__file__).resolve().parent / ".cache")
 AS_OF = dt.date(2026, 11, 20)
 TARGETS = {  # stage -> (wall seconds, peak MB) at Kent scale, from the issues
     "ingest": (20.0, 3072.0),
@@ -47,25 +49,50 @@ TARGETS = {  # stage -> (wall seconds, peak MB) at Kent scale, from the issues
 }
 
 
-def landing_for(districts: int, households: int, seed: int) -> Path:
-    """The cached synthetic landing folder, generated on first use."""
-    folder = CACHE / f"landing-{districts}x{households}-s{seed}-uc"  # '-uc': with the Universal Credit extracts
+def landing_for(districts: int, households: int, seed: int, cache: Path | None = None) -> Path:
+    """The cached synthetic landing folder (under ``cache``, default :data:`CACHE`), generated on first use
+    by :func:`generate_measured`."""
+    folder = (cache or CACHE) / f"landing-{districts}x{households}-s{seed}-uc"  # '-uc': with UC extracts
     if not (folder / "_truth").is_dir():
-        from pipelines.synthetic.generator import generate
-
         shutil.rmtree(folder, ignore_errors=True)
-        start = time.perf_counter()
-        generate(folder, districts=districts, households=households, seed=seed, raw=False)
-        print(f"generated {folder.name} in {time.perf_counter() - start:.1f} s", flush=True)
+        figures = generate_measured(folder, districts, households, seed)
+        print(f"generated {folder.name}: {figures['wall_s']:.1f} s wall, {figures['cpu_s']:.1f} s CPU, "
+              f"peak {figures['peak_rss_mb']:.0f} MB (load {figures['load']})", flush=True)
     return folder
 
 
-def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: tuple[str, ...] = ()) -> StageTimer:
+def load_average() -> str:
+    """The machine's 1-, 5- and 15-minute load averages (2 cores: above ~2 the machine is busy)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def generate_measured(folder: Path, districts: int, households: int, seed: int) -> dict[str, float | str]:
+    """Run ``povertylink sample`` in a child process (pseudonymised, as the harness uses it) into ``folder``;
+    its wall and CPU seconds and peak resident memory (the child's own, from ``wait4``), and the load
+    average at the end. Writes the figures to ``folder/_truth/generator.json``."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "sample", "--out", str(folder), "--districts",
+                              str(districts), "--households", str(households), "--seed", str(seed)],
+                             stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"povertylink sample failed ({child.returncode})")
+    figures: dict[str, float | str] = {
+        "districts": districts, "households": households, "wall_s": round(time.perf_counter() - start, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "load": load_average()}
+    (folder / "_truth" / "generator.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return figures
+
+
+def run_stages(landing: Path, output: Path, as_of: dt.date = AS_OF, districts: tuple[str, ...] = (),
+               config: Path | None = None) -> StageTimer:
     """A whole run in this process (:func:`pipelines.run.run_local`, no Prefect), each stage measured;
     publishes into ``output``. The GX worker process's CPU is counted with the ingest stage's CPU, its
     peak memory added to the stage's peak."""
     before = gx_worker.usage.cpu_s
-    outcome = run_local(RunRequest(landing, output, as_of, districts))
+    outcome = run_local(RunRequest(landing, output, as_of, districts, config))
     if outcome.published is None:
         raise SystemExit(f"the run failed: {'; '.join(outcome.errors)}")
     timer = StageTimer()
@@ -139,6 +166,81 @@ def dask_end_to_end(landing: Path, output: Path) -> float:
     return wall
 
 
+ENGLAND_DWELLINGS = 25_000_000  # about 25 million dwellings in about 300 districts
+ENGLAND_DISTRICTS = 296
+LARGEST_DISTRICT = 480_000  # Birmingham, about 480,000 dwellings: the district that sets the memory
+PARALLEL_STAGES = ("ingest", "partition")  # per-district steps: spread over Dask workers
+KENT = (12, 60_000)
+
+
+def scale_rows(multiples: list[int], cache: Path | None, seed: int) -> list[dict[str, object]]:
+    """Each multiple m of Kent (12 districts x 60,000 m dwellings) generated (once, cached) and run in a
+    child harness of its own (so each peak is its own); one row of figures per multiple."""
+    rows: list[dict[str, object]] = []
+    for m in multiples:
+        districts, households = KENT[0], KENT[1] * m
+        landing = landing_for(districts, households, seed, cache)
+        with tempfile.TemporaryDirectory(prefix="povertylink-scale-") as tmp:
+            out = Path(tmp) / "figures.json"
+            before = load_average()
+            start = time.perf_counter()
+            child = subprocess.Popen([sys.executable, "-m", "perf.harness", "--districts", str(districts),
+                                      "--households", str(households), "--seed", str(seed), "--json", str(out),
+                                      *(["--cache", str(cache)] if cache else [])], stdout=subprocess.DEVNULL)
+            _, status, usage = os.wait4(child.pid, 0)
+            if os.waitstatus_to_exitcode(status):
+                raise SystemExit(f"the {m}x Kent run failed")
+            stages = json.loads(out.read_text(encoding="utf-8"))["stages"]
+        generator = json.loads((landing / "_truth" / "generator.json").read_text(encoding="utf-8"))
+        rows.append({"multiple": m, "districts": districts, "dwellings": districts * households,
+                     "wall_s": round(time.perf_counter() - start, 1),
+                     "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+                     "peak_rss_mb": round(usage.ru_maxrss / 1024), "stages": stages, "generator": generator,
+                     "load_before": before, "load_after": load_average()})
+    return rows
+
+
+def print_scale_table(rows: list[dict[str, object]]) -> None:
+    """The scale table: whole run (wall, CPU, peak of the process) and each stage's wall and peak."""
+    print("\nscale (each run a child process: its own peak; load = 1-, 5-, 15-minute averages, 2 cores)")
+    print(f"  {'data':<22}{'wall s':>8}{'cpu s':>8}{'peak MB':>9}  stages (wall s / peak MB)   load before -> after")
+    for r in rows:
+        stages = r["stages"]
+        assert isinstance(stages, dict)
+        detail = ", ".join(f"{n} {m['wall_s']:.0f}/{m['peak_rss_mb']:.0f}" for n, m in stages.items())
+        print(f"  {r['multiple']}x Kent {r['dwellings']:>11,}{r['wall_s']:>8}{r['cpu_s']:>8}{r['peak_rss_mb']:>9}  "
+              f"{detail}   {r['load_before']} -> {r['load_after']}")
+
+
+def projection(row: dict[str, object], workers: int = 8) -> list[str]:
+    """England from one measured scale, with the arithmetic: CPU grows with dwellings (linear, the
+    measured growth is a little slower); memory follows the largest district (the hub works district by
+    district), so it is the measured peak scaled by largest district / measured district; on a Dask
+    cluster the per-district stages divide by the workers, the hub's cross-district stages do not."""
+    stages = row["stages"]
+    assert isinstance(stages, dict)
+    dwellings, districts = int(str(row["dwellings"])), int(str(row["districts"]))
+    factor = ENGLAND_DWELLINGS / dwellings
+    cpu = sum(m["cpu_s"] for m in stages.values())
+    wall = sum(m["wall_s"] for m in stages.values())
+    parallel = sum(m["wall_s"] for n, m in stages.items() if n in PARALLEL_STAGES)
+    serial = wall - parallel
+    district = dwellings / districts
+    peak = int(str(row["peak_rss_mb"]))
+    return [
+        f"England ~{ENGLAND_DWELLINGS:,} dwellings in ~{ENGLAND_DISTRICTS} districts, from {row['multiple']}x Kent "
+        f"({dwellings:,} dwellings, {districts} districts):",
+        f"  one machine like this one: wall {wall:.0f} s x {factor:.1f} = {wall * factor / 60:.0f} min "
+        f"(CPU {cpu:.0f} s x {factor:.1f} = {cpu * factor / 60:.0f} CPU-min on 2 cores)",
+        f"  memory: the largest district ~{LARGEST_DISTRICT:,} dwellings vs {district:,.0f} here: peak {peak} MB "
+        f"scales at most x {LARGEST_DISTRICT / district:.1f} = {peak * LARGEST_DISTRICT / district / 1024:.1f} GB, "
+        f"capped by [resources] memory_limit (DuckDB spills beyond it) plus ~0.5 GB of Python",
+        f"  Dask, {workers} workers of 2 cores: per-district stages {parallel:.0f} s x {factor:.1f} / {workers} + hub "
+        f"{serial:.0f} s x {factor:.1f} = {(parallel * factor / workers + serial * factor) / 60:.0f} min "
+        f"(the hub's share: cross-district person links, EM, scoring, writing)",
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry: generate or reuse data, run and print the stage table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -156,12 +258,38 @@ def main(argv: list[str] | None = None) -> None:
                              "processes (one thread each) on this machine, fresh output folder")
     parser.add_argument("--peer", action="store_true", help="also run the linkage bench against Splink")
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="where generated landing folders are kept (default perf/.cache, or "
+                             "$POVERTYLINK_PERF_CACHE): big ones belong outside the checkout")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="only generate the landing folder (timed: wall, CPU, peak memory) and stop")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="the run's config file (e.g. [resources] memory_limit), as `run --config`")
+    parser.add_argument("--first", type=int, default=0,
+                        help="run only the first N districts of the landing folder (memory against the number "
+                             "of districts at a fixed district size)")
+    parser.add_argument("--scale", type=str, default=None,
+                        help="comma-separated multiples of Kent (12 districts x 60,000 m dwellings), e.g. 1,2,4: "
+                             "each generated once and run in a child process; prints the scale table and the "
+                             "projection to England")
     args = parser.parse_args(argv)
-    landing = landing_for(args.districts, args.households, args.seed)
+    if args.scale:
+        rows = scale_rows([int(m) for m in args.scale.split(",")], args.cache, args.seed)
+        print_scale_table(rows)
+        print("\n".join(projection(rows[-1])))
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
+        return
+    landing = landing_for(args.districts, args.households, args.seed, args.cache)
+    if args.generate_only:
+        print((landing / "_truth" / "generator.json").read_text(encoding="utf-8"))
+        return
     kent = args.districts == 12 and args.households >= 60_000
     with tempfile.TemporaryDirectory(prefix="povertylink-perf-") as tmp:
-        timer = run_stages(landing, Path(tmp) / "out")
-        print_table(f"stages of `run`, {args.districts} districts x {args.households:,} dwellings "
+        chosen = tuple(sorted(p.name for p in landing.iterdir() if p.is_dir() and not p.name.startswith("_"))
+                       [:args.first]) if args.first else ()
+        timer = run_stages(landing, Path(tmp) / "out", districts=chosen, config=args.config)
+        print_table(f"stages of `run`, {len(chosen) or args.districts} districts x {args.households:,} dwellings "
                     f"({os.cpu_count()} cores)", timer, TARGETS if kent else None)
         figures: dict[str, object] = {"stages": timer.stages}
         if args.end_to_end or args.rerun:

@@ -24,7 +24,7 @@ from pipelines.measure import StageTimer
 from pipelines.progress import QuietReporter, Reporter
 from pipelines.publish import write_database, write_parquet
 from pipelines.review import StoredDecision, load_decisions
-from schemas.config import RunConfig
+from schemas.config import RunConfig, duckdb_size
 from schemas.sql import quote_str, table_exists
 
 # Columns that identify people (keyed hashes, name encodings) never leave the hub's work database.
@@ -241,7 +241,9 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any], reporter: 
         return result
 
     spill = job.staging / "_work"  # DuckDB's spill folder (private, in the staging folder; removed at the end)
-    con = connect(spill)  # stages get it through partial, not closures: a failure's traceback frees it
+    resources = job.config.resources  # the run's budget ([resources]): beyond it DuckDB spills to ``spill``
+    con = connect(spill, duckdb_size(resources.memory_bytes()), resources.threads or None)
+    # (stages get the connection through partial, not closures: a failure's traceback frees it)
     sections: dict[str, Any] = {}
     first = HUB_STAGES.index(job.from_stage)
     try:

@@ -22,9 +22,9 @@ REFERENCE_TABLES = ("epc", "postcode_lookup")
 OPTIONAL_TABLES = ("universal_credit",)  # per-district optional extracts (TAKEUP.md section 1)
 
 
-def connect(spill: Path, memory_limit: str = "6GB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the run's working database: in memory up to ``memory_limit``, spilling to the private
-    folder ``spill`` beyond it (sensible limits for a 2-core, 24 GB machine).
+def connect(spill: Path, memory_limit: str = "1536MiB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the run's working database: in memory up to ``memory_limit`` (the run's ``[resources]``
+    budget), spilling to the private folder ``spill`` beyond it; ``threads`` None: one per core.
 
     In memory rather than a file: nothing is checkpointed to disk that is thrown away at the end.
     """

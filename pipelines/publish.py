@@ -91,6 +91,9 @@ def database_table_name(parquet_name: str) -> str:
     return parquet_name.removesuffix(".parquet").replace("/", "_")
 
 
+DATABASE_MEMORY = "256MB"  # povertylink.duckdb is written beside the hub's database: its own small budget
+
+
 def write_database(folder: Path, parquet_names: list[str]) -> None:
     """``povertylink.duckdb``: one table per published Parquet file, copied in (not views over the files).
 
@@ -107,6 +110,7 @@ def write_database(folder: Path, parquet_names: list[str]) -> None:
              and name.split("/")[2] not in DISTRICT_OWN_FIGURES}
     con = duckdb.connect(str(database))
     try:
+        con.execute(f"SET memory_limit = {quote_str(DATABASE_MEMORY)}")  # table copies stream: little is needed
         for name in (n for n in parquet_names if n not in views):
             source = quote_str(str(folder / name))
             con.execute(f"CREATE OR REPLACE TABLE {quote_ident(database_table_name(name))} AS "

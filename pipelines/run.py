@@ -17,11 +17,13 @@ import os
 import platform
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,7 +49,7 @@ from pipelines.run_guards import (
     prune_runs,
     published_runs,
 )
-from schemas.config import load_config
+from schemas.config import duckdb_size, load_config
 from schemas.errors import UserError
 from schemas.reference import partnership_name
 
@@ -142,8 +144,50 @@ class LocalExecutor:
         self._pool.shutdown(wait=True)
 
 
-def _cached(output: Path, key: str, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-    """The manifest section of a content-addressed cache entry, built into it first when missing."""
+_EARLY: dict[str, Future[dict[str, Any]]] = {}  # cache key -> its head-start validation (see head_start)
+_EARLY_LOCK = threading.Lock()
+
+
+def head_start(request: RunRequest) -> ThreadPoolExecutor | None:
+    """Validate the run's uncached districts now, on threads of this process, into the ingest cache:
+    ``povertylink run`` calls it before Prefect's temporary server has started, so validation no longer
+    waits for it. The flow's ingest steps then take each district's result (:func:`_cached` waits for
+    one still in progress; one that failed is validated again by its step, with the step's retries).
+    None when there is nothing to start (another stage first, a Dask run, every district cached, or the
+    landing folder cannot be planned: the run reports that itself). The caller shuts the pool down."""
+    if request.from_stage != "ingest" or request.task_runner != "threads":
+        return None
+    try:
+        plans = plan_landing(request.input_dir, request.as_of, request.districts)
+        todo = [(plan, cache.district_key(plan, request.as_of)) for plan in plans
+                if not cache.is_cached(request.output_dir, plan, request.as_of)]
+    except (UserError, OSError):
+        return None
+    with _EARLY_LOCK:
+        todo = [(plan, key) for plan, key in todo if key not in _EARLY]
+        if not todo:
+            return None
+        pool = ThreadPoolExecutor(DISTRICT_THREADS, thread_name_prefix="povertylink-head-start")
+        for plan, key in todo:
+            _EARLY[key] = pool.submit(_cached, request.output_dir, key,
+                                      partial(ingest_district, plan, request.as_of), True)
+    return pool
+
+
+def _cached(output: Path, key: str, build: Callable[[Path], dict[str, Any]], early: bool = False) -> dict[str, Any]:
+    """The manifest section of a content-addressed cache entry, built into it first when missing.
+
+    A head-start validation of the same entry (:func:`head_start`) is waited for and its section
+    returned; ``early``: this is that validation.
+    """
+    if not early:
+        with _EARLY_LOCK:
+            started = _EARLY.pop(key, None)
+        if started is not None:
+            try:
+                return started.result()
+            except Exception:  # noqa: BLE001 - validated again below (the step has its own retries)
+                pass
     folder = cache.cache_folder(output, key)
     damage = cache.entry_problem(folder) if folder.exists() else None
     entry = None if damage else cache.read_entry(folder)
@@ -186,36 +230,45 @@ def _worker() -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def within_partition(staging: str, lad_code: str, root: str, lad_codes: list[str]) -> dict[str, Any]:
-    """Step: one district's claim-account comparison vectors and person records, as Parquet under ``root``."""
+def within_partition(staging: str, lad_code: str, root: str, lad_codes: list[str],
+                     memory_limit: str = "") -> dict[str, Any]:
+    """Step: one district's claim-account comparison vectors and person records, as Parquet under ``root``
+    (DuckDB limited to ``memory_limit``, a share of the run's budget, when given)."""
     from matching.partition import Partitions, within_vectors
 
     parts, started = Partitions(Path(root), tuple(lad_codes)), time.perf_counter()
-    pairs = within_vectors(Path(staging), lad_code, parts.path("within", lad_code), parts.path("persons", lad_code))
+    pairs = within_vectors(Path(staging), lad_code, parts.path("within", lad_code), parts.path("persons", lad_code),
+                           memory_limit)
     return {"lad_code": lad_code, "kind": "within", "pairs": pairs, "worker": _worker(),
             "seconds": round(time.perf_counter() - started, 3)}
 
 
-def person_partition(staging: str, lad_code: str, root: str, lad_codes: list[str]) -> dict[str, Any]:
+def person_partition(staging: str, lad_code: str, root: str, lad_codes: list[str],
+                     memory_limit: str = "") -> dict[str, Any]:
     """Step: the cross-district person pairs whose x side is in one district, as Parquet under ``root``."""
     from matching.partition import Partitions, person_vectors
 
     parts, started = Partitions(Path(root), tuple(lad_codes)), time.perf_counter()
-    pairs = person_vectors(Path(staging), lad_codes, lad_code, parts.path("person_vectors", lad_code), parts)
+    pairs = person_vectors(Path(staging), lad_codes, lad_code, parts.path("person_vectors", lad_code), parts,
+                           memory_limit)
     return {"lad_code": lad_code, "kind": "person_vectors", "pairs": pairs, "worker": _worker(),
             "seconds": round(time.perf_counter() - started, 3)}
 
 
-def _partition(executor: Executor, staging: Path, lad_codes: list[str], reporter: Reporter) -> dict[str, Any]:
+def _partition(executor: Executor, staging: Path, lad_codes: list[str], reporter: Reporter,
+               memory_bytes: int = 0) -> dict[str, Any]:
     """Linkage partitions as steps: every district's within vectors, then every district's person pairs.
 
     The person steps need every district's person records, so they start when the first wave is done.
+    ``memory_bytes``: the run's budget; each step's DuckDB gets the share of it one of the
+    :data:`DISTRICT_THREADS` steps in flight may use.
     """
     root, codes = staging / PARTITIONS, sorted(lad_codes)
+    share = duckdb_size(memory_bytes // DISTRICT_THREADS) if memory_bytes else ""
     reporter.stage("link partitions", max(2 * len(codes), 1))
     steps: list[dict[str, Any]] = []
     for step in (within_partition, person_partition):
-        pending = [(lad, executor.submit(step, str(staging), lad, str(root), codes)) for lad in codes]
+        pending = [(lad, executor.submit(step, str(staging), lad, str(root), codes, share)) for lad in codes]
         failure: Exception | None = None
         for lad, job in pending:  # wait for every step of the wave, even after a failure
             try:
@@ -388,7 +441,10 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         "from_stage": request.from_stage, "previous_run": previous.name if previous else None,
         "versions": _versions(), "task_runner": request.task_runner,
         "config": {"parameters": config.parameters, "linkage": config.linkage.model_dump(exclude_unset=True),
-                   "retention": config.retention.model_dump(), "report": config.report.model_dump()},
+                   "retention": config.retention.model_dump(), "report": config.report.model_dump(),
+                   "resources": {"memory_limit": config.resources.memory_limit or None,
+                                 "memory_budget_mb": round(config.resources.memory_bytes() / 2**20),
+                                 "threads": config.resources.threads or None}},
         "history": placement.manifest() | {"runs_kept": len(published_runs(output)) + 1},  # this one included
         "parameters_end": {"last_date": parameters_last_date().isoformat(),
                            "warning": parameters_warning(request.as_of)},
@@ -439,7 +495,8 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
                  partitions=staging / PARTITIONS if partitioned else None, unavailable=gaps.unavailable(),
                  output=output, decisions=tuple(decisions))
     try:
-        steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter)) \
+        budget = config.resources.memory_bytes()
+        steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter, budget)) \
             if partitioned else None
         manifest.update(run_hub(job, timer, manifest, reporter))
         if steps is not None:

@@ -13,6 +13,8 @@ first extract is read, and a problem is one line naming the section, the key and
     require_complete = true
     [report]              # how the report and the terminal name things (ReportSettings)
     county_name = "Kent"
+    [resources]           # the run's memory budget and threads for DuckDB (ResourceSettings below)
+    memory_limit = "2GB"
 
 No personal data.
 """
@@ -124,6 +126,68 @@ class ReportSettings(BaseModel):
         if value is not None and (not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value)):
             raise ValueError("must be a name of printable characters")
         return value.strip() if value is not None else None
+MEMORY_SHARE = 16  # the default budget is this fraction (1/16) of the machine's memory ...
+MIN_MEMORY_BYTES = 1 << 30  # ... and at least 1 GiB
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(MB|GB|MiB|GiB)\s*$", re.IGNORECASE)
+_UNITS = {"mb": 10**6, "gb": 10**9, "mib": 2**20, "gib": 2**30}
+
+
+def machine_memory_bytes() -> int:
+    """This machine's physical memory in bytes (0 when the system does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+class ResourceSettings(BaseModel):
+    """How much memory and how many threads a run's DuckDB work may use (the ``[resources]`` section).
+
+    ``memory_limit`` is the run's DuckDB budget: the hub's database gets all of it, each linkage
+    partition step (per district, on the run's threads or a Dask worker) a share of it, and beyond it
+    DuckDB spills to the run's private staging folder (``_work``, deleted at the end). The hub links,
+    scores and writes district by district, so the budget needed follows the largest district, not
+    the county (docs/DESIGN.md C31).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    memory_limit: str = Field(default="",
+        description="DuckDB memory budget of the run, e.g. \"1.5GB\" or \"1536MiB\"; empty: a sixteenth of this "
+                    "machine's memory and at least 1 GiB (1.5 GB on a 24 GB machine). The process's peak is about "
+                    "this plus ~0.5 GB of Python")
+    threads: int = Field(default=0, ge=0, le=256,
+        description="DuckDB threads of the hub's database; 0: one per core")
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if value and not _SIZE.match(value):
+            raise ValueError(f"{value!r} is not a size like \"2GB\", \"1.5GB\" or \"1536MiB\"")
+        if value and cls.parse_bytes(value) < 256 * 2**20:  # below this some DuckDB operators cannot run
+            raise ValueError(f"{value!r} is too small: at least 256 MiB")
+        return value
+
+    @staticmethod
+    def parse_bytes(text: str) -> int:
+        """Bytes of a size written like \"2GB\" (10^9) or \"1536MiB\" (2^20)."""
+        found = _SIZE.match(text)
+        if not found:
+            raise ValueError(f"not a size: {text!r}")
+        return int(float(found.group(1)) * _UNITS[found.group(2).lower()])
+
+    def memory_bytes(self) -> int:
+        """The budget in bytes: ``memory_limit`` or the default share of this machine."""
+        if self.memory_limit:
+            return self.parse_bytes(self.memory_limit)
+        return max(machine_memory_bytes() // MEMORY_SHARE, MIN_MEMORY_BYTES)
+
+
+def duckdb_size(nbytes: int) -> str:
+    """A byte count as DuckDB's ``memory_limit`` takes it (whole MiB)."""
+    return f"{max(nbytes // 2**20, 1)}MiB"
 
 
 class RunConfig(BaseModel):
@@ -139,6 +203,8 @@ class RunConfig(BaseModel):
         description="expected districts, staleness, warnings, and whether an incomplete run publishes")
     report: ReportSettings = Field(default_factory=ReportSettings,
         description="how the reports and the terminal summary name the partnership")
+    resources: ResourceSettings = Field(default_factory=ResourceSettings,
+        description="DuckDB memory budget and threads (spilling beyond the budget)")
 
     @field_validator("parameters")
     @classmethod

@@ -1,6 +1,7 @@
 """Synthetic landing folder for demos and tests (``povertylink sample``): no real person in it.
 
-``generate`` writes, for the first N Kent districts in code order, ``OUT/<LAD>/council_tax_<date>.csv``
+``generate`` writes, for the first N districts (Kent's 12 in code order, then the rest of England's,
+then synthetic ones: :mod:`pipelines.synthetic.districts`), ``OUT/<LAD>/council_tax_<date>.csv``
 (one account per dwelling) and ``OUT/<LAD>/benefits_<date>.csv`` (about 17% of dwellings claim),
 ``OUT/epc.csv`` and ``OUT/postcode_lookup.csv``, and the ground truth in ``OUT/_truth/`` (which
 the pipeline never reads). Same seed, same bytes. Rows are written raw (names, NINOs) or, by
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.pseudonymise import SAMPLE_KEY, pseudonymise_record
+from pipelines.synthetic.districts import band_d, ctr_max_share, district_list, district_name, stock_transfer
 from pipelines.synthetic.money import (
     COUPLE_TYPES,
     HOUSEHOLD_TYPES,
@@ -51,13 +53,12 @@ from pipelines.synthetic.money import (
     make_household,
     place,
 )
-from pipelines.synthetic.people import NinoMaker, Person, Weighted, born_between, new_person
+from pipelines.synthetic.people import NINO_NUMBERS, NinoMaker, Person, Weighted, born_between, new_person
 from pipelines.synthetic.places import BANDS, Dwelling, build_places, epc_rating
 from pipelines.synthetic.records import Account, NoiseLog, NoiseRates, account_row, add_noise, claim_row
 from pipelines.synthetic.truth import CsvStream, TruthWriter, write_csv
 from pipelines.synthetic.universal_credit import Award, award_rows, hb_gaps, plan_awards, truth_rows
 from schemas.inputs import RAW_IDENTIFIER_COLUMNS, model_for
-from schemas.reference import KENT_DISTRICTS
 
 EXTRACT_DATE = dt.date(2026, 11, 20)
 BENEFIT_RATE = 0.17  # claims per dwelling (before moved households' older claims, ~+1%)
@@ -125,17 +126,26 @@ NOISE_README = {  # appended to _truth/README.md (typical's README is unchanged,
     "hard": f"\nThis sample was made with `--noise hard`: the rates of `HARD` in\n"
             f"`pipelines/synthetic/generator.py`, and these labels too: {_HARD_LABELS}.\n",
 }
-# Band D council tax (pounds a year, all precepts; Kent ~2,250) and working-age CTR maximum share.
-BAND_D = dict(zip(sorted(KENT_DISTRICTS), (2262.34, 2241.87, 2203.55, 2279.10, 2231.62, 2288.45, 2250.03,
-                                           2297.66, 2214.78, 2269.91, 2236.40, 2245.12), strict=True))
-CTR_MAX_SHARE = dict(zip(sorted(KENT_DISTRICTS), (0.80, 0.80, 0.85, 0.80, 0.80, 0.80, 0.75, 0.80, 0.80, 0.85,
-                                                  0.80, 0.80), strict=True))
-STOCK_TRANSFER = {"E07000110", "E07000111", "E07000113", "E07000115", "E07000116"}  # no council housing
 _TYPES_FLAT = Weighted(HOUSEHOLD_TYPES, TYPE_WEIGHTS_FLAT)
 _TYPES_HOUSE = Weighted(HOUSEHOLD_TYPES, TYPE_WEIGHTS_HOUSE)
 _CLAIM_BAND_WEIGHTS = dict(zip(BANDS, (3.0, 2.2, 1.3, 0.7, 0.35, 0.15, 0.08, 0.02), strict=True))
 _CLAIM_PREFIX = ("", "C", "HB", "B", "", "R", "CL", "", "S", "T", "", "W")
 MOVER_BASE = 9_000_000  # person and household numbers of moved households start here, per district
+KENT_PEOPLE = 13 * 10_000_000  # person numbers of Kent's 12 districts (10 million each) end below this
+
+
+def people_base(idx: int, households: int) -> tuple[int, int]:
+    """(first person number, first mover's person number) of district ``idx``. Kent's 12 districts keep
+    blocks of 10 million (the committed sample's numbers); later districts get blocks of 3 numbers a
+    dwelling (a district numbers ~1.4 a dwelling), so that every person number stays inside the NINO
+    space (~3.7e8 numbers) for ~300 districts of 80,000 dwellings (England) or 160 of 500,000."""
+    if idx < 12:
+        return (idx + 1) * 10_000_000, (idx + 1) * 10_000_000 + MOVER_BASE
+    stride = 3 * households + 10_000
+    base = KENT_PEOPLE + (idx - 12) * stride
+    if base + stride > NINO_NUMBERS:
+        raise ValueError(f"too many people for the NINO space: {idx + 1} districts of {households:,} dwellings")
+    return base, base + 2 * households + 5_000
 
 
 @dataclass
@@ -248,7 +258,7 @@ def _plan_movers(seed: int, lads: list[str], households: int, rates: NoiseRates)
         return movers
     for idx, lad in enumerate(lads):
         rng = random.Random(f"{seed}/{lad}/movers")
-        people = _People(rng, (idx + 1) * 10_000_000 + MOVER_BASE)
+        people = _People(rng, people_base(idx, households)[1])
         for k in range(round(_claim_count(households) * rates.moved)):
             kind = _TYPES_HOUSE.pick(rng)
             h = _household(rng, people, f"H{idx + 1:02d}{MOVER_BASE + k:07d}", kind, rates)
@@ -286,7 +296,7 @@ class _District:
         leaving = [m for m in movers if m.old_lad == lad]
         free = sorted(set(billed) - set(chosen))
         stale_at = self.rng.sample(free, min(len(leaving), len(free)))
-        people = _People(self.rng, (idx + 1) * 10_000_000)
+        people = _People(self.rng, people_base(idx, households)[0])
         self.claims: list[tuple[int, Claim, str, str]] = []  # (dwelling, claim, ''/moved/moved_stale, detail)
         for n, d in enumerate(chosen + sorted(self.no_account)):
             if n < len(arriving):
@@ -299,7 +309,7 @@ class _District:
             self.claims.append((d, self._place(mover.household, dwellings[d]), "moved_stale",
                                 f"now_in={mover.new_lad}"))
         self._dates()
-        self.claim_refs = _refs(self.rng, len(self.claims), _CLAIM_PREFIX[idx], 7)
+        self.claim_refs = _refs(self.rng, len(self.claims), _CLAIM_PREFIX[idx % len(_CLAIM_PREFIX)], 7)
         self.account_refs = _refs(self.rng, len(billed), str(idx % 9 + 1), 8)
         self.accounts = self._accounts(billed, people)
         self.awards = self._universal_credit() if universal_credit else None
@@ -319,7 +329,7 @@ class _District:
                 if stale or moved != "moved_stale"]
 
     def _place(self, h: Household, d: Dwelling) -> Claim:
-        c = place(self.rng, h, BAND_D[self.lad], d.band, self.lad in STOCK_TRANSFER, CTR_MAX_SHARE[self.lad],
+        c = place(self.rng, h, band_d(self.lad), d.band, stock_transfer(self.lad), ctr_max_share(self.lad),
                   EXTRACT_DATE)
         c.claim_start = claim_start(self.rng, h, EXTRACT_DATE)
         return c
@@ -357,7 +367,7 @@ class _District:
                 exempt = self.rng.random() < EXEMPT_RATE
                 single = not exempt and self.rng.random() < 0.33
                 disabled = not exempt and self.rng.random() < 0.007
-                charge = 0.0 if exempt else annual_charge(BAND_D[self.lad], dw.band, single, disabled)
+                charge = 0.0 if exempt else annual_charge(band_d(self.lad), dw.band, single, disabled)
                 arrears, stage = (0.0, "none") if exempt else arrears_and_stage(self.rng, 0.05)
                 start = dt.date(1993, 4, 1) + dt.timedelta(days=int(self.rng.random() * 12_000))
                 exemption = self.rng.choice("CEFNUW") if exempt else ""
@@ -437,7 +447,7 @@ class _District:
             truth.takeup(takeup)
             _write_extract(folder / f"universal_credit_{stamp}.csv", "universal_credit",
                            [r for a in self.awards for r in award_rows(a, self.nino)], raw)
-        return DistrictCount(self.lad, KENT_DISTRICTS[self.lad], len(council_tax), len(benefits),
+        return DistrictCount(self.lad, district_name(self.lad), len(council_tax), len(benefits),
                              len(benefits) - len(self.no_account))
 
 
@@ -479,7 +489,7 @@ def generate(out: Path, districts: int, households: int, seed: int, raw: bool, n
     if noise not in LEVELS:
         raise ValueError(f"noise must be one of {', '.join(LEVELS)}, not {noise!r}")
     rates = LEVELS[noise]
-    lads = sorted(KENT_DISTRICTS)[:districts]
+    lads = district_list(districts)
     nino = NinoMaker(seed)
     movers = _plan_movers(seed, lads, households, rates)
     out.mkdir(parents=True, exist_ok=True)

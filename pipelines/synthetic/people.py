@@ -59,6 +59,7 @@ _NINO_PREFIXES = tuple(
     a + b for a in _NINO_FIRST for b in _NINO_SECOND if a + b not in {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
 )
 _NINO_SPACE = len(_NINO_PREFIXES) * 1_000_000
+NINO_NUMBERS = _NINO_SPACE  # person numbers NinoMaker gives distinct NINOs (0 <= number < this)
 
 _NICKNAMER = NickNamer()
 _KEYBOARD = {  # neighbouring keys on a UK QWERTY keyboard, for substitution typos

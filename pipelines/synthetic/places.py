@@ -1,9 +1,15 @@
 """Synthetic places for the sample generator: Kent-ish streets, dwellings, postcodes, UPRNs, areas.
 
-Every street, postcode unit, UPRN, LSOA and ward code is invented: postcodes use each
+Every street, postcode unit, UPRN, LSOA and ward code is invented: postcodes use each Kent
 district's real outward codes (so they look like Kent) with made-up inward codes; LSOA and
 ward codes are well-formed (E01/E05 and six digits) but do not name real areas. No personal
 data here.
+
+Any size and any district: a district outside Kent, and a Kent outward code whose 4,000 units
+(10 sectors x 400 inward letter pairs) are used up (at ~60,000 dwellings), take units of
+synthetic outward codes from the district's own block (:func:`synthetic_outward`: areas QA-QZ,
+VA-VZ, XA-XZ, which no real postcode area uses as first letter), handed out in a fixed order,
+so the same seed gives the same places and a district stays unique.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from pipelines.synthetic.districts import ons_districts
 from pipelines.synthetic.people import PERSON_NAME_WORDS, Weighted, typo
 
 # Outward code, post town and relative weight, for each Kent district (the main towns first).
@@ -76,11 +83,22 @@ _BLOCK_SUFFIXES = ("Court", "House", "Lodge", "Mansions", "Heights", "Point")
 _LOCALITIES = ("Northgate", "Westwood", "Eastfield", "Southfields", "Kingsmead", "Hillside", "Riverside",
                "Parkwood", "Broadmead", "Millbrook", "Newtown", "Oakdene", "Stanhope", "Westgate", "Harbourside")
 _STREET_WORDS = tuple(w for w in _WORDS if not set(w.lower().split()) & PERSON_NAME_WORDS)
+
+
+def post_town(lad_code: str) -> str:
+    """The post town of a district outside Kent: its name (without ", City of" and the like) when no
+    word of it is a person's name the generator uses, else a made-up town ("Newtown")."""
+    name = ons_districts().get(lad_code, "").split(",")[0].replace(".", "")
+    return name if name and not set(name.lower().split()) & PERSON_NAME_WORDS else "Newtown"
+
+
 VOCABULARY = frozenset(  # every word an address can hold (lower case): never a person's name
     word for text in (_STREET_WORDS + _SUFFIX_NAMES + tuple(ABBREVIATIONS.values()) + _BLOCK_SUFFIXES
                       + _LOCALITIES + tuple(town for areas in GEOGRAPHY.values() for _, town, _ in areas)
                       + ("Flat",)) for word in text.lower().split())
-if VOCABULARY & PERSON_NAME_WORDS:
+OTHER_TOWN_WORDS = frozenset(  # words of the post towns outside Kent (kept out of VOCABULARY, which the
+    word for code in ons_districts() for word in post_town(code).lower().split())  # committed noise draws use)
+if (VOCABULARY | OTHER_TOWN_WORDS) & PERSON_NAME_WORDS:
     raise RuntimeError(f"address words that are also names: {sorted(VOCABULARY & PERSON_NAME_WORDS)}")
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters used in inward codes (no C I K M O V)
 BANDS = "ABCDEFGH"
@@ -91,6 +109,23 @@ _FLAT_EPC = Weighted(EPC_RATINGS, (0, 12, 45, 30, 9, 3, 1))
 _HOUSE_EPC = Weighted(EPC_RATINGS, (0.5, 6, 30, 40, 16, 5.5, 2))
 DWELLINGS_PER_LSOA = 650
 LSOAS_PER_WARD = 6
+_AREA_LETTERS = "ABCDEFGHJKLMNOPRSTUWYZ"  # second letter of a synthetic postcode area
+_SYNTHETIC_FIRST = "QVX"  # never the first letter of a real postcode area
+OUTWARDS_PER_DISTRICT = 20  # synthetic outward codes a district may use: ~1.2 million dwellings
+SYNTHETIC_OUTWARDS_PER_OTHER_DISTRICT = 4  # a district outside Kent is laid out over this many (more on overflow)
+
+
+def synthetic_outward(district_index: int, k: int) -> str:
+    """The ``k``-th synthetic outward code of district ``district_index`` ("QA1", "VB17", ...): unique per
+    (district, k) for up to 330 districts; never a real outward code (Q, V and X start no real area)."""
+    if not 0 <= k < OUTWARDS_PER_DISTRICT:
+        raise RuntimeError(f"district {district_index} needs more than {OUTWARDS_PER_DISTRICT} synthetic outward codes")
+    serial = district_index * OUTWARDS_PER_DISTRICT + k
+    first, rest = divmod(serial, len(_AREA_LETTERS) * 100)
+    if first >= len(_SYNTHETIC_FIRST):
+        raise RuntimeError(f"no synthetic outward codes left for district {district_index}")
+    second, number = divmod(rest, 100)
+    return f"{_SYNTHETIC_FIRST[first]}{_AREA_LETTERS[second]}{number}"
 
 
 @dataclass(slots=True)
@@ -130,28 +165,58 @@ class DistrictPlaces:
     postcodes: list[tuple[str, str, str]] = field(default_factory=list)  # (postcode, lsoa21cd, ward_code)
 
 
-class _Units:
-    """Hands out unused postcode units 'OUT dLL' for one outward code, a sector at a time."""
+class _Overflow:
+    """A district's synthetic outward codes beyond those it starts with, handed out in order."""
 
-    def __init__(self, rng: random.Random, outward: str) -> None:
-        self.outward = outward
-        self.free = {s: [a + b for a in _INWARD_LETTERS for b in _INWARD_LETTERS] for s in range(10)}
-        for units in self.free.values():
+    def __init__(self, district_index: int, first: int) -> None:
+        self.district_index, self.next = district_index, first
+
+    def outward(self) -> str:
+        code = synthetic_outward(self.district_index, self.next)
+        self.next += 1
+        return code
+
+
+class _Units:
+    """Hands out unused postcode units 'OUT dLL' for one outward code, a sector at a time; when all
+    4,000 are used, goes on with the units of the district's next synthetic outward code."""
+
+    def __init__(self, rng: random.Random, outward: str, overflow: _Overflow) -> None:
+        self.outward, self.rng, self.overflow = outward, rng, overflow
+        self.free = self._fresh(rng)
+
+    @staticmethod
+    def _fresh(rng: random.Random) -> dict[int, list[str]]:
+        free = {s: [a + b for a in _INWARD_LETTERS for b in _INWARD_LETTERS] for s in range(10)}
+        for units in free.values():
             rng.shuffle(units)
+        return free
 
     def take(self, sector: int) -> str:
         for step in range(10):
             s = (sector + step) % 10
             if self.free[s]:
                 return f"{self.outward} {s}{self.free[s].pop()}"
-        raise RuntimeError(f"postcode units of {self.outward} exhausted")
+        # exhausted (only past ~60,000 dwellings on one outward code): drawn only then, so smaller
+        # districts draw the same random numbers as before overflow existed
+        self.outward, self.free = self.overflow.outward(), self._fresh(self.rng)
+        return self.take(sector)
+
+
+def district_areas(lad_code: str, district_index: int) -> tuple[tuple[str, str, int], ...]:
+    """(outward code, post town, weight) of a district: Kent's real outward codes, else synthetic ones."""
+    if lad_code in GEOGRAPHY:
+        return GEOGRAPHY[lad_code]
+    town = post_town(lad_code)
+    return tuple((synthetic_outward(district_index, k), town, 1) for k in range(SYNTHETIC_OUTWARDS_PER_OTHER_DISTRICT))
 
 
 def build_places(rng: random.Random, lad_code: str, district_index: int, count: int) -> DistrictPlaces:
     """Lay out ``count`` dwellings on invented streets of a district, with UPRNs, bands and postcodes."""
-    areas = GEOGRAPHY[lad_code]
+    areas = district_areas(lad_code, district_index)
     weights = [w for _, _, w in areas]
-    units = {outward: _Units(rng, outward) for outward, _, _ in areas}
+    overflow = _Overflow(district_index, 0 if lad_code in GEOGRAPHY else SYNTHETIC_OUTWARDS_PER_OTHER_DISTRICT)
+    units = {outward: _Units(rng, outward, overflow) for outward, _, _ in areas}
     used_streets: set[tuple[str, str]] = set()
     dwellings: list[Dwelling] = []
     while len(dwellings) < count:
@@ -168,14 +233,22 @@ def build_places(rng: random.Random, lad_code: str, district_index: int, count: 
     return DistrictPlaces(dwellings, _areas(dwellings, district_index))
 
 
+_TWO_WORDS_FROM = 200  # failed draws of one-word names before a street is named after two words
+
+
 def _street_name(rng: random.Random, town: str, used: set[tuple[str, str]]) -> tuple[str, str]:
-    for attempt in range(2000):
+    """An unused street name of the town. Once a town's one-word names have run out (a two-word name was
+    needed, marked in ``used`` as (town, "")), later streets there go straight to two words: the same
+    names for a small district, and no 200 wasted draws per street for a big one."""
+    for attempt in range(_TWO_WORDS_FROM if (town, "") in used else 0, 2000):
         base = rng.choice(_STREET_WORDS)
-        if attempt >= 200:  # a big town: name the street after two words ("Oak Meadow Road")
+        if attempt >= _TWO_WORDS_FROM:  # a big town: name the street after two words ("Oak Meadow Road")
             base = f"{base} {rng.choice(_STREET_WORDS)}"
         suffix = rng.choices(_SUFFIX_NAMES, weights=_SUFFIX_WEIGHTS)[0]
         if (town, f"{base} {suffix}") not in used:
             used.add((town, f"{base} {suffix}"))
+            if attempt >= _TWO_WORDS_FROM:
+                used.add((town, ""))
             return base, suffix
     raise RuntimeError(f"ran out of street names in {town}")
 
@@ -212,6 +285,8 @@ def _areas(dwellings: list[Dwelling], district_index: int) -> list[tuple[str, st
             lsoa, filled = lsoa + 1, 0
         filled += n
         ward = lsoa // LSOAS_PER_WARD
+        if lsoa >= 3000 or 24000 + district_index * 3000 + lsoa > 999_999:
+            raise RuntimeError(f"district {district_index}: too many dwellings or districts for synthetic LSOA codes")
         rows.append((postcode, f"E01{24000 + district_index * 3000 + lsoa:06d}",
                      f"E05{5000 + district_index * 500 + ward:06d}"))
     return rows

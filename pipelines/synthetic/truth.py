@@ -56,9 +56,10 @@ name or National Insurance number: only references, synthetic ids and labels.
 """
 UC_README = """- `universal_credit.csv`: one row per Universal Credit award (`pipelines/synthetic/universal_credit.py`
   says how many and why): award_ref (the keyed hash of DWP's claim reference under the public
-  SAMPLE_KEY, as in the pseudonymised extract; the raw reference is not kept), household_id, claim_ref (the benefits claim the award
-  belongs to; empty for a UC-only household), account_ref (the dwelling's account), live (false when the
-  latest assessment period is a termination: the scorer drops it), nil_award, and noise
+  SAMPLE_KEY, as in the pseudonymised extract; the raw reference is not kept), household_id,
+  claim_ref (the benefits claim the award belongs to; empty for a UC-only household), account_ref
+  (the dwelling's account), live (false when the latest assessment period is a termination: the
+  scorer drops it), nil_award, and noise
   (`nino_mistyped`: every NINO on the award has two digits swapped, so it joins its claim only through the
   probabilistic fallback).
 - `takeup.csv` (lad_code, source, ref, check, confidence, value_annual): every take-up check of

@@ -86,3 +86,19 @@ def test_run_refuses_a_bad_config_before_reading_any_extract(tmp_path: Path) -> 
         + ", ".join(LinkSettings.model_fields)]
     assert not (tmp_path / "out").exists()
     assert time.perf_counter() - started < 60
+
+
+def test_resources_budget_from_the_setting_or_a_share_of_the_machine() -> None:
+    from schemas.config import MEMORY_SHARE, MIN_MEMORY_BYTES, duckdb_size, machine_memory_bytes
+
+    assert parse_config('[resources]\nmemory_limit = "1.5GB"\n', "x").resources.memory_bytes() == 1_500_000_000
+    assert parse_config('[resources]\nmemory_limit = "1536MiB"\nthreads = 2\n', "x").resources.memory_bytes() \
+        == 1536 * 2**20
+    default = RunConfig().resources.memory_bytes()
+    assert default == max(machine_memory_bytes() // MEMORY_SHARE, MIN_MEMORY_BYTES)
+    assert duckdb_size(1536 * 2**20) == "1536MiB"
+    for bad, says in (('"lots"', "not a size"), ('"100MB"', "too small")):
+        with pytest.raises(UserError, match=says):
+            parse_config(f"[resources]\nmemory_limit = {bad}\n", "x")
+    with pytest.raises(UserError, match="threads"):
+        parse_config("[resources]\nthreads = -1\n", "x")
