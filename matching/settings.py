@@ -45,9 +45,11 @@ def person_start_model() -> FSModel:
 # u from random pairs (as Splink's estimate_u_using_random_sampling): at most this many random
 # claim-account pairs per district, drawn with a fixed seed (the same data gives the same sample). Per
 # district, so that a district's sample does not depend on the others (Dask partitions): 12 districts
-# give at most 360,000 pairs, about 1 s of CPU at Kent scale. A level as rare as 1 in 30,000 pairs is
-# still seen about once; rarer levels are smoothed (matching.estimate.u_from_sample).
-U_SAMPLE_PAIRS = 30_000
+# give at most 120,000 pairs, about 3 s of CPU at Kent scale on a loaded machine (30,000 a district cost
+# 5.7 s there). A level as rare as 1 in 10,000 pairs is still seen about once; rarer levels are smoothed
+# (matching.estimate.u_from_sample). Splink's default is 1 million pairs in all: raise this before
+# scoring with the random-pair u (U_FROM_RANDOM_PAIRS), which was measured with 30,000.
+U_SAMPLE_PAIRS = 10_000
 U_SAMPLE_SEED = 15
 # Below this many claim-account pairs in all (claims x accounts, summed over districts), random pairs are
 # too few, and hold too many true matches (1 in the accounts' count), for their u: the candidate set's
