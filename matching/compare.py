@@ -85,7 +85,8 @@ def within_comparisons() -> list[Comparison]:
                    "CASE WHEN c.uprn IS NULL OR a.uprn IS NULL THEN -1 WHEN c.uprn = a.uprn THEN 1 ELSE 0 END"),
         Comparison("postcode_level", {3: "same postcode", 2: "same sector, or one character or swap apart",
                                       1: "same outward code", 0: "different"},
-                   """CASE WHEN c.postcode = a.postcode THEN 3
+                   """CASE WHEN c.postcode IS NULL OR a.postcode IS NULL THEN -1
+                       WHEN c.postcode = a.postcode THEN 3
                        WHEN c.pc_sector = a.pc_sector OR damerau_levenshtein(c.postcode, a.postcode) <= 1 THEN 2
                        WHEN c.pc_outward = a.pc_outward THEN 1 ELSE 0 END"""),
         Comparison("house_number_level", {2: "same first number", 1: "a number in common", 0: "different"},

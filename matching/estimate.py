@@ -28,6 +28,11 @@ class FSModel:
     iterations: int = 0
     pairs: int = 0
     log: list[str] = field(default_factory=list)
+    u_source: str = ""  # where u comes from: "" (as ``source``) or "random pairs"
+    u_pairs: int = 0  # random pairs u was estimated on
+    candidate_prior: float | None = None  # the share of matches among candidate pairs (EM), when prior is not it
+    implausible_problems: list[str] = field(default_factory=list)  # why a fit was not used (then: fell back)
+    u_random: dict[str, dict[int, float]] | None = None  # u from random pairs, reported beside the model's u
 
     @property
     def comparisons(self) -> list[str]:
@@ -45,9 +50,11 @@ class FSModel:
         """log2 of the prior odds of a match among candidate pairs."""
         return math.log2(self.prior / (1 - self.prior))
 
-    def weight_sql(self, alias: str = "v") -> str:
-        """SQL expression of the match weight of a row ``alias`` holding the comparison level columns."""
-        terms = [f"{self.prior_weight():.10f}"]
+    def weight_sql(self, alias: str = "v", extra: str = "") -> str:
+        """SQL expression of the match weight of a row ``alias`` holding the comparison level columns.
+
+        ``extra``: an SQL term added to it (the pair's term-frequency adjustment)."""
+        terms = [f"{self.prior_weight():.10f}"] + ([extra] if extra else [])
         for comp in self.comparisons:
             cases = " ".join(f"WHEN {lvl} THEN {self.level_weight(comp, lvl):.10f}" for lvl in sorted(self.m[comp]))
             terms.append(f"(CASE {alias}.{comp} {cases} ELSE 0 END)")
@@ -57,13 +64,21 @@ class FSModel:
         """JSON-able parameters for the manifest (levels as text keys)."""
         return {
             "source": self.source,
+            "u_source": self.u_source or self.source,
+            "u_random_pairs": self.u_pairs,
             "iterations": self.iterations,
             "pairs": self.pairs,
             "prior": round(self.prior, 8),
+            "candidate_prior": None if self.candidate_prior is None else round(self.candidate_prior, 8),
+            "implausible_fit": {"detected": bool(self.implausible_problems),
+                                "action": "fell back to the starting model" if self.implausible_problems else None,
+                                "problems": list(self.implausible_problems)},
             "notes": list(self.log),
             "comparisons": {
                 c: {str(lvl): {"m": round(self.m[c][lvl], 6), "u": round(self.u[c][lvl], 6),
-                               "weight": round(self.level_weight(c, lvl), 3)} for lvl in sorted(self.m[c])}
+                               "weight": round(self.level_weight(c, lvl), 3)}
+                    | ({"u_random_pairs": round(self.u_random[c][lvl], 8)} if self.u_random else {})
+                    for lvl in sorted(self.m[c])}
                 for c in self.comparisons
             },
         }
@@ -86,6 +101,65 @@ def implausible(model: FSModel) -> list[str]:
         elif low > 1e-9:
             problems.append(f"{c}: level 0 (disagreement) weighs {low:+.2f} for a match")
     return problems
+
+
+def match_posterior(patterns: np.ndarray, m: dict[str, dict[int, float]], u: dict[str, dict[int, float]],
+                    prior: float) -> np.ndarray:
+    """P(match | pattern) of each row of ``patterns`` (columns in ``m``'s order) under the model (the E step)."""
+    log_m = np.full(len(patterns), math.log(prior))
+    log_u = np.full(len(patterns), math.log(1 - prior))
+    for j, c in enumerate(m):
+        col = patterns[:, j]
+        for lvl in m[c]:
+            hit = col == lvl
+            log_m[hit] += math.log(max(m[c][lvl], FLOOR))
+            log_u[hit] += math.log(max(u[c][lvl], FLOOR))
+    return np.asarray(1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700))))
+
+
+def u_from_sample(patterns: np.ndarray, counts: np.ndarray, model: FSModel, prior: float,
+                  rounds: int = 20) -> dict[str, dict[int, float]]:
+    """u of every level of ``model``'s comparisons from the level patterns of random pairs and their counts.
+
+    Per comparison, the share of the non-matching random pairs (a value present on both sides) at each
+    level. A random pair is a true match with probability ``prior`` (1 in the accounts' count: in a small
+    district that is as common as a chance agreement on a birth date), so the true matches are taken out
+    as EM would, with m and ``prior`` held: each pattern counts as a non-match by 1 - P(match | pattern),
+    a few rounds. Smoothed by half a pair per level (Jeffreys), so that a level no random pair reached (a
+    rare agreement) gets a small u rather than 0.
+    """
+    n = counts.astype(float)
+    u: dict[str, dict[int, float]] = {}
+    g = np.zeros(len(n))
+    for _ in range(rounds):
+        nu = n * (1 - g)
+        for j, c in enumerate(model.comparisons):
+            col = patterns[:, j] if len(n) else np.zeros(0)
+            levels = sorted(model.m[c])
+            known = nu[col >= 0].sum() if len(n) else 0.0
+            u[c] = {lvl: (nu[col == lvl].sum() + 0.5) / (known + 0.5 * len(levels)) for lvl in levels}
+        if not len(n):
+            break
+        g = match_posterior(patterns, model.m, u, prior)
+    return u
+
+
+def with_random_u(model: FSModel, u_patterns: np.ndarray, u_counts: np.ndarray, candidates: int,
+                  all_pairs: int) -> FSModel:
+    """The model over all claim-account pairs (Splink's): m as fitted, u from random pairs
+    (:func:`u_from_sample`), and the prior the share of matches among all pairs (the expected matches
+    among the ``candidates``, of ``all_pairs``)."""
+    prior = random_pair_prior(model, candidates, all_pairs)
+    u = u_from_sample(u_patterns, u_counts, model, prior)
+    return FSModel(m=model.m, u=u, prior=prior, source=model.source, iterations=model.iterations,
+                   pairs=model.pairs, log=list(model.log), u_source="random pairs", u_pairs=int(u_counts.sum()),
+                   candidate_prior=model.prior, implausible_problems=list(model.implausible_problems), u_random=u)
+
+
+def random_pair_prior(model: FSModel, candidates: int, all_pairs: int) -> float:
+    """The share of matches among all claim-account pairs: the model's expected matches among the
+    ``candidates`` (its prior is their share of matches) over ``all_pairs``."""
+    return min(max(model.prior * candidates / max(all_pairs, 1), FLOOR), 0.5)
 
 
 def probability_sql(weight: str) -> str:
@@ -113,15 +187,7 @@ def estimate_em(
     held: set[str] = set()
     for step in range(1, max_iter + 1):
         iterations = step
-        log_m = np.full(len(n), math.log(prior))
-        log_u = np.full(len(n), math.log(1 - prior))
-        for j, c in enumerate(comps):
-            col = patterns[:, j]
-            for lvl in m[c]:
-                hit = col == lvl
-                log_m[hit] += math.log(max(m[c][lvl], FLOOR))
-                log_u[hit] += math.log(max(u[c][lvl], FLOOR))
-        g = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700)))
+        g = match_posterior(patterns, m, u, prior)
         gm, gu = n * g, n * (1 - g)
         new_prior = min(max(gm.sum() / total, FLOOR), 1 - FLOOR)
         delta = abs(new_prior - prior)

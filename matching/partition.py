@@ -15,7 +15,10 @@ Files under a partition root (:class:`Partitions`):
   claims). Personal data: keyed NINO hashes, name hashes, Bloom filters and birth dates, as in
   ``_lk_persons``; the root lives in the run's staging folder and is deleted after the link stage;
 - ``person_vectors/<LAD>.parquet``: comparison levels of the cross-district person pairs whose x
-  side is in that district (``pid`` numbers and levels only).
+  side is in that district (``pid`` numbers and levels only);
+- ``u_sample/<LAD>.parquet``: that district's random claim-account pairs as level patterns and counts
+  (for u, :func:`matching.within.u_sample_sql`), written by :func:`within_vectors` beside its ``within``
+  file (levels and counts only).
 """
 
 from __future__ import annotations
@@ -29,10 +32,10 @@ import duckdb
 
 from matching.normalise import persons_sql, prepare_side_sql, prepare_sql
 from matching.persons import person_vectors_sql
-from matching.within import district_filter, vectors_sql
+from matching.within import district_filter, u_sample_sql, vectors_sql
 from schemas.sql import quote_str
 
-KINDS = ("within", "persons", "person_vectors")
+KINDS = ("within", "persons", "person_vectors", "u_sample")
 PERSON_ORDER = "lad_code, claim_ref, role"  # the order that numbers pid (as matching.normalise.persons_sql)
 WITHIN_ORDER = "lad_code, claim_ref, account_ref"
 PERSON_VECTOR_ORDER = "pid_x, pid_y"
@@ -134,6 +137,9 @@ def within_vectors(staging: Path, lad_code: str, out: Path, persons_out: Path | 
         for sql in prepare_sql(district_filter([lad_code], "r.lad_code")):
             con.execute(sql)
         con.execute(vectors_sql())
+        for sql in u_sample_sql():
+            con.execute(sql)
+        _copy(con, "SELECT * FROM _lk_u_sample ORDER BY ALL", out.parent.parent / "u_sample" / out.name)
         if persons_out is not None:
             con.execute(persons_sql())
             _copy(con, f"SELECT * EXCLUDE (pid) FROM _lk_persons ORDER BY {PERSON_ORDER}", persons_out)
@@ -167,12 +173,13 @@ def person_vectors(staging: Path, lad_codes: list[str], lad_code: str, out: Path
 
 
 def load_partitions(con: duckdb.DuckDBPyConnection, partitions: Partitions) -> dict[str, object]:
-    """On the hub: ``_lk_vectors``, ``_lk_persons`` and ``_lk_person_vectors`` from the partition files.
+    """On the hub: ``_lk_vectors``, ``_lk_u_sample``, ``_lk_persons`` and ``_lk_person_vectors`` from the files.
 
     Loaded in a fixed order (the outputs do not depend on it, but a fixed order keeps any
     order-sensitive step reproducible). Returns pair counts by district for the manifest.
     """
     con.execute(load_table_sql("_lk_vectors", partitions.files("within"), WITHIN_ORDER))
+    con.execute(load_table_sql("_lk_u_sample", partitions.files("u_sample"), "ALL"))
     con.execute(load_persons_sql(partitions.files("persons")))
     con.execute(load_table_sql("_lk_person_vectors", partitions.files("person_vectors"), PERSON_VECTOR_ORDER))
     within = dict(con.execute("SELECT lad_code, count(*) FROM _lk_vectors GROUP BY ALL ORDER BY ALL").fetchall())

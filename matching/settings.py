@@ -40,3 +40,22 @@ def person_start_model() -> FSModel:
         "dob_level": {2: 0.3, 1: 0.05, 0: 0.65},
     }
     return FSModel(m=m, u=u, prior=0.2)
+
+
+# u from random pairs (as Splink's estimate_u_using_random_sampling): at most this many random
+# claim-account pairs per district, drawn with a fixed seed (the same data gives the same sample). Per
+# district, so that a district's sample does not depend on the others (Dask partitions): 12 districts
+# give at most 120,000 pairs, about 3 s of CPU at Kent scale on a loaded machine (30,000 a district cost
+# 5.7 s there). A level as rare as 1 in 10,000 pairs is still seen about once; rarer levels are smoothed
+# (matching.estimate.u_from_sample). Splink's default is 1 million pairs in all: raise this before
+# scoring with the random-pair u (U_FROM_RANDOM_PAIRS), which was measured with 30,000.
+U_SAMPLE_PAIRS = 10_000
+U_SAMPLE_SEED = 15
+# Below this many claim-account pairs in all (claims x accounts, summed over districts), random pairs are
+# too few, and hold too many true matches (1 in the accounts' count), for their u: the candidate set's
+# EM estimate is used instead (small test districts, a one-district run on a few hundred records).
+U_SAMPLE_MIN_PAIRS = 100_000
+# Score with u from random pairs and the prior over all pairs (Splink's model) rather than the candidate
+# set's EM u and prior. Measured on all seven bench data sets (matching/README.md section 4) it lost recall
+# (F1 0.981-0.999 against 0.991-1.000): off; the random-pair u is reported in the manifest beside the u used.
+U_FROM_RANDOM_PAIRS = False

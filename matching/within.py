@@ -10,24 +10,35 @@ threshold (method ``probabilistic``). Personal data: pseudonymised encodings onl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
 import numpy as np
 
 from matching.assign import assign_one_to_one
 from matching.block import within_candidates_sql
 from matching.clerical import CLERICAL, decided_sql, has_decisions, missing_decided_pairs_sql
-from matching.compare import ADDRESS_LEVEL, within_comparisons
-from matching.estimate import FSModel, estimate_ecm, estimate_em, implausible, probability_sql
+from matching.compare import ADDRESS_LEVEL, MODEL_COMPARISONS, within_comparisons
+from matching.estimate import (
+    FSModel,
+    estimate_ecm,
+    estimate_em,
+    implausible,
+    probability_sql,
+    random_pair_prior,
+    u_from_sample,
+    with_random_u,
+)
 from matching.normalise import prepare_sql
 from matching.quality import update_review_queue
-from matching.settings import within_start_model
+from matching.settings import U_FROM_RANDOM_PAIRS, U_SAMPLE_MIN_PAIRS, U_SAMPLE_PAIRS, U_SAMPLE_SEED, within_start_model
 from schemas.config import LinkSettings
 from schemas.sql import quote_str, table_exists
 
 LEVEL_COLUMNS = [c.name for c in within_comparisons()] + [ADDRESS_LEVEL.name]
 LINK_COLUMNS: list[tuple[str, str]] = [
     ("lad_code", "VARCHAR"), ("claim_ref", "VARCHAR"), ("account_ref", "VARCHAR"), ("method", "VARCHAR"),
-    ("match_probability", "DOUBLE"), ("match_weight", "DOUBLE"),
+    ("match_probability", "DOUBLE"), ("match_weight", "DOUBLE"), ("tf_weight", "DOUBLE"),
 ] + [(c, "INTEGER") for c in LEVEL_COLUMNS]
 UPRN_CONSISTENT = ("v.uprn_level = 1 AND v.flat_level >= 1 AND v.house_number_level <> 0 "
                    "AND v.postcode_level >= 2")
@@ -46,21 +57,118 @@ def create_links_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS links ({', '.join(f'{n} {t}' for n, t in LINK_COLUMNS)})")
 
 
-def vectors_sql() -> str:
-    """SQL creating ``_lk_vectors`` (one row per candidate pair, its comparison levels) from the prepared sides."""
-    return f"CREATE OR REPLACE TEMP TABLE _lk_vectors AS {pair_vectors_sql(within_candidates_sql())}"
+# Term frequencies (as Splink's term-frequency adjustments): an exact agreement on a value as common as
+# Smith, or a street name found in several towns, is weaker evidence than the level's average, a rare one
+# stronger. Per district: p(value) = its share of the district's records (claims and accounts together);
+# the average agreement rate u = sum over values of p_claims(value) * p_accounts(value) (the chance that a
+# random claim-account pair agrees). The adjustment of an agreeing pair is log2(u / p(value)), added to
+# its match weight. name: (value on claims, values on claims, value on accounts, applies when).
+TF_TERMS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    # the surname the pair agrees on (claimant's or partner's = the liable person's), when the name level
+    # holds an exact surname agreement (2 and above)
+    "surname": (("c_sn", "p_sn"), "l_sn", "v.name_level >= 2 AND v._tf_surname_eq"),
+    # the street words, where the postcode does not place the pair in one sector (address levels 4 and
+    # 1: the street is then the evidence of place; within a sector it is not)
+    "street": (("street",), "street", "v.street_level = 3 AND v.postcode_level <= 1"),
+}
 
 
-def pair_vectors_sql(pairs: str) -> str:
-    """SELECT of the comparison levels of the pairs ``pairs`` selects (lad_code, claim_ref, account_ref)."""
+def _tf_ctes() -> list[str]:
+    """CTEs ``_tf_<term>`` (lad_code, val, w): the term-frequency adjustment of agreeing on each value."""
+    ctes = []
+    for term, (claim_cols, account_col, _) in TF_TERMS.items():
+        claims = " UNION ALL ".join(f"SELECT lad_code, {col} AS val FROM _lk_claims" for col in claim_cols)
+        ctes.append(f"""_tfc_{term} AS (SELECT lad_code, val, count(*) AS n FROM ({claims}) WHERE val IS NOT NULL
+                GROUP BY ALL),
+            _tfa_{term} AS (SELECT lad_code, {account_col} AS val, count(*) AS n FROM _lk_accounts
+                WHERE {account_col} IS NOT NULL GROUP BY ALL),
+            _tfu_{term} AS (SELECT c.lad_code, sum(c.n * a.n) / any_value(sc.n * sa.n) AS u
+                FROM _tfc_{term} c JOIN _tfa_{term} a ON a.lad_code = c.lad_code AND a.val = c.val
+                JOIN (SELECT lad_code, sum(n) AS n FROM _tfc_{term} GROUP BY ALL) sc ON sc.lad_code = c.lad_code
+                JOIN (SELECT lad_code, sum(n) AS n FROM _tfa_{term} GROUP BY ALL) sa ON sa.lad_code = c.lad_code
+                GROUP BY ALL),
+            _tf_{term} AS (SELECT t.lad_code, t.val, log2(u.u / (t.n / sum(t.n) OVER (PARTITION BY t.lad_code))) AS w
+                FROM (SELECT lad_code, val, sum(n) AS n FROM (SELECT * FROM _tfc_{term} UNION ALL
+                                                              SELECT * FROM _tfa_{term}) GROUP BY ALL) t
+                JOIN _tfu_{term} u ON u.lad_code = t.lad_code)""")
+    return ctes
+
+
+def levels_select_sql(pairs: str, tf: bool = True) -> str:
+    """SELECT of (lad_code, claim_ref, account_ref, every level[, tf_weight]) for the pairs of ``pairs``.
+
+    ``pairs``: a SELECT of (lad_code, claim_ref, account_ref). With ``tf`` the term-frequency adjustment
+    of the pair (:data:`TF_TERMS`; 0 where none applies) is the column ``tf_weight``.
+    """
     levels = ",\n       ".join(f"({c.sql})::INTEGER AS {c.name}" for c in within_comparisons())
-    return f"""
+    if not tf:
+        return f"""
         WITH k AS ({pairs}), v AS (
         SELECT k.lad_code, k.claim_ref, k.account_ref,
                {levels}
         FROM k JOIN _lk_claims c ON c.lad_code = k.lad_code AND c.ref = k.claim_ref
                JOIN _lk_accounts a ON a.lad_code = k.lad_code AND a.ref = k.account_ref)
         SELECT v.*, ({ADDRESS_LEVEL.sql})::INTEGER AS {ADDRESS_LEVEL.name} FROM v"""
+    joins = "\n               ".join(
+        f"LEFT JOIN _tf_{term} t_{term} ON t_{term}.lad_code = k.lad_code AND t_{term}.val = a.{account_col}"
+        for term, (_, account_col, _) in TF_TERMS.items())
+    tf_cols = ", ".join(f"t_{term}.w AS _tf_{term}" for term in TF_TERMS)
+    applies = " + ".join(f"coalesce(CASE WHEN {when} THEN v._tf_{term} END, 0)"
+                         for term, (_, _, when) in TF_TERMS.items())
+    temp = ", ".join([f"_tf_{term}" for term in TF_TERMS] + ["_tf_surname_eq"])
+    return f"""
+        WITH k AS ({pairs}), {", ".join(_tf_ctes())}, v AS (
+        SELECT k.lad_code, k.claim_ref, k.account_ref,
+               {levels},
+               coalesce(c.c_sn = a.l_sn OR c.p_sn = a.l_sn, FALSE) AS _tf_surname_eq, {tf_cols}
+        FROM k JOIN _lk_claims c ON c.lad_code = k.lad_code AND c.ref = k.claim_ref
+               JOIN _lk_accounts a ON a.lad_code = k.lad_code AND a.ref = k.account_ref
+               {joins}), w AS (
+        SELECT v.*, ({ADDRESS_LEVEL.sql})::INTEGER AS {ADDRESS_LEVEL.name} FROM v)
+        SELECT w.* EXCLUDE ({temp}), ({applies.replace("v.", "w.")})::DOUBLE AS tf_weight FROM w"""
+
+
+def vectors_sql() -> str:
+    """SQL creating ``_lk_vectors`` (one row per candidate pair, its comparison levels and tf_weight)."""
+    return f"CREATE OR REPLACE TEMP TABLE _lk_vectors AS {levels_select_sql(within_candidates_sql())}"
+
+
+def random_pairs_sql(per_district: int = U_SAMPLE_PAIRS, seed: int = U_SAMPLE_SEED) -> str:
+    """SELECT of up to ``per_district`` random (lad_code, claim_ref, account_ref) pairs in each district.
+
+    Deterministic: claims and accounts are numbered in each district by reference, and draw ``k`` takes
+    the claim and the account at positions hash(seed, side, district, k) modulo their counts (with
+    replacement, as Splink's ``estimate_u_using_random_sampling``). A district with fewer pairs than
+    ``per_district`` gives as many draws as it has pairs.
+    """
+    return f"""
+        WITH cn AS (SELECT lad_code, ref, row_number() OVER (PARTITION BY lad_code ORDER BY ref) - 1 AS i
+                    FROM _lk_claims),
+             an AS (SELECT lad_code, ref, row_number() OVER (PARTITION BY lad_code ORDER BY ref) - 1 AS i
+                    FROM _lk_accounts),
+             sizes AS (SELECT c.lad_code, c.n AS nc, a.n AS na FROM
+                         (SELECT lad_code, count(*) AS n FROM cn GROUP BY ALL) c
+                         JOIN (SELECT lad_code, count(*) AS n FROM an GROUP BY ALL) a ON a.lad_code = c.lad_code),
+             draws AS (SELECT s.lad_code, hash({seed}, 'c', s.lad_code, r.k) % s.nc AS ci,
+                              hash({seed}, 'a', s.lad_code, r.k) % s.na AS ai
+                       FROM sizes s CROSS JOIN range({per_district}) r(k) WHERE r.k < s.nc * s.na)
+        SELECT d.lad_code, cn.ref AS claim_ref, an.ref AS account_ref
+        FROM draws d JOIN cn ON cn.lad_code = d.lad_code AND cn.i = d.ci
+                     JOIN an ON an.lad_code = d.lad_code AND an.i = d.ai"""
+
+
+def u_sample_sql() -> list[str]:
+    """Statements creating ``_lk_u_sample``: per district, the model's level patterns of random pairs, their
+    counts, and the district's claims x accounts (``all_pairs``). The pairs are materialised first: left as
+    a subquery, DuckDB may compare far more pairs than were drawn."""
+    return [f"CREATE OR REPLACE TEMP TABLE _lk_random_pairs AS {random_pairs_sql()}",
+            f"""CREATE OR REPLACE TEMP TABLE _lk_u_sample AS
+        SELECT s.lad_code, {", ".join(f"s.{c}" for c in MODEL_COMPARISONS)}, count(*) AS n, any_value(p.n) AS all_pairs
+        FROM ({levels_select_sql("SELECT * FROM _lk_random_pairs", tf=False)}) s
+        JOIN (SELECT c.lad_code, c.n * a.n AS n FROM (SELECT lad_code, count(*) AS n FROM _lk_claims GROUP BY ALL) c
+              JOIN (SELECT lad_code, count(*) AS n FROM _lk_accounts GROUP BY ALL) a ON a.lad_code = c.lad_code) p
+          ON p.lad_code = s.lad_code
+        GROUP BY ALL ORDER BY ALL""", "DROP TABLE _lk_random_pairs"]
 
 
 def build_vectors(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = None) -> int:
@@ -68,6 +176,8 @@ def build_vectors(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = 
     for sql in prepare_sql(district_filter(lad_codes, "r.lad_code")):
         con.execute(sql)
     con.execute(vectors_sql())
+    for sql in u_sample_sql():
+        con.execute(sql)
     row = next(iter(con.execute("SELECT count(*) FROM _lk_vectors").fetchall()), None)
     return int(row[0]) if row else 0
 
@@ -80,71 +190,115 @@ def _append(con: duckdb.DuckDBPyConnection, target: str, source: str, first: boo
         con.execute(f"INSERT INTO {target} SELECT * FROM {source}")
 
 
+DECIDED = "_lk_decided"  # pairs decided "match" that blocking missed, held apart until the model is fitted
+
+
 def build_vectors_by_district(con: duckdb.DuckDBPyConnection, lad_codes: list[str]) -> int:
-    """:func:`build_vectors` one district at a time; ``_lk_vectors`` and ``_lk_claims`` (the person
-    records' source) end as the union over the districts and ``_lk_accounts`` is dropped (nothing after
-    comparison reads it), so the working set of blocking and comparison is one district's, not the
-    county's. The same rows as building all at once: blocking, comparison and their frequencies never
-    look across districts (as :mod:`matching.partition` relies on too)."""
+    """:func:`build_vectors` one district at a time; ``_lk_vectors``, ``_lk_u_sample`` and ``_lk_claims``
+    (the person records' source) end as the union over the districts, the pairs analysts decided "match"
+    that blocking missed are compared into ``_lk_decided`` while the district's sides are there, and
+    ``_lk_accounts`` is dropped (nothing after comparison reads it), so the working set of blocking and
+    comparison is one district's, not the county's. The same rows as building all at once: blocking,
+    comparison and their frequencies never look across districts (as :mod:`matching.partition` relies on too)."""
     codes = sorted(lad_codes)
     if not codes:
         return build_vectors(con, [])
-    kept = ("_lk_vectors", "_lk_claims")
+    kept = ("_lk_vectors", "_lk_u_sample", "_lk_claims")
+    con.execute(f"DROP TABLE IF EXISTS {DECIDED}")
     for n, lad in enumerate(codes):
         build_vectors(con, [lad])
+        add_decided_pairs(con, [lad], DECIDED)
         for table in kept:
             _append(con, f"{table}_all", table, n == 0)
     con.execute("DROP TABLE _lk_accounts")
     for table in kept:
         con.execute(f"DROP TABLE {table}")
         con.execute(f"ALTER TABLE {table}_all RENAME TO {table}")
-    row = next(iter(con.execute("SELECT count(*) FROM _lk_vectors").fetchall()), None)
+    return _count(con, "SELECT count(*) FROM _lk_vectors")
+
+
+def add_decided_pairs(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = None,
+                      target: str = "_lk_vectors") -> int:
+    """Append to ``target`` the pairs decided "match" that blocking did not make candidates, compared
+    from the prepared sides (only when they are on the connection: not with partitions); returns how many.
+    A ``target`` other than ``_lk_vectors`` is created when missing, with ``_lk_vectors``' columns."""
+    if not (has_decisions(con) and table_exists(con, "_lk_claims") and table_exists(con, "_lk_accounts")):
+        return 0
+    if not table_exists(con, target):
+        con.execute(f"CREATE TEMP TABLE {target} AS SELECT * FROM _lk_vectors LIMIT 0")
+    before = _count(con, f"SELECT count(*) FROM {target}")
+    con.execute(f"INSERT INTO {target} BY NAME "
+                f"{levels_select_sql(missing_decided_pairs_sql(district_filter(lad_codes, 'd.lad_code')))}")
+    return _count(con, f"SELECT count(*) FROM {target}") - before
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = next(iter(con.execute(sql).fetchall()), None)
     return int(row[0]) if row else 0
 
 
-def patterns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct comparison patterns of ``table`` and their counts."""
+def patterns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], weight: str = ""
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct comparison patterns of ``table`` and their counts (rows, or the sum of column ``weight``)."""
     cols = ", ".join(columns)
-    rows = con.execute(f"SELECT {cols}, count(*) FROM {table} GROUP BY ALL ORDER BY ALL").fetchall()
+    count = f"sum({weight})" if weight else "count(*)"
+    rows = con.execute(f"SELECT {cols}, {count} FROM {table} GROUP BY ALL ORDER BY ALL").fetchall()
     if not rows:
         return np.zeros((0, len(columns)), dtype=int), np.zeros(0)
     data = np.array(rows, dtype=np.int64)
     return data[:, :-1], data[:, -1]
 
 
-def estimate_model(
-    con: duckdb.DuckDBPyConnection, table: str, start: FSModel, settings: LinkSettings
-) -> FSModel:
-    """EM (or ECM, ``settings.estimator``) on the table's patterns; the starting model when there are too few pairs."""
-    pats, counts = patterns(con, table, start.comparisons)
+def _fit(pats: np.ndarray, counts: np.ndarray, start: FSModel, settings: LinkSettings) -> FSModel:
+    """EM (or ECM, ``settings.estimator``) on the patterns; the starting model when there are too few pairs."""
     if counts.sum() < max(settings.min_pairs_for_em, 1):
         return FSModel(m=start.m, u=start.u, prior=start.prior, source="prior", pairs=int(counts.sum()))
     if settings.estimator == "ecm":
-        fitted = estimate_ecm(pats, counts, start, max_iter=settings.em_max_iterations)
+        return estimate_ecm(pats, counts, start, max_iter=settings.em_max_iterations)
+    return estimate_em(pats, counts, start, max_iter=settings.em_max_iterations)
+
+
+def _all_pairs(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Claim-account pairs of all districts (claims x accounts, summed), from the random sample's table."""
+    row = con.execute(f"SELECT sum(pairs) FROM (SELECT any_value(all_pairs) AS pairs FROM {table} "
+                      "GROUP BY lad_code)").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def estimate_model(
+    con: duckdb.DuckDBPyConnection, table: str, start: FSModel, settings: LinkSettings,
+    u_sample: str | None = None,
+) -> FSModel:
+    """The within-district model: m (and the share of matches) by EM on the candidate pairs of ``table``,
+    u from the random pairs of ``u_sample`` (as Splink does) when there are enough, else from the EM.
+
+    Why u from random pairs: among random pairs the two records are independent, so the comparisons are
+    (nearly) independent among non-matches, as the model assumes; among candidate pairs they are not
+    (blocking picked pairs that agree on something). The prior is then the share of matches among all
+    pairs. An implausible model (:func:`implausible`) is not used: the starting m is, and the manifest
+    says so (``implausible_fit``).
+    """
+    pats, counts = patterns(con, table, start.comparisons)
+    fitted = _fit(pats, counts, start, settings)
+    all_pairs = _all_pairs(con, u_sample) if u_sample and table_exists(con, u_sample) else 0
+    if all_pairs >= U_SAMPLE_MIN_PAIRS:
+        u_pats, u_counts = patterns(con, u_sample, start.comparisons, weight="n")  # type: ignore[arg-type]
+
+        def full(model: FSModel) -> FSModel:
+            if U_FROM_RANDOM_PAIRS:
+                return with_random_u(model, u_pats, u_counts, int(counts.sum()), all_pairs)
+            prior = random_pair_prior(model, int(counts.sum()), all_pairs)  # reported beside the model's u
+            return replace(model, u_random=u_from_sample(u_pats, u_counts, model, prior), u_pairs=int(u_counts.sum()))
     else:
-        fitted = estimate_em(pats, counts, start, max_iter=settings.em_max_iterations)
-    problems = implausible(fitted)
-    if problems:  # fall back to the starting model, and say so in the manifest (model notes)
+        def full(model: FSModel) -> FSModel:
+            return model
+    model = full(fitted)
+    problems = implausible(model)
+    if problems:  # fall back to the starting m, and say so in the manifest (implausible_fit and notes)
         note = f"{fitted.source} fit implausible, starting model used: " + "; ".join(problems)
-        return FSModel(m=start.m, u=start.u, prior=start.prior, source="prior", pairs=int(counts.sum()),
-                       log=[*fitted.log, note])
-    return fitted
-
-
-def add_decided_pairs(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = None) -> int:
-    """Append to ``_lk_vectors`` the pairs decided "match" that blocking did not make candidates, compared
-    from the prepared sides (only when they are on the connection: not with partitions); returns how many."""
-    if not (has_decisions(con) and table_exists(con, "_lk_claims") and table_exists(con, "_lk_accounts")):
-        return 0
-    before = _count(con, "SELECT count(*) FROM _lk_vectors")
-    con.execute(f"INSERT INTO _lk_vectors BY NAME "
-                f"{pair_vectors_sql(missing_decided_pairs_sql(district_filter(lad_codes, 'd.lad_code')))}")
-    return _count(con, "SELECT count(*) FROM _lk_vectors") - before
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = next(iter(con.execute(sql).fetchall()), None)
-    return int(row[0]) if row else 0
+        model = full(FSModel(m=start.m, u=start.u, prior=start.prior, source="prior", pairs=int(counts.sum()),
+                             log=[*fitted.log, note], implausible_problems=problems))
+    return model
 
 
 def score_and_assign(
@@ -155,12 +309,12 @@ def score_and_assign(
     With ``clerical_decisions`` on the connection: pairs decided "match" are linked first (method
     ``clerical``), pairs decided "non-match" are never linked (:mod:`matching.clerical`).
     """
-    weight = model.weight_sql("v")
+    weight = model.weight_sql("v", "v.tf_weight")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _lk_scored AS
         SELECT v.lad_code, v.claim_ref, v.account_ref,
                CASE WHEN {UPRN_CONSISTENT} THEN 'uprn' ELSE 'probabilistic' END AS method,
-               {probability_sql(weight)} AS match_probability, {weight} AS match_weight,
+               {probability_sql(weight)} AS match_probability, {weight} AS match_weight, v.tf_weight,
                {", ".join(f"v.{c}" for c in LEVEL_COLUMNS)}
         FROM _lk_vectors v""")
     create_links_table(con)
@@ -224,11 +378,17 @@ def link_districts(
     settings = settings or LinkSettings()
     codes = [lad_code] if isinstance(lad_code, str) else lad_code
     by_district = one_at_a_time and codes is not None
+    con.execute(f"DROP TABLE IF EXISTS {DECIDED}")
     if not vectors_loaded:
         build_vectors_by_district(con, codes or []) if by_district else build_vectors(con, codes)
     if model is None:
-        model = estimate_model(con, "_lk_vectors", within_start_model(), settings)
-    add_decided_pairs(con, codes)  # after the fit: analysts' pairs are no evidence for the model
+        model = estimate_model(con, "_lk_vectors", within_start_model(), settings, u_sample="_lk_u_sample")
+    # after the fit: analysts' pairs are no evidence for the model
+    if table_exists(con, DECIDED):
+        con.execute(f"INSERT INTO _lk_vectors BY NAME SELECT * FROM {DECIDED}")
+        con.execute(f"DROP TABLE {DECIDED}")
+    else:
+        add_decided_pairs(con, codes)
     if by_district:
         score_and_assign_by_district(con, model, settings, codes or [])
     else:

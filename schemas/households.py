@@ -82,7 +82,8 @@ class HouseholdRow(BaseModel):
     account_ref: Text | None = _f("the linked council-tax account reference; null where unlinked")
     uprn: Annotated[int, Kind("integer")] | None = _f(
         "Unique Property Reference Number: the claim's, else the linked account's; null where neither has one")
-    postcode: Text = _f("the claim's postcode, 'OUT IN' upper case")
+    postcode: Text | None = _f("the claim's postcode, 'OUT IN' upper case; null where the claim has none (it is "
+                               "still linked on its other fields, and counted under the 'unknown' area)")
     household_type: HouseholdType = _f(
         "single_adult, single_pensioner, couple_no_children, pensioner_couple, mixed_age_couple (one partner "
         "over State Pension age), couple_with_children or lone_parent; a couple is adults >= 2 or a partner's "

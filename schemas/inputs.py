@@ -134,12 +134,17 @@ def _person(prefix: str, raw: bool, required_birth: bool, who: str) -> dict[str,
     }
 
 
-def _address() -> dict[str, tuple[Any, Any]]:
+def _address(optional_postcode: bool = False) -> dict[str, tuple[Any, Any]]:
+    """Address columns. ``optional_postcode``: a missing postcode is missing evidence, not a reason to refuse
+    the row (benefits claims, DESIGN.md C19: a household with no postcode on file is still a household)."""
+    postcode = (_f(Optional[Postcode], None, "UK postcode, stored as 'OUT IN' upper case; may be missing (the "
+                   "claim is still linked on its other fields and counted under the 'unknown' area)")
+                if optional_postcode else _f(Postcode, description="UK postcode, stored as 'OUT IN' upper case"))
     return {
         "address_line_1": _f(Text, description="first line of the address"),
         "address_line_2": _f(Optional[Text], None, "second line of the address"),
         "town": _f(Optional[Text], None, "town"),
-        "postcode": _f(Postcode, description="UK postcode, stored as 'OUT IN' upper case"),
+        "postcode": postcode,
     }
 
 
@@ -148,7 +153,7 @@ def _benefits_fields(raw: bool) -> dict[str, tuple[Any, Any]]:
     return {
         "claim_ref": _f(Ref, description="the district's claim reference, unique in the file"),
         "uprn": _f(Optional[Uprn], None, "Unique Property Reference Number"),
-        **_address(),
+        **_address(optional_postcode=True),
         **_person("claimant", raw, True, "the claimant"),
         **_person("partner", raw, False, "the partner"),
         "adults": _f(Adults, description="adults in the claim household (claimant and partner)"),

@@ -19,7 +19,12 @@ class LinkRow(BaseModel):
     method: str = Field(description="'uprn' (same UPRN, addresses agree), 'probabilistic' (Fellegi-Sunter) or "
                                     "'clerical' (an analyst decided the pair is a match: povertylink review)")
     match_probability: float = Field(ge=0, le=1, description="model probability that the pair is the same household")
-    match_weight: float = Field(description="log2 odds of a match: prior odds plus the levels' weights")
+    match_weight: float = Field(description="log2 odds of a match: prior odds plus the levels' weights plus "
+                                            "tf_weight")
+    tf_weight: float = Field(description="term-frequency adjustment included in match_weight (log2): an exact "
+                                         "agreement on a common surname, or on a common street where the postcode "
+                                         "does not place the pair, weighs less than the level's average, a rare "
+                                         "one more; 0 where none applies")
     uprn_level: int = Field(description=f"UPRN: 1 same, 0 different; {_LEVEL}")
     postcode_level: int = Field(description=f"postcode: 3 same, 2 same sector or one character apart, 1 same "
                                             f"outward code; {_LEVEL}")

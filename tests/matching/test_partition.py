@@ -27,7 +27,7 @@ OUTPUT_TABLES = {  # table -> its canonical order
 def stage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """A staging folder as ingest leaves it: ``validated/<LAD>/{benefits,council_tax}.parquet``, 3 districts."""
     root = tmp_path_factory.mktemp("partition")
-    generate(root / "landing", districts=3, households=400, seed=11, raw=False)
+    generate(root / "landing", districts=3, households=500, seed=11, raw=False)  # > U_SAMPLE_MIN_PAIRS pairs
     con = duckdb.connect()
     load_landing_csvs(con, root / "landing")
     lads = [r[0] for r in con.execute("SELECT DISTINCT lad_code FROM benefits ORDER BY 1").fetchall()]
@@ -65,13 +65,15 @@ def test_union_of_partitions_is_the_hubs_vectors_and_outputs_are_identical(stage
     hub = _hub(folder, lads)
     hub_report = link_households(hub, None)
     parts = _partition(folder, lads, tmp_path / "parts")
-    assert all(parts.path(kind, lad).is_file() for kind in ("within", "persons", "person_vectors") for lad in lads)
+    assert all(parts.path(kind, lad).is_file() for kind in ("within", "persons", "person_vectors", "u_sample")
+               for lad in lads)
 
     part = _hub(folder, lads)
     part_report = link_households(part, None, partitions=parts)
 
     order = "lad_code, claim_ref, account_ref"
     assert _rows(part, "_lk_vectors", order) == _rows(hub, "_lk_vectors", order)
+    assert _rows(part, "_lk_u_sample", "ALL") == _rows(hub, "_lk_u_sample", "ALL")
     assert _rows(part, "_lk_persons", "pid") == _rows(hub, "_lk_persons", "pid")
     assert _rows(part, "_lk_person_vectors", "pid_x, pid_y") == _rows(hub, "_lk_person_vectors", "pid_x, pid_y")
     persons = hub.execute("SELECT count(*) FROM _lk_person_vectors").fetchone()

@@ -27,7 +27,7 @@ RULE_CASES = [
     ("benefits", "uprn", "0", "must be at least 1"),
     ("benefits", "uprn", "1000000000000", "must be at most 999999999999"),
     ("benefits", "address_line_1", "  ", "required value is missing"),
-    ("benefits", "postcode", "", "required value is missing"),
+    ("council_tax", "postcode", "", "required value is missing"),  # a claim's postcode is optional (C19)
     ("benefits", "postcode", "ZZ", "not a UK postcode"),
     ("benefits", "postcode", "CT1 1AAA", "not a UK postcode"),
     ("benefits", "claimant_key", "AB123456C", "not in the format made by 'povertylink pseudonymise'"),
@@ -128,6 +128,13 @@ def test_each_rule_quarantines_its_column_with_its_reason(tmp_path, kind, column
     # the per-row pydantic model rejects the same row
     with pytest.raises(ValidationError):
         model_for(kind).model_validate(_row(kind, "R2", **{column: bad}), context={"as_of": AS_OF})
+
+
+def test_a_claim_without_a_postcode_is_valid(tmp_path):
+    """C19: a missing postcode is missing evidence; the claim is kept (its postcode null), never quarantined."""
+    result = _check(tmp_path, "benefits", [_row("benefits", "R1"), _row("benefits", "R2", postcode="")])
+    assert result.quarantine.num_rows == 0 and result.report.rows_valid == 2
+    assert result.valid.column("postcode").to_pylist()[1] is None
 
 
 def test_valid_rows_are_typed_and_normalised(tmp_path):
