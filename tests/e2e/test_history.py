@@ -102,7 +102,7 @@ def test_a_back_dated_run_is_written_but_never_becomes_current(history):
     section = _manifest(back.published)["history"]
     assert section == {
         "back_dated": True, "backfill": False, "in_history": False, "becomes_current": False,
-        "current_as_of": "2026-11-20", "compared_with": None, "backfills_taken_in": [],
+        "current_as_of": "2026-11-20", "compared_with": None, "backfills_taken_in": [], "runs_kept": 2,
         "note": "back-dated: as of earlier than the current run's 2026-11-20; written under runs/, current "
                 "unchanged; not in the history later runs compare against (--backfill inserts it)"}
     assert "Written to " in back.summary() and "current is unchanged" in back.summary()

@@ -28,7 +28,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from tests.cli import AS_OF, CLI, ENV, povertylink
+from tests.cli import AS_OF, CLI, ENV, error_lines, povertylink
 
 ASH, CANT = "E07000105", "E07000106"
 RUN_ID_COLUMNS = ("run_id", "previous_run_id")
@@ -246,11 +246,13 @@ def test_link_key_changes_with_any_extract_or_setting():
 
 def test_household_ids_are_stable_between_runs(run_first, run_again):
     def ids(run: Run) -> dict[tuple[str, str], str]:
-        table = pq.read_table(run.folder / "households.parquet", columns=["lad_code", "claim_ref", "household_id"])
-        return {(r["lad_code"], r["claim_ref"]): r["household_id"] for r in table.to_pylist()}
+        table = pq.read_table(run.folder / "households.parquet",
+                              columns=["lad_code", "claim_ref", "household_id", "source"])
+        return {(r["lad_code"], r["claim_ref"], r["source"]): r["household_id"] for r in table.to_pylist()}
 
     first = ids(run_first)
-    assert len(first) == 69 + 69  # every valid claim: one household
+    assert sum(source != "uc" for _, _, source in first) == 69 + 69  # every valid claim: one household
+    assert len(set(first.values())) == len(first)  # and each UC-only household one of its own
     assert ids(run_again) == first
     assert pq.read_table(run_again.folder / "households.parquet", columns=["run_id"]).column(0).unique().to_pylist() \
         == [run_again.run_id]
@@ -303,7 +305,7 @@ def test_from_stage_with_no_previous_run_is_a_usage_error(landing, tmp_path):
     result = povertylink("run", "--input", str(landing), "--output", str(tmp_path / "empty"), "--as-of", AS_OF,
                          "--from-stage", "link")
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+    lines = error_lines(result.stderr)
     assert len(lines) == 1 and lines[0].startswith("povertylink: error: --from-stage link:"), result.stderr
     assert "no previous good run" in lines[0]
     assert not (tmp_path / "empty" / "current").exists()
@@ -392,7 +394,8 @@ def test_rich_progress_on_a_terminal(run_from_score):
     _, screen = run_from_score
     assert "ingest" in screen and all(stage in screen for stage in ("link", "score", "benchmark", "publish"))
     assert "Traceback" not in screen
-    assert not [line for line in screen.splitlines() if PROGRESS_LINE.match(line)]  # bars, not plain lines
+    plain = [line for line in screen.splitlines() if PROGRESS_LINE.match(line)]
+    assert [line.split(" povertylink ", 1)[1][:13] for line in plain] == ["run: starting"]  # then bars, not lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,6 +450,6 @@ def test_second_run_on_the_same_output_is_refused(landing, tmp_path):
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         result = povertylink("run", "--input", str(landing), "--output", str(out), "--as-of", AS_OF)
     assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = error_lines(result.stderr)
     assert len(lines) == 1 and "another povertylink run is writing there" in lines[0], result.stderr
     assert not (out / "current").exists() and not (out / "runs").exists()

@@ -109,7 +109,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     key_file.write_bytes(key)
     key_file.chmod(0o600)
     for src in sorted(raw.glob("E*/*.csv")):
-        kind = "benefits" if src.name.startswith("benefits_") else "council_tax"
+        kind = src.name.rsplit("_", 1)[0]  # benefits, council_tax or universal_credit
         dst = landing / src.parent.name / src.name
         dst.parent.mkdir(parents=True, exist_ok=True)
         done = _cli("pseudonymise", "--key-file", str(key_file), "--kind", kind, str(src), str(dst))

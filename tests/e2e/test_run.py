@@ -12,7 +12,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from tests.cli import povertylink
+from tests.cli import error_lines, povertylink
 from tests.rows import benefits_row, council_tax_row, header, write_csv
 
 
@@ -139,7 +139,7 @@ def test_raw_file_is_refused_and_nothing_from_it_published(tmp_path):
 def test_bad_run_arguments_give_one_line_and_exit_2(args, message):
     result = povertylink("run", *args)
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+    lines = error_lines(result.stderr)  # `run` first says it is starting (a progress line), then the one error
     assert len(lines) == 1 and lines[0].startswith("povertylink: error:"), result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     if message:
