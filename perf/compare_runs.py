@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 RUN_ID_COLUMNS = ("run_id", "previous_run_id", "run_date")
 VOLATILE_KEYS = {"run_id", "started_at", "finished_at", "timings", "versions", "input_dir", "previous_run",
                  "cache_key", "cache", "link_key", "reused_from", "seconds", "wall_s", "cpu_s", "peak_rss_mb",
-                 "worker", "code", "staged"}
+                 "worker", "code", "staged", "folder"}
 RUN_ID = re.compile(r"\d{8}T\d{6,12}Z(-as-of-\d{4}-\d{2}-\d{2})?")
 TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00:00| UTC)?")
-SECONDS = re.compile(r"\d+(\.\d+)? s\b|(<dt>seconds[^<]*</dt><dd>)[\d.]+(</dd>)")
+SECONDS = re.compile(r"[\d,]+(?:\.\d+)? s\b|(<dt>seconds[^<]*</dt><dd>)[\d.]+(</dd>)")
 GENERATED = re.compile(r"Generated \d{1,2} \w+ \d{4} \d{2}:\d{2}")
 
 
