@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -105,13 +106,12 @@ def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
 
 def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[str]) -> dict[str, int]:
     """Write every published Parquet file of the output contract, and each district's contact list as CSV
-    too; returns rows per Parquet file."""
+    too; returns rows per Parquet file (in the order written). ``povertylink.duckdb`` is made from them
+    afterwards (:func:`pipelines.publish.write_database`)."""
     written: dict[str, int] = {}
-    names: list[str] = []
 
     def put(name: str, source: str) -> None:
         written[name] = write_parquet(con, source, folder / name)
-        names.append(name)
 
     if table_exists(con, "households"):
         columns = _safe_columns(con, "households")
@@ -150,7 +150,6 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[
             put(f"districts/{lad}/contact_list.parquet", own)
             write_contact_csv(con, own, folder / "districts" / lad / "contact_list.csv")  # rows as its Parquet
     put("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"")
-    write_database(folder, names)
     return written
 
 
@@ -270,8 +269,12 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any], reporter: 
             sections["campaigns"] = timer.run("campaigns", partial(campaign_stage, con, job.output, job.run_id,
                                                                    job.as_of, job.unavailable))
         sections["published_rows"] = timer.run("write", partial(write_outputs, con, job.staging, job.lad_codes))
-        timer.run("report", partial(write_documents, con, job.staging, manifest | sections | {"timings": timer.stages},
-                                    job.lad_codes, job.previous))
+        # povertylink.duckdb (its own connection, from the Parquet just written) while the reports are made
+        with ThreadPoolExecutor(1, thread_name_prefix="povertylink-database") as pool:
+            database = pool.submit(write_database, job.staging, list(sections["published_rows"]))
+            timer.run("report", partial(write_documents, con, job.staging,
+                                        manifest | sections | {"timings": timer.stages}, job.lad_codes, job.previous))
+            timer.run("database", database.result)  # what is left of it once the reports are written
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)

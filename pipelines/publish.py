@@ -71,9 +71,8 @@ def write_parquet(con: duckdb.DuckDBPyConnection, sql_or_table: str, path: Path)
     """COPY a table or query to one Parquet file (zstd); returns the rows written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     source = sql_or_table if " " in sql_or_table.strip() else f"SELECT * FROM {quote_ident(sql_or_table)}"
-    con.execute(f"COPY ({source}) TO {quote_str(str(path))} (FORMAT parquet, COMPRESSION zstd)")
-    row = con.execute(f"SELECT COUNT(*) FROM read_parquet({quote_str(str(path))})").fetchone()
-    return int(row[0]) if row else 0
+    row = con.execute(f"COPY ({source}) TO {quote_str(str(path))} (FORMAT parquet, COMPRESSION zstd)").fetchone()
+    return int(row[0]) if row else 0  # COPY's own count of the rows it wrote
 
 
 def write_json(data: Any, path: Path) -> None:

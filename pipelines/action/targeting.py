@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import published_count, round_money
-from pipelines.action.contact import addresses_sql, district_name_sql, write_csv
+from pipelines.action.contact import addresses_sql, district_name_sql, write_contact_csv
 from pipelines.publish import current_dir, write_json
 from schemas.errors import UserError
 from schemas.households import HOUSEHOLD_TYPES
@@ -284,8 +284,7 @@ def _write(con: duckdb.DuckDBPyConnection, run: Path, staging: Path, rows: list[
         out.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY ({query}) TO {quote_str(str(out / 'contact_list.parquet'))} "
                     "(FORMAT parquet, COMPRESSION zstd)")
-        result = con.execute(query)
-        write_csv(out / "contact_list.csv", [d[0] for d in result.description], result.fetchall())
+        write_contact_csv(con, query, out / "contact_list.csv")
 
 
 def _summary(request: TargetRequest, name: str, run_id: str, as_of: str,

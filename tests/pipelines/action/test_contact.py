@@ -8,9 +8,10 @@ import datetime as dt
 from decimal import Decimal as D
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from pipelines.action.contact import build_contact_list, csv_cell, write_contact_csv, write_csv
+from pipelines.action.contact import build_contact_list, write_contact_csv
 from schemas.outputs import ContactListRow
 from tests.pipelines.score.support import account, claim, make_db, score
 
@@ -68,22 +69,44 @@ def test_a_first_run_lists_everyone_as_new_flagged_today(listed: dict[str, dict]
         assert row["cashflow_monthly"] == row["cashflow_monthly"].quantize(D("0.01"))
 
 
-@pytest.mark.parametrize(("value", "cell"), [
-    ("=1+1", "'=1+1"), ("+44 1227", "'+44 1227"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("High Street", "High Street"), (None, ""), (True, "yes"), (False, "no"),
-    (D("1234.5"), "1234.50"), (D("-0.016"), "-0.02"), (dt.date(2026, 11, 20), "2026-11-20"), (7, "7"),
-])
-def test_csv_cells(value: object, cell: str) -> None:
-    assert csv_cell(value) == cell
+CELLS = [  # value, its DuckDB type, the cell a spreadsheet must see
+    ("=1+1", "VARCHAR", "'=1+1"), ("+44 1227", "VARCHAR", "'+44 1227"), ("-2+3", "VARCHAR", "'-2+3"),
+    ("@SUM(A1)", "VARCHAR", "'@SUM(A1)"), ("\tx", "VARCHAR", "'\tx"), ("\rx", "VARCHAR", "'\rx"),
+    ("-12.5", "VARCHAR", "-12.5"), ("High Street", "VARCHAR", "High Street"), ("", "VARCHAR", ""),
+    ("Café, 1 \"Quoted\" Rd", "VARCHAR", "Café, 1 \"Quoted\" Rd"), ("two\nlines", "VARCHAR", "two\nlines"),
+    (None, "VARCHAR", ""), (True, "BOOLEAN", "yes"), (False, "BOOLEAN", "no"), (None, "BOOLEAN", ""),
+    (D("1234.5"), "DECIMAL(18,2)", "1234.50"), (D("-0.016"), "DECIMAL(18,3)", "-0.02"),
+    (D("0"), "DECIMAL(18,2)", "0.00"), (2.5, "DOUBLE", "2.50"), (dt.date(2026, 11, 20), "DATE", "2026-11-20"),
+    (7, "BIGINT", "7"), (None, "BIGINT", ""),
+]
 
 
-def test_csv_is_utf8_with_bom_and_reads_back(tmp_path: Path) -> None:
-    path = tmp_path / "list.csv"
-    assert write_csv(path, ["a", "b"], [("=HYPERLINK(\"x\")", D("2.5")), ("Café, 1 \"Quoted\" Rd", None)]) == 2
-    assert path.read_bytes().startswith(b"\xef\xbb\xbfa,b\r\n")
+def test_csv_cells_as_a_spreadsheet_reads_them(tmp_path: Path) -> None:
+    """Every value through the SQL writer, read back with Python's csv module: the cell as meant."""
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t (rank INTEGER, {', '.join(f'c{i} {t}' for i, (_, t, _) in enumerate(CELLS))})")
+    con.execute(f"INSERT INTO t VALUES (1, {', '.join('?' for _ in CELLS)})", [v for v, _, _ in CELLS])
+    path = tmp_path / "cells.csv"
+    assert write_contact_csv(con, "SELECT * FROM t", path) == 1
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
-    assert rows == [["a", "b"], ["'=HYPERLINK(\"x\")", "2.50"], ["Café, 1 \"Quoted\" Rd", ""]]
+        header, row = list(csv.reader(handle))
+    assert header == ["rank", *(f"c{i}" for i in range(len(CELLS)))]
+    assert row[1:] == [cell for _, _, cell in CELLS]
+
+
+def test_csv_is_utf8_with_bom_crlf_in_rank_order(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (2, 'b'), (1, 'a'), (3, 'c')) v(rank, x)")
+    path = tmp_path / "list.csv"
+    assert write_contact_csv(con, "SELECT * FROM t", path) == 3
+    assert path.read_bytes() == b"\xef\xbb\xbfrank,x\r\n1,a\r\n2,b\r\n3,c\r\n"
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_a_type_without_a_cell_rule_is_refused(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    with pytest.raises(ValueError, match="no CSV cell rule"):
+        write_contact_csv(con, "SELECT 1 AS rank, [1, 2] AS xs", tmp_path / "x.csv")
 
 
 def test_the_district_csv_neutralises_an_address_formula(tmp_path: Path) -> None:
