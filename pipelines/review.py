@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import fcntl
 import hashlib
 import math
 import os
@@ -33,7 +32,7 @@ from typing import Any
 import duckdb
 
 from matching.clerical import DECISIONS_TABLE, create_decisions_table, pair_id
-from pipelines.publish import current_dir
+from pipelines.publish import current_dir, folder_lock
 from schemas.columns import LAD_PATTERN
 from schemas.errors import UserError
 from schemas.review import DECISION_COLUMNS, DECISIONS, REVIEW_QUEUE_COLUMNS
@@ -94,13 +93,8 @@ def decisions_path(output: Path) -> Path:
 def _review_lock(output: Path) -> Iterator[None]:
     """One import at a time per output folder (``flock`` on ``<output>/review/.lock``)."""
     folder = output / REVIEW_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"{folder}: another review import is writing there; try again when it has finished"
-                            ) from None
+    with folder_lock(folder / ".lock", f"{folder}: another review import is writing there; try again when it has "
+                     "finished"):
         yield
 
 

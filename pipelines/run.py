@@ -12,7 +12,6 @@ Personal data: pseudonymised rows only, staged under the run's private staging f
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import os
 import platform
 import shutil
@@ -37,7 +36,15 @@ from pipelines.ingest.district import DISTRICT_THREADS, ingest_district, ingest_
 from pipelines.ingest.plan import DistrictPlan, plan_landing
 from pipelines.measure import StageTimer
 from pipelines.progress import QuietReporter, Reporter
-from pipelines.publish import clean_stale_staging, current_dir, new_run_id, promote, staging_dir, write_json
+from pipelines.publish import (
+    clean_stale_staging,
+    current_dir,
+    folder_lock,
+    new_run_id,
+    promote,
+    staging_dir,
+    write_json,
+)
 from pipelines.review import decisions_digest, in_force, precision_estimate, read_decisions
 from pipelines.run_guards import (
     check_extracts_found,
@@ -402,13 +409,8 @@ def output_lock(output: Path) -> Iterator[None]:
     once would delete each other's work. The lock is ``flock`` on ``<output>/.povertylink.lock``,
     released by the kernel when the process ends, so a killed run never leaves it held.
     """
-    output.mkdir(parents=True, exist_ok=True)
-    with (output / ".povertylink.lock").open("a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"--output {output}: another povertylink run is writing there; "
-                            "try again when it has finished") from None
+    with folder_lock(output / ".povertylink.lock", f"--output {output}: another povertylink run is writing there; "
+                     "try again when it has finished"):
         yield
 
 

@@ -203,3 +203,17 @@ def test_a_pair_of_an_earlier_queue_named_in_full_is_accepted(tmp_path: Path) ->
     assert import_decisions(out, earlier).recorded == 1
     stored = read_decisions(out)[0]
     assert (stored.claim_ref, stored.decision, stored.model_linked) == ("C7", "non-match", True)
+
+
+def test_an_import_while_another_holds_the_review_lock_is_refused_and_keeps_nothing(tmp_path: Path) -> None:
+    from pipelines.publish import folder_lock
+
+    out = _output(tmp_path)
+    exported = tmp_path / "review.csv"
+    export_queue(out, exported)
+    marked = _fill(exported, {"C1": "match"}, tmp_path / "a.csv")
+    with folder_lock(out / "review" / ".lock", "held"), \
+            pytest.raises(UserError, match="another review import is writing there"):
+        import_decisions(out, marked)
+    assert read_decisions(out) == []
+    assert import_decisions(out, marked).recorded == 1
