@@ -85,9 +85,7 @@ class ScenarioFile(BaseModel):
     @field_validator("parameters")
     @classmethod
     def _known(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - set(Parameters.parameter_names()))
-        if unknown:
-            raise ValueError(f"unknown parameter {unknown[0]!r}")
+        Parameters.refuse_unknown(value, "parameter")
         forbidden = sorted(set(value) & set(FORBIDDEN))
         if forbidden:
             raise ValueError(f"{forbidden[0]} may not be changed by a scenario (TAKEUP.md section 4)")
