@@ -58,7 +58,7 @@ from pipelines.run_guards import (
 )
 from schemas.config import duckdb_size, load_config
 from schemas.errors import UserError
-from schemas.reference import partnership_name
+from schemas.reference import COUNTY_CODE, partnership_name
 
 EXIT_OK = 0
 EXIT_FILES_REJECTED = 1  # published, but at least one file was refused whole (see the summary)
@@ -501,6 +501,9 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter, budget)) \
             if partitioned else None
         manifest.update(run_hub(job, timer, manifest, reporter))
+        for row in (manifest.get("scoring") or {}).get("summary") or []:  # C33: the county row as configured
+            if row.get("lad_code") == COUNTY_CODE:
+                row["district_name"] = manifest["county_name"]
         if steps is not None:
             manifest["linkage"]["partitions"] |= steps
     except UserError:

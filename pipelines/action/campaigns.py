@@ -361,12 +361,13 @@ def shared_rows(campaign: Campaign, figures: dict[str, dict[str, Any]], run_id: 
 
 
 def campaign_stage(con: duckdb.DuckDBPyConnection, output: Path, run_id: str, as_of: dt.date,
-                   unavailable: dict[str, str] | None = None) -> dict[str, Any]:
+                   unavailable: dict[str, str] | None = None, county_name: str = COUNTY_NAME) -> dict[str, Any]:
     """Follow every live campaign of ``output``: create ``campaigns`` (shared) and ``campaigns_exact`` (each
     district's own) in the hub's database, from its ``households``, ``benefits`` and ``council_tax``.
 
     ``unavailable``: district code -> completeness status of the districts not complete this run (their
-    figures null, outside the county). Returns the manifest's ``campaigns`` section (county figures as
+    figures null, outside the county); ``county_name``: the county rows' ``district_name`` (manifest
+    ``county_name``). Returns the manifest's ``campaigns`` section (county figures as
     shared); with no live campaign no table is created and no file written.
     """
     gaps = dict(unavailable or {})
@@ -389,5 +390,6 @@ def campaign_stage(con: duckdb.DuckDBPyConnection, output: Path, run_id: str, as
             "districts": list(campaign.districts),
             **{k: county.get(k) for k in ("cohort", *OUTCOMES, "value_received_annual",
                                           "value_still_missing_annual")}})
+    con.execute("UPDATE campaigns SET district_name = ? WHERE district = ?", [county_name, COUNTY_CODE])
     section["outputs"] = ["campaigns.parquet", "districts/<LAD>/campaigns.parquet"]
     return section

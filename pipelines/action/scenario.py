@@ -169,11 +169,12 @@ def _changes_sql() -> str:
 def _comparison_rows(name: str, run_id: str, areas: list[str], base: dict[tuple[str, str], Any],
                      scen: dict[tuple[str, str], Any], money_b: dict[tuple[str, str], Decimal],
                      money_s: dict[tuple[str, str], Decimal], changed: dict[tuple[str, str], Any],
-                     exact: bool) -> list[dict[str, Any]]:
-    """Rows of comparison.parquet; ``base``/``scen``/``changed``: count per (area, metric), None where hidden."""
+                     exact: bool, county_name: str = COUNTY_NAME) -> list[dict[str, Any]]:
+    """Rows of comparison.parquet; ``base``/``scen``/``changed``: count per (area, metric), None where hidden;
+    ``county_name``: the county rows' ``district_name`` (the run's manifest ``county_name``)."""
     rows = []
     for area in areas:
-        label = COUNTY_NAME if area == COUNTY_CODE else district_name(area)
+        label = county_name if area == COUNTY_CODE else district_name(area)
         for metric in METRICS:
             b, s = base[(area, metric)], scen[(area, metric)]
             hidden = b is None or s is None
@@ -265,7 +266,7 @@ def run_scenario(output: Path, scenario: ScenarioFile) -> ScenarioResult:
             changed[(COUNTY_CODE, metric)] = sum(changed[(lad, metric)] for lad in districts)
         areas = [*(d for d in districts if not scenario.district or d in scenario.district), COUNTY_CODE]
         county_rows = _write_outputs(con, building, scenario.name, run_id, districts, areas, base, scen, money_b,
-                                     money_s, changed)
+                                     money_s, changed, str(manifest.get("county_name") or COUNTY_NAME))
         before, after = baseline_params.manifest(), scenario_params.manifest()
         summary = {"name": scenario.name, "description": scenario.description, "run_id": run_id,
                    "as_of": as_of.isoformat(), "tax_year": tax_year_for(as_of),
@@ -299,7 +300,7 @@ def run_scenario(output: Path, scenario: ScenarioFile) -> ScenarioResult:
 def _write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, name: str, run_id: str, districts: list[str],
                    areas: list[str], base: dict[tuple[str, str], int], scen: dict[tuple[str, str], int],
                    money_b: dict[tuple[str, str], Decimal], money_s: dict[tuple[str, str], Decimal],
-                   changed: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+                   changed: dict[tuple[str, str], int], county_name: str = COUNTY_NAME) -> list[dict[str, Any]]:
     """comparison.parquet (shared), and each reported district's exact comparison and changed households."""
     lines = benchmark_lines(districts)
     keep = {(COUNTY_CODE, metric): 1 for metric in METRICS}
@@ -310,7 +311,8 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, name: str, run_
     change_lines = [Line(tuple((lad, m) for lad in districts), (COUNTY_CODE, m)) for m in CHANGE_METRICS]
     shown_c = protect(changed, change_lines, keep={(COUNTY_CODE, m): 1 for m in CHANGE_METRICS})
     changed_pub = {k: v.count for k, v in shown_c.items()}
-    shared = _comparison_rows(name, run_id, areas, base_pub, scen_pub, money_b, money_s, changed_pub, exact=False)
+    shared = _comparison_rows(name, run_id, areas, base_pub, scen_pub, money_b, money_s, changed_pub, exact=False,
+                              county_name=county_name)
     _write_rows(con, shared, folder / "comparison.parquet")
     for lad in (a for a in areas if a != COUNTY_CODE):
         own = _comparison_rows(name, run_id, [lad], base, scen, money_b, money_s, changed, exact=True)

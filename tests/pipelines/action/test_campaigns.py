@@ -109,3 +109,12 @@ def test_shared_figures_publish_the_headline_and_hide_what_would_reveal_a_small_
 def test_a_campaign_name_must_be_a_plain_folder_name(name):
     with pytest.raises(UserError, match="use letters, digits"):
         check_name(name)
+
+
+def test_the_county_row_carries_the_partnership_name(tmp_path):
+    con = duckdb.connect()
+    _tables(con)
+    _campaign(tmp_path)
+    campaign_stage(con, tmp_path, "r2", AS_OF, county_name="Kent and Medway")
+    assert con.execute("SELECT district, district_name FROM campaigns ORDER BY district").fetchall() == [
+        ("E07000106", "Canterbury"), ("county", "Kent and Medway")]
