@@ -348,9 +348,11 @@ def _parse_file(file: Path, known: dict[str, tuple[str, str, str]], reviewer: st
                                         "date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
                 if decision is None:
                     continue
-                if pid in lines and lines[pid][1] != decision:
-                    problems.append(f"{where}, column decision: pair {pid} is also on line {lines[pid][0]} as "
-                                    f"{lines[pid][1]}; keep one decision per pair")
+                if pid in lines:  # the same decision again is one decision, recorded once
+                    if lines[pid][1] != decision:
+                        problems.append(f"{where}, column decision: pair {pid} is also on line {lines[pid][0]} as "
+                                        f"{lines[pid][1]}; keep one decision per pair")
+                    continue
                 lines[pid] = (line, decision)
                 if decision == "match":
                     for side, ref, one in (("claim", claim, "account"), ("account", account, "claim")):

@@ -217,3 +217,13 @@ def test_an_import_while_another_holds_the_review_lock_is_refused_and_keeps_noth
         import_decisions(out, marked)
     assert read_decisions(out) == []
     assert import_decisions(out, marked).recorded == 1
+
+
+def test_a_pair_repeated_with_the_same_decision_is_recorded_once(tmp_path: Path) -> None:
+    out = _output(tmp_path)
+    c1a1 = pair_id(LAD, "C1", "A1")
+    twice = tmp_path / "twice.csv"
+    twice.write_text(f"pair_id,decision\n{c1a1},match\n{c1a1},Match\n", encoding="utf-8")
+    result = import_decisions(out, twice)
+    assert (result.recorded, result.matches, result.in_force) == (1, 1, 1)
+    assert len(read_decisions(out)) == 1
