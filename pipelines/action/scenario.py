@@ -45,6 +45,7 @@ from benchmarks.disclosure import Line, protect, round_money
 from benchmarks.metrics import MONEY_METRICS, benchmark_lines, raw_counts
 from pipelines.publish import current_dir, write_json, write_parquet
 from schemas.columns import LAD_PATTERN
+from schemas.config import LinkSettings
 from schemas.errors import UserError
 from schemas.households import TAKEUP_CHECKS
 from schemas.outputs import METRICS
@@ -137,10 +138,13 @@ class ScenarioResult:
 
 
 def _score(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Parameters, run_id: str,
-           exclude: set[str]) -> tuple[list[str], dict[tuple[str, str], int], dict[tuple[str, str], Decimal]]:
+           exclude: set[str], linkage: LinkSettings
+           ) -> tuple[list[str], dict[tuple[str, str], int], dict[tuple[str, str], Decimal]]:
+    """Score ``households`` as the run did (its link settings: UC awards join claims and accounts at its
+    threshold) under ``params``; the benchmark counts."""
     from pipelines.score.households import score_households
 
-    score_households(con, as_of, params, run_id)
+    score_households(con, as_of, params, run_id, linkage)
     return raw_counts(con, exclude)
 
 
@@ -238,6 +242,7 @@ def run_scenario(output: Path, scenario: ScenarioFile) -> ScenarioResult:
     if unknown:
         raise UserError(f"district {unknown[0]}: not in the current run (it has {', '.join(lad_codes)})")
     own = dict((manifest.get("config") or {}).get("parameters") or {})
+    linkage = LinkSettings.model_validate((manifest.get("config") or {}).get("linkage") or {})  # the run's
     baseline_params = load_parameters(as_of, own or None)
     scenario_params = load_parameters(as_of, own | scenario.parameters)
     exclude = {d["lad_code"] for d in (manifest.get("completeness") or {}).get("districts", [])
@@ -249,9 +254,9 @@ def run_scenario(output: Path, scenario: ScenarioFile) -> ScenarioResult:
     con = connect(building / "_work")
     try:
         _load(con, run, lad_codes)
-        districts, base, money_b = _score(con, as_of, baseline_params, run_id, exclude)
+        districts, base, money_b = _score(con, as_of, baseline_params, run_id, exclude, linkage)
         con.execute("CREATE OR REPLACE TABLE baseline AS SELECT * FROM households")
-        _, scen, money_s = _score(con, as_of, scenario_params, run_id, exclude)
+        _, scen, money_s = _score(con, as_of, scenario_params, run_id, exclude, linkage)
         con.execute(_changes_sql())
         published = quote_str(str(run / "households.parquet"))
         differ = con.execute(f"""SELECT count(*) FROM baseline b FULL JOIN read_parquet({published}) p
