@@ -202,7 +202,11 @@ def _cached(output: Path, key: str, build: Callable[[Path], dict[str, Any]], ear
         os.utime(folder)
         return entry | {"cache": "hit", "cache_key": key}
     building = folder.with_name(f"{folder.name}.building-{os.getpid()}-{time.monotonic_ns()}")
-    section = build(building)
+    try:
+        section = build(building)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)  # no half-built folder left (prune spares this process's)
+        raise
     shutil.rmtree(folder, ignore_errors=True)  # a damaged entry is dropped: rebuilt from the landing files
     os.replace(building, folder)
     cache.write_entry(folder, section)
