@@ -20,7 +20,7 @@ from benchmarks.metrics import build_district_benchmarks
 from benchmarks.movement import build_campaign, build_status_movement
 from benchmarks.output_tables import bi_safe_problems
 from schemas.outputs import TAKEUP_METRICS
-from schemas.reference import COUNTY_CODE
+from schemas.reference import COUNTY_CODE, COUNTY_NAME
 
 TABLES: dict[str, str] = {
     "district_benchmarks": "district_benchmarks.parquet",
@@ -64,13 +64,14 @@ class BenchmarkReport:
 def build_benchmarks(
     con: duckdb.DuckDBPyConnection, run_id: str, run_date: dt.date, previous_dir: Path | None,
     *, backfills: tuple[tuple[Path, str], ...] = (),
-    unavailable: dict[str, str] | None = None,
+    unavailable: dict[str, str] | None = None, county_name: str = COUNTY_NAME,
 ) -> BenchmarkReport:
     """Create the four benchmark tables on ``con`` (needs ``households``; ``council_tax`` and
     ``postcode_lookup`` optional). ``previous_dir``: the previous good run's folder, or None;
     ``backfills``: (folder, run_id) of back-dated runs inserted into the history in date order.
     ``unavailable``: district code -> completeness status of the districts whose data were not complete
-    this run: not available in ``district_benchmarks``, and left out of every table's county figures."""
+    this run: not available in ``district_benchmarks``, and left out of every table's county figures.
+    ``county_name``: the partnership's name (manifest ``county_name``), the county rows' ``district_name``."""
     figures = build_district_benchmarks(con, run_id, run_date, previous_dir, backfills=backfills,
                                         unavailable=unavailable)
     leave_out = frozenset(unavailable or {})
@@ -78,6 +79,7 @@ def build_benchmarks(
     report.rows["status_movement"] = build_status_movement(con, run_id, run_date, previous_dir, leave_out)
     build_campaign(con, run_id, run_date, previous_dir, backfills=backfills, exclude=leave_out)
     report.rows["area_needs"] = build_area_needs(con, run_id, run_date, figures.published, leave_out)
+    name_county_rows(con, county_name)
     for name in TABLES:
         row = con.execute(f"SELECT count(*) FROM {name}").fetchone()
         report.rows[name] = int(row[0]) if row else 0
@@ -100,3 +102,11 @@ def build_benchmarks(
         report.headline["pension_credit_missing_gbp_a_year"] = float(
             round_money(figures.money[(COUNTY_CODE, "pension_credit_missing")]))
     return report
+
+
+def name_county_rows(con: duckdb.DuckDBPyConnection, county_name: str) -> None:
+    """Name the county rows of every table ``county_name`` (DESIGN.md C33), those of the earlier runs kept in
+    the history too, so one table never names the partnership two ways; ``lad_code`` stays 'county'."""
+    for name in TABLES:
+        con.execute(f"UPDATE {name} SET district_name = ? WHERE lad_code = ? AND district_name IS DISTINCT FROM ?",
+                    [county_name, COUNTY_CODE, county_name])

@@ -335,7 +335,12 @@ def campaign_list(output: OutputOption) -> None:
     """List the campaigns of the output folder, live and stopped."""
     from pipelines.action.campaigns import format_campaigns, list_campaigns
 
-    typer.echo(format_campaigns(list_campaigns(output)))
+    try:
+        campaigns = list_campaigns(output)
+    except UserError as err:
+        fail(str(err))
+        return
+    typer.echo(format_campaigns(campaigns))
 
 
 @campaign_app.command("stop")

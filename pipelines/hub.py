@@ -26,6 +26,7 @@ from pipelines.progress import QuietReporter, Reporter
 from pipelines.publish import write_database, write_parquet
 from pipelines.review import StoredDecision, load_decisions
 from schemas.config import RunConfig, duckdb_size
+from schemas.reference import COUNTY_NAME, partnership_name
 from schemas.sql import quote_str, table_exists
 
 # Columns that identify people (keyed hashes, name encodings) never leave the hub's work database.
@@ -91,8 +92,9 @@ def score_stage(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str, con
 
 def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, previous_dir: Path | None,
                     backfills: tuple[tuple[Path, str], ...] = (),
-                    unavailable: dict[str, str] | None = None) -> dict[str, Any]:
-    """District benchmarks, movement, campaign and area needs (disclosure-controlled).
+                    unavailable: dict[str, str] | None = None, county_name: str = COUNTY_NAME) -> dict[str, Any]:
+    """District benchmarks, movement, campaign and area needs (disclosure-controlled; county rows named
+    ``county_name``).
 
     ``backfills``: (folder, run_id) of back-dated runs whose long-format rows join this run's history;
     ``unavailable`` (code -> completeness status): districts whose rows are marked not available,
@@ -101,7 +103,7 @@ def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
     from benchmarks.build import build_benchmarks
 
     return build_benchmarks(con, run_id, as_of, previous_dir, backfills=backfills,
-                            unavailable=unavailable).as_manifest()
+                            unavailable=unavailable, county_name=county_name).as_manifest()
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[str]) -> dict[str, int]:
@@ -259,15 +261,16 @@ def run_hub(job: HubJob, timer: StageTimer, manifest: dict[str, Any], reporter: 
             sections["linkage"] = stage("link", "link", link)
         if first <= 1:
             sections["scoring"] = stage("score", "score", partial(score_stage, con, job.as_of, job.run_id, job.config))
+        county = partnership_name(job.lad_codes, job.config.report.county_name)  # as the manifest's county_name
         sections["benchmarks"] = stage("benchmark", "benchmark", partial(
-            benchmark_stage, con, job.run_id, job.as_of, job.previous, job.backfills, job.unavailable))
+            benchmark_stage, con, job.run_id, job.as_of, job.previous, job.backfills, job.unavailable, county))
         tell.stage("publish")
         sections["contact_list"] = timer.run("contact", partial(build_contact_list, con, job.previous, job.as_of))
         if job.output is not None:
             from pipelines.action.campaigns import campaign_stage
 
             sections["campaigns"] = timer.run("campaigns", partial(campaign_stage, con, job.output, job.run_id,
-                                                                   job.as_of, job.unavailable))
+                                                                   job.as_of, job.unavailable, county))
         sections["published_rows"] = timer.run("write", partial(write_outputs, con, job.staging, job.lad_codes))
         # povertylink.duckdb (its own connection, from the Parquet just written) while the reports are made
         with ThreadPoolExecutor(1, thread_name_prefix="povertylink-database") as pool:

@@ -10,20 +10,40 @@ output where BI tools read, and the previous good run stays current.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from schemas.errors import UserError
 from schemas.sql import quote_ident, quote_str
 
 CURRENT = "current"
 RUNS = "runs"
 STAGING_PREFIX = ".staging-"
 DISTRICT_OWN_FIGURES = ("campaigns.parquet",)  # districts/<LAD>/ files with exact figures, not a slice of the root's
+
+
+@contextmanager
+def folder_lock(lock_file: Path, busy: str) -> Iterator[None]:
+    """Hold ``flock`` on ``lock_file`` (made, with its folder, when missing) for the block: one writer at a time.
+
+    UserError ``busy`` at once when another process holds it (no waiting). The kernel releases the lock
+    when the process ends, so a killed writer never leaves it held.
+    """
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(busy) from None
+        yield
 
 
 def new_run_id(now: dt.datetime, as_of: dt.date) -> str:

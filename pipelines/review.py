@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import fcntl
 import hashlib
 import math
 import os
@@ -33,7 +32,7 @@ from typing import Any
 import duckdb
 
 from matching.clerical import DECISIONS_TABLE, create_decisions_table, pair_id
-from pipelines.publish import current_dir
+from pipelines.publish import current_dir, folder_lock
 from schemas.columns import LAD_PATTERN
 from schemas.errors import UserError
 from schemas.review import DECISION_COLUMNS, DECISIONS, REVIEW_QUEUE_COLUMNS
@@ -94,13 +93,8 @@ def decisions_path(output: Path) -> Path:
 def _review_lock(output: Path) -> Iterator[None]:
     """One import at a time per output folder (``flock`` on ``<output>/review/.lock``)."""
     folder = output / REVIEW_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"{folder}: another review import is writing there; try again when it has finished"
-                            ) from None
+    with folder_lock(folder / ".lock", f"{folder}: another review import is writing there; try again when it has "
+                     "finished"):
         yield
 
 
@@ -354,9 +348,11 @@ def _parse_file(file: Path, known: dict[str, tuple[str, str, str]], reviewer: st
                                         "date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
                 if decision is None:
                     continue
-                if pid in lines and lines[pid][1] != decision:
-                    problems.append(f"{where}, column decision: pair {pid} is also on line {lines[pid][0]} as "
-                                    f"{lines[pid][1]}; keep one decision per pair")
+                if pid in lines:  # the same decision again is one decision, recorded once
+                    if lines[pid][1] != decision:
+                        problems.append(f"{where}, column decision: pair {pid} is also on line {lines[pid][0]} as "
+                                        f"{lines[pid][1]}; keep one decision per pair")
+                    continue
                 lines[pid] = (line, decision)
                 if decision == "match":
                     for side, ref, one in (("claim", claim, "account"), ("account", account, "claim")):

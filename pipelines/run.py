@@ -12,7 +12,6 @@ Personal data: pseudonymised rows only, staged under the run's private staging f
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import os
 import platform
 import shutil
@@ -37,7 +36,15 @@ from pipelines.ingest.district import DISTRICT_THREADS, ingest_district, ingest_
 from pipelines.ingest.plan import DistrictPlan, plan_landing
 from pipelines.measure import StageTimer
 from pipelines.progress import QuietReporter, Reporter
-from pipelines.publish import clean_stale_staging, current_dir, new_run_id, promote, staging_dir, write_json
+from pipelines.publish import (
+    clean_stale_staging,
+    current_dir,
+    folder_lock,
+    new_run_id,
+    promote,
+    staging_dir,
+    write_json,
+)
 from pipelines.review import decisions_digest, in_force, precision_estimate, read_decisions
 from pipelines.run_guards import (
     check_extracts_found,
@@ -51,7 +58,7 @@ from pipelines.run_guards import (
 )
 from schemas.config import duckdb_size, load_config
 from schemas.errors import UserError
-from schemas.reference import partnership_name
+from schemas.reference import COUNTY_CODE, partnership_name
 
 EXIT_OK = 0
 EXIT_FILES_REJECTED = 1  # published, but at least one file was refused whole (see the summary)
@@ -195,7 +202,11 @@ def _cached(output: Path, key: str, build: Callable[[Path], dict[str, Any]], ear
         os.utime(folder)
         return entry | {"cache": "hit", "cache_key": key}
     building = folder.with_name(f"{folder.name}.building-{os.getpid()}-{time.monotonic_ns()}")
-    section = build(building)
+    try:
+        section = build(building)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)  # no half-built folder left (prune spares this process's)
+        raise
     shutil.rmtree(folder, ignore_errors=True)  # a damaged entry is dropped: rebuilt from the landing files
     os.replace(building, folder)
     cache.write_entry(folder, section)
@@ -402,13 +413,8 @@ def output_lock(output: Path) -> Iterator[None]:
     once would delete each other's work. The lock is ``flock`` on ``<output>/.povertylink.lock``,
     released by the kernel when the process ends, so a killed run never leaves it held.
     """
-    output.mkdir(parents=True, exist_ok=True)
-    with (output / ".povertylink.lock").open("a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"--output {output}: another povertylink run is writing there; "
-                            "try again when it has finished") from None
+    with folder_lock(output / ".povertylink.lock", f"--output {output}: another povertylink run is writing there; "
+                     "try again when it has finished"):
         yield
 
 
@@ -499,6 +505,9 @@ def _execute(request: RunRequest, executor: Executor, reporter: Reporter) -> Run
         steps = timer.run("partition", lambda: _partition(executor, staging, lad_codes, reporter, budget)) \
             if partitioned else None
         manifest.update(run_hub(job, timer, manifest, reporter))
+        for row in (manifest.get("scoring") or {}).get("summary") or []:  # C33: the county row as configured
+            if row.get("lad_code") == COUNTY_CODE:
+                row["district_name"] = manifest["county_name"]
         if steps is not None:
             manifest["linkage"]["partitions"] |= steps
     except UserError:

@@ -209,10 +209,7 @@ class RunConfig(BaseModel):
     @field_validator("parameters")
     @classmethod
     def _known_parameters(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - set(Parameters.parameter_names()))
-        if unknown:
-            raise ValueError(f"unknown key {unknown[0]!r}")
-        return value
+        return Parameters.refuse_unknown(value)
 
 
 def _allowed(section: str) -> list[str]:

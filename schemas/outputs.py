@@ -230,7 +230,7 @@ def _contact_fields() -> dict[str, Any]:
                                               "Universal Credit extract, else the council-tax account)", None)),
         "address_line_2": (OutText | None, _f("second line of the address", None)),
         "town": (OutText | None, _f("town", None)),
-        "postcode": (OutText, _f("postcode, 'OUT IN' upper case")),
+        "postcode": (OutText | None, _f("postcode, 'OUT IN' upper case; null where the claim has none (C19)", None)),
         "household_type": (OutText, _f("household type, as in households.parquet")),
         "resilience_status": (ResilienceStatus, _f("resilience status in this run")),
         "previous_status": (ResilienceStatus | None, _f(
@@ -283,7 +283,7 @@ class TargetListRow(BaseModel):
     address_line_1: OutText | None = _f("first line of the address as held in the extracts", None)
     address_line_2: OutText | None = _f("second line of the address", None)
     town: OutText | None = _f("town", None)
-    postcode: OutText = _f("postcode, 'OUT IN' upper case")
+    postcode: OutText | None = _f("postcode, 'OUT IN' upper case; null where the claim has none (C19)", None)
     household_type: OutText = _f("household type, as in households.parquet")
     resilience_status: ResilienceStatus = _f("resilience status in the run targeted")
     cashflow_monthly: Annotated[Decimal, Kind("money", "pounds a month, to the penny")] = _f(

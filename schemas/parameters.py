@@ -217,6 +217,15 @@ class Parameters(BaseModel):
         """Names of the parameters a run config may override (every field that is a Param)."""
         return [name for name in cls.model_fields if name not in ("tax_year", "starts", "ends", "overridden")]
 
+    @classmethod
+    def refuse_unknown(cls, overrides: dict[str, Any], noun: str = "key") -> dict[str, Any]:
+        """``overrides`` when every name is a parameter (for a pydantic validator of a ``[parameters]`` table);
+        ValueError ``unknown <noun> 'name'`` naming the first unknown one, in sorted order."""
+        unknown = sorted(set(overrides) - set(cls.parameter_names()))
+        if unknown:
+            raise ValueError(f"unknown {noun} {unknown[0]!r}")
+        return overrides
+
     def param(self, name: str) -> Param[Any]:
         """One parameter by name."""
         value = getattr(self, name)

@@ -46,7 +46,8 @@ class ReviewPairRow(BaseModel):
                                     "strong pair not linked because its account went to a better claim, or decided")
     claim_uprn: int | None = Field(None, description="the claim's UPRN; null where not held")
     account_uprn: int | None = Field(None, description="the account's UPRN; null where not held")
-    claim_postcode: str = Field(description="the claim's postcode, 'OUT IN'")
+    claim_postcode: str | None = Field(None, description="the claim's postcode, 'OUT IN'; null where the claim has "
+                                                       "none (C19)")
     account_postcode: str = Field(description="the account's postcode, 'OUT IN'")
     claim_address_line_1: str = Field(description="the claim's first address line, as the extract holds it")
     account_address_line_1: str = Field(description="the account's first address line, as the extract holds it")

@@ -133,11 +133,22 @@ class Campaign:
 
     @classmethod
     def read(cls, folder: Path) -> Campaign:
-        data = json.loads((folder / SETTINGS).read_text(encoding="utf-8"))
-        return cls(name=data["name"], check=data["check"], started=dt.date.fromisoformat(data["started"]),
-                   started_run_id=data["started_run_id"], districts=tuple(data["districts"]),
-                   cohort=int(data["cohort"]), status=data["status"], created_at=data["created_at"],
-                   stopped_at=data.get("stopped_at"))
+        """The campaign of ``folder``; UserError naming its ``campaign.json`` when that cannot be read."""
+        path = folder / SETTINGS
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            campaign = cls(name=data["name"], check=data["check"], started=dt.date.fromisoformat(data["started"]),
+                           started_run_id=data["started_run_id"], districts=tuple(data["districts"]),
+                           cohort=int(data["cohort"]), status=data["status"], created_at=data["created_at"],
+                           stopped_at=data.get("stopped_at"))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            what = f"no {err}" if isinstance(err, KeyError) else str(err).splitlines()[0] if str(err) else \
+                type(err).__name__
+            raise UserError(f"{path}: not a readable campaign ({what}); restore it, or move the folder "
+                            f"{folder.name} out of {folder.parent}") from None
+        if campaign.check not in CHECKS:
+            raise UserError(f"{path}: check {campaign.check!r} is not one of {', '.join(CHECKS)}")
+        return campaign
 
 
 def campaigns_dir(output: Path) -> Path:
@@ -152,14 +163,28 @@ def check_name(name: str) -> str:
     return name
 
 
-def list_campaigns(output: Path) -> list[Campaign]:
-    """Every campaign of the output folder (live and stopped), oldest first."""
+def read_campaigns(output: Path) -> tuple[list[Campaign], list[str]]:
+    """Every readable campaign of the output folder (live and stopped), oldest first, and a line naming
+    each ``campaign.json`` that cannot be read."""
     root = campaigns_dir(output)
     if not root.is_dir():
-        return []
-    found = [Campaign.read(f) for f in root.iterdir() if f.is_dir() and (f / SETTINGS).is_file()
-             and NAME.fullmatch(f.name)]
-    return sorted(found, key=lambda c: (c.created_at, c.name))
+        return [], []
+    found, problems = [], []
+    for folder in sorted(root.iterdir()):
+        if folder.is_dir() and (folder / SETTINGS).is_file() and NAME.fullmatch(folder.name):
+            try:
+                found.append(Campaign.read(folder))
+            except UserError as err:
+                problems.append(str(err))
+    return sorted(found, key=lambda c: (c.created_at, c.name)), problems
+
+
+def list_campaigns(output: Path) -> list[Campaign]:
+    """Every campaign of the output folder (live and stopped), oldest first; UserError for a damaged one."""
+    found, problems = read_campaigns(output)
+    if problems:
+        raise UserError(problems[0])
+    return found
 
 
 def _read_tables(con: duckdb.DuckDBPyConnection, run: Path) -> None:
@@ -361,25 +386,35 @@ def shared_rows(campaign: Campaign, figures: dict[str, dict[str, Any]], run_id: 
 
 
 def campaign_stage(con: duckdb.DuckDBPyConnection, output: Path, run_id: str, as_of: dt.date,
-                   unavailable: dict[str, str] | None = None) -> dict[str, Any]:
+                   unavailable: dict[str, str] | None = None, county_name: str = COUNTY_NAME) -> dict[str, Any]:
     """Follow every live campaign of ``output``: create ``campaigns`` (shared) and ``campaigns_exact`` (each
     district's own) in the hub's database, from its ``households``, ``benefits`` and ``council_tax``.
 
     ``unavailable``: district code -> completeness status of the districts not complete this run (their
-    figures null, outside the county). Returns the manifest's ``campaigns`` section (county figures as
+    figures null, outside the county); ``county_name``: the county rows' ``district_name`` (manifest
+    ``county_name``). Returns the manifest's ``campaigns`` section (county figures as
     shared); with no live campaign no table is created and no file written.
     """
     gaps = dict(unavailable or {})
-    every = list_campaigns(output)
+    every, damaged = read_campaigns(output)
     live = [c for c in every if c.status == "live"]
     stopped = sum(1 for c in every if c.status != "live")
     section: dict[str, Any] = {"folder": str(campaigns_dir(output)), "live": [], "stopped": stopped}
-    if not live:
+    followed = []
+    for campaign in live:  # a damaged campaign is named in the manifest and skipped: it never stops the run
+        cohort = campaigns_dir(output) / campaign.name / COHORT
+        try:
+            followed.append((campaign, outcome_counts(con, campaign, cohort)))
+        except duckdb.Error as err:
+            damaged.append(f"{cohort}: cannot be read ({str(err).splitlines()[0]}); restore it, or move the "
+                           f"folder {campaign.name} out of {campaigns_dir(output)}")
+    if damaged:
+        section["damaged"] = damaged
+    if not followed:
         return section
     create_from_model(con, "campaigns", CampaignRow)
     create_from_model(con, "campaigns_exact", CampaignRow)
-    for campaign in live:
-        figures = outcome_counts(con, campaign, campaigns_dir(output) / campaign.name / COHORT)
+    for campaign, figures in followed:
         shared = shared_rows(campaign, figures, run_id, as_of, gaps)
         insert_rows(con, "campaigns", shared)
         insert_rows(con, "campaigns_exact", exact_rows(campaign, figures, run_id, as_of, gaps))
@@ -389,5 +424,6 @@ def campaign_stage(con: duckdb.DuckDBPyConnection, output: Path, run_id: str, as
             "districts": list(campaign.districts),
             **{k: county.get(k) for k in ("cohort", *OUTCOMES, "value_received_annual",
                                           "value_still_missing_annual")}})
+    con.execute("UPDATE campaigns SET district_name = ? WHERE district = ?", [county_name, COUNTY_CODE])
     section["outputs"] = ["campaigns.parquet", "districts/<LAD>/campaigns.parquet"]
     return section

@@ -45,6 +45,7 @@ from benchmarks.disclosure import Line, protect, round_money
 from benchmarks.metrics import MONEY_METRICS, benchmark_lines, raw_counts
 from pipelines.publish import current_dir, write_json, write_parquet
 from schemas.columns import LAD_PATTERN
+from schemas.config import LinkSettings
 from schemas.errors import UserError
 from schemas.households import TAKEUP_CHECKS
 from schemas.outputs import METRICS
@@ -85,9 +86,7 @@ class ScenarioFile(BaseModel):
     @field_validator("parameters")
     @classmethod
     def _known(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - set(Parameters.parameter_names()))
-        if unknown:
-            raise ValueError(f"unknown parameter {unknown[0]!r}")
+        Parameters.refuse_unknown(value, "parameter")
         forbidden = sorted(set(value) & set(FORBIDDEN))
         if forbidden:
             raise ValueError(f"{forbidden[0]} may not be changed by a scenario (TAKEUP.md section 4)")
@@ -139,10 +138,13 @@ class ScenarioResult:
 
 
 def _score(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Parameters, run_id: str,
-           exclude: set[str]) -> tuple[list[str], dict[tuple[str, str], int], dict[tuple[str, str], Decimal]]:
+           exclude: set[str], linkage: LinkSettings
+           ) -> tuple[list[str], dict[tuple[str, str], int], dict[tuple[str, str], Decimal]]:
+    """Score ``households`` as the run did (its link settings: UC awards join claims and accounts at its
+    threshold) under ``params``; the benchmark counts."""
     from pipelines.score.households import score_households
 
-    score_households(con, as_of, params, run_id)
+    score_households(con, as_of, params, run_id, linkage)
     return raw_counts(con, exclude)
 
 
@@ -171,11 +173,12 @@ def _changes_sql() -> str:
 def _comparison_rows(name: str, run_id: str, areas: list[str], base: dict[tuple[str, str], Any],
                      scen: dict[tuple[str, str], Any], money_b: dict[tuple[str, str], Decimal],
                      money_s: dict[tuple[str, str], Decimal], changed: dict[tuple[str, str], Any],
-                     exact: bool) -> list[dict[str, Any]]:
-    """Rows of comparison.parquet; ``base``/``scen``/``changed``: count per (area, metric), None where hidden."""
+                     exact: bool, county_name: str = COUNTY_NAME) -> list[dict[str, Any]]:
+    """Rows of comparison.parquet; ``base``/``scen``/``changed``: count per (area, metric), None where hidden;
+    ``county_name``: the county rows' ``district_name`` (the run's manifest ``county_name``)."""
     rows = []
     for area in areas:
-        label = COUNTY_NAME if area == COUNTY_CODE else district_name(area)
+        label = county_name if area == COUNTY_CODE else district_name(area)
         for metric in METRICS:
             b, s = base[(area, metric)], scen[(area, metric)]
             hidden = b is None or s is None
@@ -239,6 +242,7 @@ def run_scenario(output: Path, scenario: ScenarioFile) -> ScenarioResult:
     if unknown:
         raise UserError(f"district {unknown[0]}: not in the current run (it has {', '.join(lad_codes)})")
     own = dict((manifest.get("config") or {}).get("parameters") or {})
+    linkage = LinkSettings.model_validate((manifest.get("config") or {}).get("linkage") or {})  # the run's
     baseline_params = load_parameters(as_of, own or None)
     scenario_params = load_parameters(as_of, own | scenario.parameters)
     exclude = {d["lad_code"] for d in (manifest.get("completeness") or {}).get("districts", [])
@@ -250,9 +254,9 @@ def run_scenario(output: Path, scenario: ScenarioFile) -> ScenarioResult:
     con = connect(building / "_work")
     try:
         _load(con, run, lad_codes)
-        districts, base, money_b = _score(con, as_of, baseline_params, run_id, exclude)
+        districts, base, money_b = _score(con, as_of, baseline_params, run_id, exclude, linkage)
         con.execute("CREATE OR REPLACE TABLE baseline AS SELECT * FROM households")
-        _, scen, money_s = _score(con, as_of, scenario_params, run_id, exclude)
+        _, scen, money_s = _score(con, as_of, scenario_params, run_id, exclude, linkage)
         con.execute(_changes_sql())
         published = quote_str(str(run / "households.parquet"))
         differ = con.execute(f"""SELECT count(*) FROM baseline b FULL JOIN read_parquet({published}) p
@@ -267,7 +271,7 @@ def run_scenario(output: Path, scenario: ScenarioFile) -> ScenarioResult:
             changed[(COUNTY_CODE, metric)] = sum(changed[(lad, metric)] for lad in districts)
         areas = [*(d for d in districts if not scenario.district or d in scenario.district), COUNTY_CODE]
         county_rows = _write_outputs(con, building, scenario.name, run_id, districts, areas, base, scen, money_b,
-                                     money_s, changed)
+                                     money_s, changed, str(manifest.get("county_name") or COUNTY_NAME))
         before, after = baseline_params.manifest(), scenario_params.manifest()
         summary = {"name": scenario.name, "description": scenario.description, "run_id": run_id,
                    "as_of": as_of.isoformat(), "tax_year": tax_year_for(as_of),
@@ -301,7 +305,7 @@ def run_scenario(output: Path, scenario: ScenarioFile) -> ScenarioResult:
 def _write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, name: str, run_id: str, districts: list[str],
                    areas: list[str], base: dict[tuple[str, str], int], scen: dict[tuple[str, str], int],
                    money_b: dict[tuple[str, str], Decimal], money_s: dict[tuple[str, str], Decimal],
-                   changed: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+                   changed: dict[tuple[str, str], int], county_name: str = COUNTY_NAME) -> list[dict[str, Any]]:
     """comparison.parquet (shared), and each reported district's exact comparison and changed households."""
     lines = benchmark_lines(districts)
     keep = {(COUNTY_CODE, metric): 1 for metric in METRICS}
@@ -312,7 +316,8 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, name: str, run_
     change_lines = [Line(tuple((lad, m) for lad in districts), (COUNTY_CODE, m)) for m in CHANGE_METRICS]
     shown_c = protect(changed, change_lines, keep={(COUNTY_CODE, m): 1 for m in CHANGE_METRICS})
     changed_pub = {k: v.count for k, v in shown_c.items()}
-    shared = _comparison_rows(name, run_id, areas, base_pub, scen_pub, money_b, money_s, changed_pub, exact=False)
+    shared = _comparison_rows(name, run_id, areas, base_pub, scen_pub, money_b, money_s, changed_pub, exact=False,
+                              county_name=county_name)
     _write_rows(con, shared, folder / "comparison.parquet")
     for lad in (a for a in areas if a != COUNTY_CODE):
         own = _comparison_rows(name, run_id, [lad], base, scen, money_b, money_s, changed, exact=True)

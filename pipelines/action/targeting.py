@@ -303,18 +303,25 @@ def _summary(request: TargetRequest, name: str, run_id: str, as_of: str,
 
 
 def _shared(summary: dict[str, Any]) -> dict[str, Any]:
-    """The summary as it may be shared across districts: counts under the 10-5 rule, money to £1,000."""
-    def protect(figures: dict[str, Any]) -> dict[str, Any]:
+    """The summary as it may be shared across districts: counts under the 10-5 rule, money to £1,000.
+
+    A district's budget is its whole awards (in proportion to its exact pool) times the award: hidden with
+    a hidden pool, else to £1,000, as it would otherwise reveal the pool. The county's is the budget asked for.
+    """
+    def protect(figures: dict[str, Any], asked: bool = False) -> dict[str, Any]:
+        pool = published_count(figures["pool"])
         selected = published_count(figures["selected"])  # money hidden with a hidden count, as in the benchmarks
-        return {"pool": published_count(figures["pool"]), "selected": selected, "budget": figures["budget"],
+        budget = figures["budget"] if asked else None if pool is None else round_money(figures["budget"])
+        return {"pool": pool, "selected": selected, "budget": budget,
                 "total": None if selected is None else round_money(figures["total"]),
                 "left_over": None if selected is None else round_money(figures["left_over"])}
 
     return {"settings": summary["settings"], "disclosure": "counts rounded to the nearest 5 (null for 1 to 9), "
-            "money to the nearest £1,000 (null with a hidden count); each district's exact figures are in "
+            "money to the nearest £1,000 (null with a hidden count; a district's budget null with a hidden pool); "
+            "each district's exact figures are in "
             "districts/<LAD>/summary.json",
             "districts": {lad: protect(f) for lad, f in summary["districts"].items()},
-            "county": protect(summary["county"])}
+            "county": protect(summary["county"], asked=True)}
 
 
 def format_summary(summary: dict[str, Any]) -> str:

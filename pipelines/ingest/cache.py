@@ -151,13 +151,20 @@ def copy_tree(source: Path, target: Path) -> None:
 def prune(output: Path, keep_days: int = KEEP_DAYS) -> int:
     """Remove cache entries not used for ``keep_days``, and every half-built entry (``<key>.building-*``,
     left by an attempt that failed or was killed: a run calls this holding the output folder's
-    lock, so no other run is building); returns how many were removed."""
+    lock, so no other run is building); returns how many were removed.
+
+    This process's own builds (``<key>.building-<pid>-*``) are kept: they are the validation's head start
+    (:func:`pipelines.run.head_start`), begun before the lock was taken and still being written (a build
+    that fails removes its folder itself)."""
     root = output / CACHE_DIR
     if not root.is_dir():
         return 0
     limit = time.time() - keep_days * 86400
+    own = f".building-{os.getpid()}-"
     removed = 0
     for folder in root.iterdir():
+        if own in folder.name:
+            continue
         if folder.is_dir() and (".building-" in folder.name or folder.stat().st_mtime < limit):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1

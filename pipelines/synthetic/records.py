@@ -58,7 +58,7 @@ class NoiseRates:
     house_number_missing: float = 0.0  # per record of a house: the house number left out
     flat_split: float = 0.0  # per record of a flat without a building name: flat on line 1, house on line 2
     postcode_typo: float = 0.0  # per record: one character of the inward code wrong
-    postcode_missing: float = 0.0  # per record: no postcode (the raw model requires one: quarantined)
+    postcode_missing: float = 0.0  # per record: no postcode (a claim is still valid, C19; an account is quarantined)
     uc_nino_mistyped: float = 0.0  # per UC award: every NINO on it has two digits swapped (universal_credit.py)
 
 

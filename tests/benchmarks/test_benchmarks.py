@@ -195,3 +195,23 @@ def test_area_needs_by_sector_lsoa_and_ward() -> None:
                         "WHERE metric = 'in_crisis_or_at_risk'")
     assert risk[("postcode_sector:CT1 1", "in_crisis_or_at_risk")] == (None, True)
     assert risk[("postcode_sector:CT3 4", "in_crisis_or_at_risk")] == (0, False)
+
+
+def test_county_rows_carry_the_partnership_name_and_keep_their_key(tmp_path: Path) -> None:
+    """C33: the configured name (manifest county_name) on every table's county rows, the history's too."""
+    con = duckdb.connect()
+    first_run(con)
+    build_benchmarks(con, "r1", D1, None)  # default: Kent
+    assert con.execute("SELECT DISTINCT district_name FROM district_benchmarks WHERE lad_code = 'county'"
+                       ).fetchall() == [("Kent",)]
+    run1 = publish_run(con, tmp_path / "runs" / "r1", (*TABLES, "households"))
+    second_run(con)
+    build_benchmarks(con, "r2", D2, run1, county_name="Kent and Medway")
+    for table in ("district_benchmarks", "status_movement", "pension_credit_campaign"):
+        names = con.execute(f"SELECT DISTINCT lad_code, district_name FROM {table} WHERE lad_code = 'county' "
+                            "OR district_name = 'Kent'").fetchall()
+        assert names == [("county", "Kent and Medway")], table
+    assert con.execute("SELECT count(DISTINCT run_id) FROM district_benchmarks WHERE lad_code = 'county' "
+                       "AND district_name = 'Kent and Medway'").fetchone() == (2,)  # r1's kept rows too
+    assert con.execute("SELECT DISTINCT district_name FROM district_benchmarks WHERE lad_code = ?", [A]
+                       ).fetchall() == [("Canterbury",)]  # districts as they were

@@ -226,3 +226,20 @@ def test_require_complete_publishes_nothing_and_exits_3(baseline: Baseline, tmp_
     assert (output / "current").resolve().name == baseline.run_id
     assert sorted(p.name for p in (output / "runs").iterdir() if not p.name.startswith(".")) == [baseline.run_id]
     assert "RUN FAILED: nothing was published" in result.stdout
+
+
+def test_a_configured_partnership_name_names_every_county_row(baseline: Baseline, tmp_path: Path) -> None:
+    """C33: [report] county_name reaches the aggregate tables' county rows (the kept runs' too) and the
+    manifest's scoring summary; the key lad_code stays 'county'."""
+    landing, output = copy_of(baseline, tmp_path)
+    outcome = run(landing, output, '[report]\ncounty_name = "Kent and Medway"\n')
+    assert outcome.exit_code == EXIT_OK, outcome.summary()
+    con = duckdb.connect()
+    for table in ("district_benchmarks", "status_movement", "pension_credit_campaign"):
+        names = con.execute(f"SELECT DISTINCT lad_code, district_name FROM read_parquet("
+                            f"'{output / 'current' / table}.parquet') WHERE lad_code = 'county' "
+                            "OR district_name = 'Kent'").fetchall()
+        assert names == [("county", "Kent and Medway")], table
+    county = [r for r in outcome.manifest["scoring"]["summary"] if r["lad_code"] == "county"]
+    assert [r["district_name"] for r in county] == ["Kent and Medway"]
+    assert outcome.manifest["county_name"] == "Kent and Medway"

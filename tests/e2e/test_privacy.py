@@ -177,4 +177,10 @@ def test_each_district_file_holds_only_its_own_rows(published: dict[str, object]
         assert table.num_rows > 0
         assert set(table.column("lad_code").to_pylist()) == {folder.name}
         total += table.num_rows
+        for path in sorted(folder.glob("*.parquet")):  # every row-level file of the district: its rows only
+            names = pq.read_schema(path).names
+            column = "lad_code" if "lad_code" in names else "district"
+            assert set(pq.read_table(path, columns=[column]).column(column).to_pylist()) <= {folder.name}, path
+        with (folder / "contact_list.csv").open(newline="", encoding="utf-8-sig") as handle:
+            assert {row["lad_code"] for row in csv.DictReader(handle)} <= {folder.name}
     assert total == pq.read_table(current / "households.parquet").num_rows

@@ -106,3 +106,19 @@ def test_a_bad_scenario_file_is_refused_with_one_line(scenario, tmp_path):
         assert result.returncode == 2 and message in result.stderr, (text, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in (scenario["out"] / "scenarios").iterdir()) == ["comfortable-300"]
+
+
+def test_the_baseline_is_scored_with_the_runs_own_link_settings(tmp_path):
+    """A run with its own [linkage] threshold joins UC awards at it; the scenario's baseline must too, or it
+    is not the published run (baseline_matches_published) and every change is measured from elsewhere."""
+    config = tmp_path / "run.toml"
+    config.write_text("[linkage]\nthreshold = 0.99\n")
+    out = tmp_path / "out"
+    outcome = run_local(RunRequest(SAMPLE, out, dt.date(2026, 11, 20), config=config), retry_delays=())
+    assert outcome.exit_code == 0, outcome.errors
+    file = tmp_path / "s.toml"
+    file.write_text('name = "same"\n[parameters]\nresilience_comfortable_from = 201\n')
+    result = povertylink("scenario", str(file), "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((out / "scenarios" / "same" / "scenario.json").read_text())
+    assert settings["baseline_matches_published"] is True

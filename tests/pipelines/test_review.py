@@ -203,3 +203,27 @@ def test_a_pair_of_an_earlier_queue_named_in_full_is_accepted(tmp_path: Path) ->
     assert import_decisions(out, earlier).recorded == 1
     stored = read_decisions(out)[0]
     assert (stored.claim_ref, stored.decision, stored.model_linked) == ("C7", "non-match", True)
+
+
+def test_an_import_while_another_holds_the_review_lock_is_refused_and_keeps_nothing(tmp_path: Path) -> None:
+    from pipelines.publish import folder_lock
+
+    out = _output(tmp_path)
+    exported = tmp_path / "review.csv"
+    export_queue(out, exported)
+    marked = _fill(exported, {"C1": "match"}, tmp_path / "a.csv")
+    with folder_lock(out / "review" / ".lock", "held"), \
+            pytest.raises(UserError, match="another review import is writing there"):
+        import_decisions(out, marked)
+    assert read_decisions(out) == []
+    assert import_decisions(out, marked).recorded == 1
+
+
+def test_a_pair_repeated_with_the_same_decision_is_recorded_once(tmp_path: Path) -> None:
+    out = _output(tmp_path)
+    c1a1 = pair_id(LAD, "C1", "A1")
+    twice = tmp_path / "twice.csv"
+    twice.write_text(f"pair_id,decision\n{c1a1},match\n{c1a1},Match\n", encoding="utf-8")
+    result = import_decisions(out, twice)
+    assert (result.recorded, result.matches, result.in_force) == (1, 1, 1)
+    assert len(read_decisions(out)) == 1

@@ -109,3 +109,35 @@ def test_shared_figures_publish_the_headline_and_hide_what_would_reveal_a_small_
 def test_a_campaign_name_must_be_a_plain_folder_name(name):
     with pytest.raises(UserError, match="use letters, digits"):
         check_name(name)
+
+
+def test_the_county_row_carries_the_partnership_name(tmp_path):
+    con = duckdb.connect()
+    _tables(con)
+    _campaign(tmp_path)
+    campaign_stage(con, tmp_path, "r2", AS_OF, county_name="Kent and Medway")
+    assert con.execute("SELECT district, district_name FROM campaigns ORDER BY district").fetchall() == [
+        ("E07000106", "Canterbury"), ("county", "Kent and Medway")]
+
+
+def test_a_damaged_campaign_is_named_and_skipped_and_the_others_are_followed(tmp_path):
+    from pipelines.action.campaigns import list_campaigns
+    from tests.cli import povertylink
+
+    con = duckdb.connect()
+    _tables(con)
+    _campaign(tmp_path)
+    _campaign(tmp_path, check="hb_pensioner")
+    settings = tmp_path / "campaigns" / "c-hb_pensioner" / "campaign.json"
+    settings.write_text('{"name": "c-hb_pensioner"', encoding="utf-8")  # cut short
+    section = campaign_stage(con, tmp_path, "r2", AS_OF)
+    assert [c["campaign"] for c in section["live"]] == ["c-ctr"]
+    assert len(section["damaged"]) == 1 and section["damaged"][0].startswith(f"{settings}: not a readable campaign")
+    with pytest.raises(UserError, match="campaign.json: not a readable campaign"):
+        list_campaigns(tmp_path)
+    listed = povertylink("campaign", "list", "--output", str(tmp_path))
+    assert listed.returncode == 2 and "Traceback" not in listed.stderr
+    assert listed.stderr.startswith("povertylink: error: ") and "c-hb_pensioner" in listed.stderr
+    (tmp_path / "campaigns" / "c-ctr" / "cohort.parquet").write_bytes(b"not parquet")
+    section = campaign_stage(con, tmp_path, "r3", AS_OF)
+    assert section["live"] == [] and any("cohort.parquet: cannot be read" in d for d in section["damaged"])

@@ -121,3 +121,16 @@ def test_the_district_csv_neutralises_an_address_formula(tmp_path: Path) -> None
         row = next(csv.DictReader(handle))
     assert (row["town"], row["address_line_2"]) == ("'" + hostile, "'@SUM(1+1)")
     assert row["cashflow_monthly"].startswith("-") or row["cashflow_monthly"][0].isdigit()
+
+
+def test_a_claim_with_no_postcode_is_listed_and_its_row_keeps_the_contract() -> None:
+    """C19: a claim with no postcode is still a household (postcode null); its contact-list row is valid
+    against ContactListRow, as the data dictionary publishes it."""
+    con = make_db([claim("B1", postcode=None)], [])
+    score(con)
+    build_contact_list(con, None, dt.date(2026, 11, 20))
+    cursor = con.execute("SELECT * FROM contact_list")
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    assert [(r["claim_ref"], r["postcode"], r["priority"]) for r in rows] == [("B1", None, 2)]
+    ContactListRow.model_validate(rows[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,16 @@ def test_the_documented_example_is_a_valid_scenario(tmp_path):
     scenario = load_scenario(file)
     params = load_parameters(dt.date(2026, 11, 20), scenario.parameters)  # the overrides validate too
     assert params.ctr_schemes.value["E07000112"].max_pct == 1
+
+
+def test_the_comparison_names_the_county_rows_as_the_run_did():
+    from pipelines.action.scenario import _comparison_rows
+    from schemas.outputs import METRICS
+
+    areas = ["E07000106", "county"]
+    cells = {(a, m): 20 for a in areas for m in (*METRICS, "households_changed", "status_changed")}
+    money = dict.fromkeys(cells, Decimal("1234.00"))
+    rows = _comparison_rows("s", "r1", areas, cells, cells, money, money, cells, exact=False,
+                            county_name="Kent and Medway")
+    assert {(r["lad_code"], r["district_name"]) for r in rows} == {("E07000106", "Canterbury"),
+                                                                    ("county", "Kent and Medway")}

@@ -68,3 +68,31 @@ def test_the_shared_summary_is_disclosure_controlled() -> None:
     assert shared["districts"]["E2"] == {"pool": 50, "selected": 25, "budget": D("5000"), "total": D("4000.00"),
                                          "left_over": D("1000.00")}
     assert shared["county"]["selected"] == 35 and shared["county"]["total"] == D("5000.00")
+
+
+def test_a_districts_share_of_the_budget_never_reveals_its_hidden_pool() -> None:
+    """A budget that covers every pool gives each district award x its exact pool: shared, that would
+    reveal a pool of 1 to 9 that the counts hide. Shared district budgets follow the 10-5 rule: hidden
+    with a hidden pool, else to £1,000; the county's is the budget asked for."""
+    from pathlib import Path
+
+    from pipelines.action.targeting import TargetRequest, _shared, plan
+
+    pool = [Candidate("E1", f"H{n}", "single_adult", "in_crisis", -100.0) for n in range(3)]
+    pool += [Candidate("E2", f"G{n}", "single_adult", "in_crisis", -100.0) for n in range(52)]
+    request = TargetRequest(Path("out"), budget=D("100000"), award=D("150"))
+    budgets, pools = plan(request, pool)
+    assert budgets == {"E1": D("450"), "E2": D("7800")}  # exact, for each district's own summary
+
+    def figures(lad: str) -> dict:
+        chosen = select(pools[lad], budgets[lad], FIXED)
+        total = sum((a for _, a in chosen), D(0))
+        return {"pool": len(pools[lad]), "selected": len(chosen), "budget": budgets[lad], "total": total,
+                "left_over": budgets[lad] - total}
+
+    county = {"pool": 55, "selected": 55, "budget": D("100000"), "total": D("8250"), "left_over": D("91750")}
+    shared = _shared({"settings": {}, "districts": {lad: figures(lad) for lad in budgets}, "county": county})
+    assert shared["districts"]["E1"] == {"pool": None, "selected": None, "budget": None, "total": None,
+                                         "left_over": None}
+    assert shared["districts"]["E2"]["budget"] == D("8000.00")
+    assert shared["county"]["budget"] == D("100000")
