@@ -162,7 +162,7 @@ def head_start(request: RunRequest) -> ThreadPoolExecutor | None:
     one still in progress; one that failed is validated again by its step, with the step's retries).
     None when there is nothing to start (another stage first, a Dask run, every district cached, or the
     landing folder cannot be planned: the run reports that itself). The caller shuts the pool down."""
-    if request.from_stage != "ingest" or request.task_runner != "threads":
+    if request.from_stage != "ingest" or request.task_runner != "threads" or output_busy(request.output_dir):
         return None
     try:
         plans = plan_landing(request.input_dir, request.as_of, request.districts)
@@ -416,6 +416,19 @@ def output_lock(output: Path) -> Iterator[None]:
     with folder_lock(output / ".povertylink.lock", f"--output {output}: another povertylink run is writing there; "
                      "try again when it has finished"):
         yield
+
+
+def output_busy(output: Path) -> bool:
+    """True when another process holds ``output``'s run lock (:func:`output_lock`) right now: the head start
+    then stays out of its cache (this run will stop at the lock anyway)."""
+    lock_file = output / ".povertylink.lock"
+    if not lock_file.is_file():
+        return False
+    try:
+        with output_lock(output):
+            return False
+    except UserError:
+        return True
 
 
 def execute(request: RunRequest, executor: Executor, reporter: Reporter | None = None) -> RunOutcome:

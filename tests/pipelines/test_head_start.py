@@ -95,3 +95,19 @@ def test_a_failed_build_leaves_no_half_built_folder(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="disk full"):
         run_module._cached(tmp_path, "k" * 16, failing)
     assert list((tmp_path / cache.CACHE_DIR).iterdir()) == []
+
+
+def test_no_head_start_while_another_run_holds_the_output(tmp_path: Path) -> None:
+    """Another run is writing the output folder: this one will stop at its lock, so it starts nothing in the
+    shared cache meanwhile (flock conflicts between two open files, as between two processes)."""
+    landing, output = tmp_path / "landing", tmp_path / "out"
+    generate(landing, districts=1, households=60, seed=4, raw=False)
+    request = RunRequest(landing, output, AS_OF_DATE)
+    with run_module.output_lock(output):
+        assert run_module.output_busy(output)
+        assert head_start(request) is None
+    assert not run_module.output_busy(output)
+    pool = head_start(request)
+    assert pool is not None
+    pool.shutdown(wait=True)
+    run_module._EARLY.clear()
