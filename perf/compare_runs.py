@@ -4,13 +4,15 @@
 
 Every Parquet file is compared row by row (run-id columns dropped, rows in a canonical order),
 ``manifest.json`` apart from what differs between any two runs (run ids, times, timings, versions,
-paths, cache keys, code hashes), and ``report.html`` apart from run ids and times. Prints one line
+paths, cache keys, code hashes), every CSV cell by cell (run ids masked; the bytes may differ where
+a writer quotes a cell that needs no quotes), and ``report.html`` apart from run ids and times. Prints one line
 per file and exits 1 when anything differs.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
 import sys
@@ -22,7 +24,8 @@ import pyarrow.parquet as pq
 RUN_ID_COLUMNS = ("run_id", "previous_run_id", "run_date")
 VOLATILE_KEYS = {"run_id", "started_at", "finished_at", "timings", "versions", "input_dir", "previous_run",
                  "cache_key", "cache", "link_key", "reused_from", "seconds", "wall_s", "cpu_s", "peak_rss_mb",
-                 "worker", "code", "staged", "folder"}
+                 "worker", "code", "staged", "folder",
+                 "task_runner", "partitions"}  # how the run was executed (threads or Dask), not what it found
 RUN_ID = re.compile(r"\d{8}T\d{6,12}Z(-as-of-\d{4}-\d{2}-\d{2})?")
 TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00:00| UTC)?")
 SECONDS = re.compile(r"[\d,]+(?:\.\d+)? s\b|(<dt>seconds[^<]*</dt><dd>)[\d.]+(</dd>)")
@@ -33,6 +36,11 @@ def _rows(path: Path) -> list[str]:
     table = pq.read_table(path)
     table = table.drop_columns([c for c in RUN_ID_COLUMNS if c in table.schema.names])
     return sorted(json.dumps(r, sort_keys=True, default=str) for r in table.to_pylist())
+
+
+def _cells(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [[RUN_ID.sub("<run>", cell) for cell in row] for row in csv.reader(handle)]
 
 
 def _strip(value: Any) -> Any:
@@ -69,6 +77,9 @@ def compare(a: Path, b: Path) -> list[str]:
             if ma != mb:
                 keys = sorted(k for k in set(ma) | set(mb) if ma.get(k) != mb.get(k))
                 differ.append(f"{name}: differs in {', '.join(keys)}")
+        elif name.endswith(".csv"):
+            if _cells(pa_) != _cells(pb):
+                differ.append(f"{name}: cells differ")
         elif name.endswith(".html"):
             if _report(pa_) != _report(pb):
                 differ.append(f"{name}: text differs")

@@ -121,13 +121,22 @@ def print_table(title: str, timer: StageTimer, targets: dict[str, tuple[float, f
         print(f"  {name:<12}{m['wall_s']:>9.2f}{m['cpu_s']:>9.2f}{m['peak_rss_mb']:>10.0f}  {target}")
 
 
+def measured_run(landing: Path, output: Path, extra: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> tuple[float, float]:
+    """``povertylink run`` as a user runs it (Prefect start-up included): wall seconds, and the peak resident
+    MB of the run's process (``wait4``: the largest of it and the children it waited for, not their sum)."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--input", str(landing), "--output",
+                              str(output), "--as-of", AS_OF.isoformat(), *(extra or [])],
+                             stdout=subprocess.DEVNULL, env=env)
+    _, _, usage = os.wait4(child.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
 def end_to_end(landing: Path, output: Path, extra: list[str] | None = None,
                env: dict[str, str] | None = None) -> float:
     """Wall seconds of ``povertylink run`` as a user runs it (Prefect start-up included)."""
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--input", str(landing), "--output", str(output),
-                    "--as-of", AS_OF.isoformat(), *(extra or [])], check=False, stdout=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
+    return measured_run(landing, output, extra, env)[0]
 
 
 @contextmanager
@@ -150,20 +159,53 @@ def prefect_server(home: Path, port: int = 4299) -> Iterator[dict[str, str]]:
         server.wait(timeout=30)
 
 
-def dask_end_to_end(landing: Path, output: Path) -> float:
+def dask_end_to_end(landing: Path, output: Path, threaded: Path | None = None) -> float:
     """Wall seconds of ``povertylink run`` on a local Dask cluster of two worker processes (started
-    beforehand, not timed); prints the figure with the workers' peak memory."""
+    beforehand, not timed); prints the figure with the hub's and the workers' peak memory, and whether its
+    outputs equal the threaded run's in ``threaded`` (a published output folder), by :mod:`perf.compare_runs`."""
     from distributed import Client, LocalCluster
+
+    from perf.compare_runs import compare
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        wall = end_to_end(landing, output, ["--task-runner", "dask", "--dask-address", cluster.scheduler_address])
+        wall, hub = measured_run(landing, output, ["--task-runner", "dask", "--dask-address",
+                                                   cluster.scheduler_address])
         peaks = client.run(lambda: __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss)
     manifest = json.loads((output / "current" / "manifest.json").read_text(encoding="utf-8"))
     stages = ", ".join(f"{name} {m['wall_s']:.1f} s" for name, m in manifest["timings"].items() if "wall_s" in m)
     print(f"  povertylink run --task-runner dask (LocalCluster, 2 workers x 1 thread): {wall:.1f} s wall; "
-          f"workers' peak {max(peaks.values()) / 1024:.0f} MB; {stages}")
+          f"hub's peak {hub:.0f} MB, workers' peak {max(peaks.values()) / 1024:.0f} MB; {stages}")
+    if threaded is not None:
+        differ = compare((threaded / "current").resolve(), (output / "current").resolve())
+        shown = f"{len(differ)} file(s) differ: {'; '.join(differ[:5])}" if differ else "identical (perf.compare_runs)"
+        print(f"  outputs of the Dask run and the threaded run: {shown}")
     return wall
+
+
+def first_districts(landing: Path, n: int, into: Path) -> Path:
+    """A landing folder of ``landing``'s first ``n`` districts (symbolic links; the county files too)."""
+    into.mkdir(parents=True, exist_ok=True)
+    districts = sorted(p for p in landing.iterdir() if p.is_dir() and not p.name.startswith("_"))[:n]
+    for source in [*districts, *(p for p in landing.iterdir() if p.is_file())]:
+        (into / source.name).symlink_to(source.resolve())
+    return into
+
+
+def dask_hub_memory(landing: Path, counts: list[int], tmp: Path) -> list[tuple[int, float, float]]:
+    """The hub's peak resident MB under the Dask run, against the number of districts (the first n of
+    ``landing``, fresh output each): (districts, wall s, hub peak MB) per count, printed as they come."""
+    from distributed import LocalCluster
+
+    rows: list[tuple[int, float, float]] = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        for n in counts:
+            subset = first_districts(landing, n, tmp / f"first-{n}")
+            wall, hub = measured_run(subset, tmp / f"dask-{n}", ["--task-runner", "dask", "--dask-address",
+                                                                 cluster.scheduler_address])
+            print(f"  Dask run, first {n} districts: {wall:.1f} s wall, hub's peak {hub:.0f} MB", flush=True)
+            rows.append((n, round(wall, 1), round(hub)))
+    return rows
 
 
 ENGLAND_DWELLINGS = 25_000_000  # about 25 million dwellings in about 300 districts
@@ -256,6 +298,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dask", action="store_true",
                         help="also time `povertylink run --task-runner dask` on a LocalCluster of two worker "
                              "processes (one thread each) on this machine, fresh output folder")
+    parser.add_argument("--dask-districts", type=str, default=None,
+                        help="comma-separated district counts, e.g. 3,6,12: the hub's peak memory under a Dask run "
+                             "of the first n districts (does it grow with the number of districts?)")
     parser.add_argument("--peer", action="store_true", help="also run the linkage bench against Splink")
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
     parser.add_argument("--cache", type=Path, default=None,
@@ -305,7 +350,10 @@ def main(argv: list[str] | None = None) -> None:
                           f"{again / wall:.2f} of the full run (target < 0.33)")
                     figures["rerun_one_district_s"] = round(again, 2)
         if args.dask:
-            figures["dask_end_to_end_s"] = round(dask_end_to_end(landing, Path(tmp) / "dask"), 2)
+            figures["dask_end_to_end_s"] = round(dask_end_to_end(landing, Path(tmp) / "dask", Path(tmp) / "out"), 2)
+        if args.dask_districts:
+            figures["dask_hub_memory"] = dask_hub_memory(
+                landing, [int(n) for n in args.dask_districts.split(",")], Path(tmp) / "by-districts")
     if args.peer:
         from perf.linkage_bench import main as bench_main
 
