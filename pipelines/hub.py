@@ -144,13 +144,15 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[
         if table_exists(con, table):
             put(f"{table}.parquet", table)
     if table_exists(con, "contact_list"):  # docs/CONTACT.md: the whole list for the hub, each district its own
-        from pipelines.action.contact import write_contact_csv
+        from pipelines.action.contact import write_contact_csvs
 
         put("contact_list.parquet", "SELECT * FROM contact_list ORDER BY lad_code, rank")
         for lad in lad_codes:
-            own = f"SELECT * FROM contact_list WHERE lad_code = {quote_str(lad)} ORDER BY rank"
-            put(f"districts/{lad}/contact_list.parquet", own)
-            write_contact_csv(con, own, folder / "districts" / lad / "contact_list.csv")  # rows as its Parquet
+            put(f"districts/{lad}/contact_list.parquet",
+                f"SELECT * FROM contact_list WHERE lad_code = {quote_str(lad)} ORDER BY rank")
+        # each district's CSV: the rows of its Parquet
+        write_contact_csvs(con, "SELECT * FROM contact_list", {lad: folder / "districts" / lad / "contact_list.csv"
+                                                                for lad in lad_codes})
     put("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"")
     return written
 

@@ -287,16 +287,35 @@ UTF8_BOM = b"\xef\xbb\xbf"
 
 def write_contact_csv(con: duckdb.DuckDBPyConnection, query: str, path: Path, order_by: str = "rank") -> int:
     """Write the rows of ``query`` (in the order of its column ``order_by``) as a CSV for spreadsheets:
-    UTF-8 with a BOM, CRLF, every cell through :func:`csv_cell_sql`; returns the rows written. DuckDB
-    writes it (a Python loop took ~5 s a county); the BOM goes in front as the file is moved into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    UTF-8 with a BOM, CRLF, every cell through :func:`csv_cell_sql`; returns the rows written."""
+    return write_contact_csvs(con, query, {"": path}, order_by, split_by="")[""]
+
+
+def write_contact_csvs(con: duckdb.DuckDBPyConnection, query: str, paths: dict[str, Path], order_by: str = "rank",
+                       split_by: str = "lad_code") -> dict[str, int]:
+    """Each district's rows of ``query`` (value of ``split_by`` -> its file in ``paths``; ``split_by`` ''
+    for one file of every row) as :func:`write_contact_csv` writes them; returns rows written per file.
+
+    DuckDB makes every cell once (a Python loop took ~5 s a county), then writes each file; the BOM
+    goes in front as the file is moved into place."""
     described = con.execute(f"DESCRIBE {query}").fetchall()
     cells = ", ".join(f"{csv_cell_sql(str(r[0]), str(r[1]))} AS {quote_ident(str(r[0]))}" for r in described)
-    part = path.with_name(f".{path.name}.part")
-    row = con.execute(f"COPY (SELECT {cells} FROM ({query}) q ORDER BY q.{quote_ident(order_by)}) TO "
-                      f"{quote_str(str(part))} (FORMAT csv, HEADER, NEW_LINE '\r\n')").fetchone()
-    with path.open("wb") as out, part.open("rb") as body:
-        out.write(UTF8_BOM)
-        shutil.copyfileobj(body, out, 1 << 20)
-    part.unlink()
-    return int(row[0]) if row else 0
+    split = f"q.{quote_ident(split_by)}" if split_by else "''"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _csv_cells AS SELECT {cells}, {split} AS _csv_split, "
+                f"q.{quote_ident(order_by)} AS _csv_order FROM ({query}) q")
+    written: dict[str, int] = {}
+    try:
+        for key, path in paths.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_name(f".{path.name}.part")
+            row = con.execute(f"COPY (SELECT * EXCLUDE (_csv_split, _csv_order) FROM _csv_cells WHERE _csv_split = "
+                              f"{quote_str(key)} ORDER BY _csv_order) TO {quote_str(str(part))} "
+                              "(FORMAT csv, HEADER, NEW_LINE '\r\n')").fetchone()
+            with path.open("wb") as out, part.open("rb") as body:
+                out.write(UTF8_BOM)
+                shutil.copyfileobj(body, out, 1 << 20)
+            part.unlink()
+            written[key] = int(row[0]) if row else 0
+    finally:
+        con.execute("DROP TABLE IF EXISTS _csv_cells")
+    return written

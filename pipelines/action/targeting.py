@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.disclosure import published_count, round_money
-from pipelines.action.contact import addresses_sql, district_name_sql, write_contact_csv
+from pipelines.action.contact import addresses_sql, district_name_sql, write_contact_csvs
 from pipelines.publish import current_dir, write_json
 from schemas.errors import UserError
 from schemas.households import HOUSEHOLD_TYPES
@@ -284,7 +284,8 @@ def _write(con: duckdb.DuckDBPyConnection, run: Path, staging: Path, rows: list[
         out.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY ({query}) TO {quote_str(str(out / 'contact_list.parquet'))} "
                     "(FORMAT parquet, COMPRESSION zstd)")
-        write_contact_csv(con, query, out / "contact_list.csv")
+    write_contact_csvs(con, f"SELECT {names} FROM target_list",  # each district's CSV: the rows of its Parquet
+                       {lad: staging / "districts" / lad / "contact_list.csv" for lad in lads})
 
 
 def _summary(request: TargetRequest, name: str, run_id: str, as_of: str,
