@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from benchmarks.charts import bar_chart
 from benchmarks.metrics import MONEY_METRICS, raw_counts
-from benchmarks.report import KEY_METRICS, county_name_of, fmt_count, fmt_rate, latest_run, quality_for
+from benchmarks.report import KEY_METRICS, county_name_of, fmt_count, fmt_rate, latest_run, quality_for, template
 from schemas.outputs import METRIC_LABELS, TAKEUP_METRICS
 from schemas.reference import COUNTY_CODE, district_name
 from schemas.sql import quote_str, table_exists
@@ -53,17 +52,27 @@ def _share(part: int, whole: int) -> str:
     return f"{part / whole:.0%}" if whole else "–"
 
 
-def own_figures(con: duckdb.DuckDBPyConnection, lad: str) -> tuple[dict[str, int], dict[str, Decimal]]:
+Figures = tuple[dict[str, int], dict[str, Decimal]]  # exact counts, and pounds a year, by metric
+
+
+def own_figures(con: duckdb.DuckDBPyConnection, lad: str) -> Figures:
     """This district's exact counts and pounds a year by metric (as ``district_benchmarks`` defines them)."""
+    return every_district_figures(con).get(lad, ({}, {}))
+
+
+def every_district_figures(con: duckdb.DuckDBPyConnection) -> dict[str, Figures]:
+    """:func:`own_figures` of every district on the connection, from one pass over the tables (a district's
+    figures are its own rows' alone: the same whether the other districts' rows are there or not)."""
     if not table_exists(con, "households"):
-        return {}, {}
-    others: set[str] = set()
-    for table in ("households", "council_tax", "arrears_signals"):
-        if table_exists(con, table):
-            others |= {str(r[0]) for r in con.execute(f"SELECT DISTINCT lad_code FROM {table}").fetchall()}
-    _, counts, money = raw_counts(con, others - {lad})
-    return ({m: n for (area, m), n in counts.items() if area == lad},
-            {m: v for (area, m), v in money.items() if area == lad})
+        return {}
+    _, counts, money = raw_counts(con)
+    figures: dict[str, Figures] = {}
+    for (area, metric), n in counts.items():
+        figures.setdefault(area, ({}, {}))[0][metric] = n
+    for (area, metric), value in money.items():
+        figures.setdefault(area, ({}, {}))[1][metric] = value
+    figures.pop(COUNTY_CODE, None)
+    return figures
 
 
 def headline_section(counts: dict[str, int], money: dict[str, Decimal]) -> dict[str, Any]:
@@ -187,12 +196,14 @@ def _signed(n: int) -> str:
 
 
 def write_district_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], lad: str, folder: Path,
-                          previous_dir: Path | None = None, generated: dt.datetime | None = None) -> Path:
-    """Write ``folder/report.html`` for district ``lad`` (UTF-8, self-contained, no script); returns its path."""
+                          previous_dir: Path | None = None, generated: dt.datetime | None = None,
+                          figures: Figures | None = None) -> Path:
+    """Write ``folder/report.html`` for district ``lad`` (UTF-8, self-contained, no script); returns its path.
+    ``figures``: its :func:`own_figures` when already computed (:func:`every_district_figures`)."""
     run_id, run_date = latest_run(con, manifest)
     county = county_name_of(con, manifest)
     name = district_name(lad)
-    counts, money = own_figures(con, lad)
+    counts, money = figures if figures is not None else own_figures(con, lad)
     context: dict[str, Any] = {
         "title": f"{name}: financial resilience", "district_name": name, "lad_code": lad, "county_name": county,
         "run_id": run_id or "–",
@@ -203,8 +214,7 @@ def write_district_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, An
         **place_section(con, run_id, lad, county), **campaigns_section(folder, lad),
         **changes_section(con, lad, previous_dir, manifest), **quality_for(con, manifest, lad),
     }
-    env = Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]))
-    html = env.get_template("district_report_template.html").render(**context)
+    html = template("district_report_template.html").render(**context)
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / "report.html"
     out.write_text(html, encoding="utf-8")

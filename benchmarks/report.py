@@ -10,13 +10,14 @@ rows and of ``links``, and the manifest. No row-level personal data reaches the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
 from markupsafe import Markup
 
 from benchmarks.charts import (
@@ -37,6 +38,12 @@ from schemas.sql import quote_str, table_exists
 from schemas.vocabulary import RESILIENCE_STATUSES
 
 HERE = Path(__file__).parent
+
+
+@functools.cache
+def template(name: str) -> Template:
+    """A report template of this folder, compiled once per process (autoescaped HTML)."""
+    return Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"])).get_template(name)
 KEY_METRICS = ("in_crisis_or_at_risk", "fuel_poverty", "water_poverty", "food_poverty", "fuel_water_food_poverty",
                "pension_credit_missing")
 TABLE_METRICS = ("households_scored", "in_crisis", "at_risk", "struggling", "coping", "comfortable",
@@ -481,8 +488,7 @@ def write_report(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], out_p
         **takeup_context(con, run_id, manifest), **quality_for(con, manifest),
         **review_context(manifest), "technical": technical_figures(manifest),
     }
-    env = Environment(loader=FileSystemLoader(HERE), autoescape=select_autoescape(["html"]))
-    html = env.get_template("report_template.html").render(**context)
+    html = template("report_template.html").render(**context)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(html, encoding="utf-8")
 

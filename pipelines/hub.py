@@ -161,13 +161,15 @@ def write_documents(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict
                     lad_codes: list[str] | None = None, previous_dir: Path | None = None) -> None:
     """``report.html`` (from the run's tables and manifest), each district's own
     ``districts/<LAD>/report.html`` (its exact figures; the others' only as published) and the data dictionary."""
-    from benchmarks.district_report import write_district_report
+    from benchmarks.district_report import every_district_figures, write_district_report
     from benchmarks.report import write_report
     from pipelines.dictionary import write_dictionary
 
     write_report(con, manifest, folder / "report.html")
+    figures = every_district_figures(con) if lad_codes else {}  # one pass for every district's own figures
     for lad in lad_codes or []:
-        write_district_report(con, manifest, lad, folder / "districts" / lad, previous_dir)
+        write_district_report(con, manifest, lad, folder / "districts" / lad, previous_dir,
+                              figures=figures.get(lad, ({}, {})))
     write_dictionary(folder)
 
 
