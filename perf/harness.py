@@ -168,7 +168,7 @@ def dask_end_to_end(landing: Path, output: Path) -> float:
 
 
 def without_uc(landing: Path, work: Path, with_uc: StageTimer, districts: tuple[str, ...] = (),
-               config: Path | None = None) -> dict[str, float]:
+               config: Path | None = None) -> dict[str, object]:
     """Run ``landing`` again with its Universal Credit extracts hidden (a copy of the folder, hard links where
     the filesystem allows, without ``*/universal_credit_*.csv``) and print the score stage with and without them
     (issue 17's target: scoring with UC at most 2x without; CPU seconds are the figure on a shared machine)."""
