@@ -14,9 +14,14 @@ Two joins fall back to a Fellegi-Sunter comparison when the exact one fails:
   share a number of its address and that nothing else is linked to. Linked pairs go into ``uc_links``
   (method ``probabilistic``).
 
-Both sides are prepared with :func:`matching.normalise.prepare_side_sql` (awards have a claim's
-columns) and scored with the linkage stage's starting model (:func:`matching.settings.within_start_model`,
-the same four comparisons), not re-estimated: the pairs are few and nearly all non-matches, where EM has
+Candidate pairs whose names could not reach the acceptance level are dropped before anything is prepared
+(:func:`_may_reach_name_level`: a necessary condition on the forename, nickname and surname hashes, so what
+is accepted does not change; at Kent scale it keeps 2,746 of 16,732 award-claim pairs and 6,394 of 25,074
+household-account pairs). The remaining sides are prepared with
+:func:`matching.normalise.prepare_side_sql` (awards have a claim's columns; their name encodings are
+fetched from ``universal_credit`` by the latest AP, as ``uc_awards`` does not carry them) and scored with
+the linkage stage's starting model (:func:`matching.settings.within_start_model`, the same four
+comparisons), not re-estimated: the pairs are few and nearly all non-matches, where EM has
 nothing to learn from. A pair is accepted at :class:`schemas.config.LinkSettings` ``threshold`` with a
 name agreement of at least :data:`matching.persons.MIN_NAME_LEVEL` (never on address and birth date
 alone), one to one, best weight first (:func:`matching.assign.assign_one_to_one`). Personal data: keyed
