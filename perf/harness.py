@@ -6,6 +6,7 @@
     python -m perf.harness --peer                # also run the linkage bench (ours vs Splink)
     python -m perf.harness --scale 1,2 --cache /tmp/scale_data   # 1x and 2x Kent: scale table, England projection
     python -m perf.harness --generate-only --districts 1 --households 500000   # the generator alone, timed
+    python -m perf.harness --without-uc          # scoring with / without the UC extracts (issue 17: <= 2x)
 
 The data are generated once per (districts, households, seed) and cached in perf/.cache/. They hold
 Universal Credit extracts at the caseload's real share (about one household in six on UC; see
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -200,13 +201,24 @@ def dask_end_to_end(landing: Path, output: Path, threaded: Path | None = None) -
     return wall
 
 
-def first_districts(landing: Path, n: int, into: Path) -> Path:
-    """A landing folder of ``landing``'s first ``n`` districts (symbolic links; the county files too)."""
-    into.mkdir(parents=True, exist_ok=True)
-    districts = sorted(p for p in landing.iterdir() if p.is_dir() and not p.name.startswith("_"))[:n]
-    for source in [*districts, *(p for p in landing.iterdir() if p.is_file())]:
-        (into / source.name).symlink_to(source.resolve())
+def linked_copy(landing: Path, into: Path, keep: Callable[[Path], bool]) -> Path:
+    """A copy of the files of ``landing`` that ``keep`` accepts (path relative to ``landing``), as hard links
+    where the filesystem allows (ingest refuses symbolic links that leave the landing folder)."""
+    for path in sorted(landing.rglob("*")):
+        if path.is_file() and keep(path.relative_to(landing)):
+            target = into / path.relative_to(landing)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:  # another filesystem: copy
+                shutil.copy2(path, target)
     return into
+
+
+def first_districts(landing: Path, n: int, into: Path) -> Path:
+    """A landing folder of ``landing``'s first ``n`` districts (and the county files; :func:`linked_copy`)."""
+    chosen = {p.name for p in sorted(p for p in landing.iterdir() if p.is_dir() and not p.name.startswith("_"))[:n]}
+    return linked_copy(landing, into, lambda rel: len(rel.parts) == 1 or rel.parts[0] in chosen)
 
 
 def dask_hub_memory(landing: Path, counts: list[int], tmp: Path) -> list[tuple[int, float, float]]:
@@ -223,6 +235,26 @@ def dask_hub_memory(landing: Path, counts: list[int], tmp: Path) -> list[tuple[i
             print(f"  Dask run, first {n} districts: {wall:.1f} s wall, hub's peak {hub:.0f} MB", flush=True)
             rows.append((n, round(wall, 1), round(hub)))
     return rows
+
+
+def without_uc(landing: Path, work: Path, with_uc: StageTimer, districts: tuple[str, ...] = (),
+               config: Path | None = None) -> dict[str, object]:
+    """Run ``landing`` again with its Universal Credit extracts hidden (a copy of the folder, hard links where
+    the filesystem allows, without ``*/universal_credit_*.csv``) and print the score stage with and without them
+    (issue 17's target: scoring with UC at most 2x without; CPU seconds are the figure on a shared machine)."""
+    hidden = linked_copy(landing, work / "landing-without-uc", lambda rel: not rel.name.startswith("universal_credit_"))
+    load = load_average()
+    timer = run_stages(hidden, work / "out-without-uc", districts=districts, config=config)
+    uc, plain = with_uc.stages["score"], timer.stages["score"]
+    ratio = {"wall": uc["wall_s"] / max(plain["wall_s"], 1e-9), "cpu": uc["cpu_s"] / max(plain["cpu_s"], 1e-9)}
+    print(f"\nscore stage with / without Universal Credit extracts (target: at most 2x; load {load} -> "
+          f"{load_average()})")
+    for label, m in (("with UC", uc), ("without UC", plain)):
+        print(f"  {label:<12}{m['wall_s']:>9.2f} s wall{m['cpu_s']:>9.2f} s CPU")
+    print(f"  {'ratio':<12}{ratio['wall']:>9.2f}x wall{ratio['cpu']:>8.2f}x CPU"
+          f"  {'ok' if ratio['cpu'] <= 2 else 'MISSED'} (CPU)")
+    return {"score_wall_ratio": round(ratio["wall"], 2), "score_cpu_ratio": round(ratio["cpu"], 2),
+            "score_without_uc": dict(plain)}
 
 
 ENGLAND_DWELLINGS = 25_000_000  # about 25 million dwellings in about 300 districts
@@ -325,6 +357,9 @@ def main(argv: list[str] | None = None) -> None:
                              "$POVERTYLINK_PERF_CACHE): big ones belong outside the checkout")
     parser.add_argument("--generate-only", action="store_true",
                         help="only generate the landing folder (timed: wall, CPU, peak memory) and stop")
+    parser.add_argument("--without-uc", action="store_true",
+                        help="also run the same landing folder with its Universal Credit extracts hidden and print "
+                             "the score stage's ratio with / without them (issue 17: at most 2x)")
     parser.add_argument("--config", type=Path, default=None,
                         help="the run's config file (e.g. [resources] memory_limit), as `run --config`")
     parser.add_argument("--first", type=int, default=0,
@@ -354,6 +389,8 @@ def main(argv: list[str] | None = None) -> None:
         print_table(f"stages of `run`, {len(chosen) or args.districts} districts x {args.households:,} dwellings "
                     f"({os.cpu_count()} cores)", timer, TARGETS if kent else None)
         figures: dict[str, object] = {"stages": timer.stages}
+        if args.without_uc:
+            figures["without_uc"] = without_uc(landing, Path(tmp), timer, chosen, args.config)
         if args.end_to_end or args.rerun:
             with prefect_server(Path(tmp) / "prefect") if args.server else nullcontext(None) as env:
                 where = "self-hosted Prefect server" if args.server else "Prefect's temporary server"

@@ -22,43 +22,55 @@ from schemas.sql import sql_date
 UC_COLUMNS = ("uc_award_ref", "uc_award_monthly", "uc_earnings_1", "uc_earnings_2", "uc_earnings_3",
               "uc_child_ages", "uc_ct_deduction_monthly")
 """Award columns the households SQL reads (NULL for a claim without an award)."""
+NAME_PARTS = (("forename", 2), ("nicknames", 3), ("surname", 4))
+"""Parts of a name encoding (``|``-separated, :mod:`matching.normalise`) kept per person of an award, as text."""
 
 
 def awards_sql(as_of: dt.date, has_uc: bool) -> str:
     """CREATE TEMP TABLE uc_awards: the live awards on ``as_of`` (empty without a universal_credit table).
 
-    One aggregation per award: its latest AP's row (``arg_max``) and the take-home pay of its last three APs,
-    newest first (``max_by(..., 3)``)."""
+    One aggregation per award (``_uc_latest``): its latest AP's start and the take-home pay of its last three
+    APs, newest first (``max_by(..., 3)``); then that AP's row joined (award_ref and ap_start are unique
+    together in a district's extract: validation quarantines duplicates), which is much cheaper than carrying
+    the whole row through the aggregation (``arg_max`` of a struct). No name encoding is carried (they are
+    long): only each person's forename, nickname and surname hashes (:data:`NAME_PARTS` of the encoding) for
+    blocking, and the latest AP's ``ap_start``, by which :mod:`pipelines.score.uc_link` fetches the names of
+    the few awards it compares."""
     if not has_uc:
         return ("CREATE OR REPLACE TEMP TABLE uc_awards AS SELECT NULL::VARCHAR AS lad_code,"
                 " NULL::VARCHAR AS award_ref, NULL::DATE AS extract_date, NULL::BIGINT AS uprn,"
                 " NULL::VARCHAR AS address_line_1,"
                 " NULL::VARCHAR AS address_line_2, NULL::VARCHAR AS town, NULL::VARCHAR AS postcode,"
-                " NULL::VARCHAR AS claimant_key, NULL::VARCHAR AS claimant_name, NULL::DATE AS claimant_birth_date,"
-                " NULL::VARCHAR AS partner_key, NULL::VARCHAR AS partner_name, NULL::DATE AS partner_birth_date,"
+                " NULL::DATE AS ap_start, NULL::VARCHAR AS claimant_key, NULL::VARCHAR AS claimant_forename,"
+                " NULL::VARCHAR AS claimant_nicknames, NULL::VARCHAR AS claimant_surname,"
+                " NULL::DATE AS claimant_birth_date, NULL::VARCHAR AS partner_key, NULL::VARCHAR AS partner_forename,"
+                " NULL::VARCHAR AS partner_nicknames, NULL::VARCHAR AS partner_surname,"
+                " NULL::DATE AS partner_birth_date,"
                 " NULL::BIGINT AS adults, NULL::BIGINT AS children, NULL::VARCHAR AS child_ages,"
                 " NULL::DECIMAL(18,2) AS carer_element, NULL::DECIMAL(18,2) AS housing_element,"
                 " NULL::DECIMAL(18,2) AS other_income_monthly, NULL::DECIMAL(18,2) AS capital,"
                 " NULL::DECIMAL(18,2) AS earnings_monthly, NULL::DECIMAL(18,2) AS award_monthly,"
                 " NULL::DECIMAL(18,2) AS council_tax_deduction_monthly, NULL::DECIMAL(18,2) AS earnings_1,"
                 " NULL::DECIMAL(18,2) AS earnings_2, NULL::DECIMAL(18,2) AS earnings_3 WHERE FALSE")
-    kept = ("extract_date", "notification_type", "ap_start", "uprn", "address_line_1", "address_line_2", "town",
-            "postcode", "claimant_key", "claimant_name", "claimant_birth_date", "partner_key", "partner_name",
-            "partner_birth_date", "adults", "children", "child_ages", "carer_element", "housing_element",
-            "other_income_monthly", "capital", "earnings_monthly", "award_monthly", "council_tax_deduction_monthly")
-    row = "{" + ", ".join(f"'{c}': {c}" for c in kept) + "}"
-    return f"""CREATE OR REPLACE TEMP TABLE uc_awards AS
-WITH g AS (
-    SELECT lad_code, award_ref, arg_max({row}, ap_start) AS a, max_by(earnings_monthly, ap_start, 3) AS last3
-    FROM universal_credit WHERE ap_end <= {sql_date(as_of)} GROUP BY lad_code, award_ref)
-SELECT lad_code, award_ref, a.extract_date, a.uprn, a.address_line_1, a.address_line_2, a.town, a.postcode,
-    a.claimant_key, a.claimant_name, a.claimant_birth_date, a.partner_key, a.partner_name, a.partner_birth_date,
-    CAST(a.adults AS BIGINT) AS adults, CAST(a.children AS BIGINT) AS children, a.child_ages,
-    a.carer_element, a.housing_element, a.other_income_monthly, a.capital, a.earnings_monthly, a.award_monthly,
-    a.council_tax_deduction_monthly, a.earnings_monthly AS earnings_1,
-    CASE WHEN len(last3) >= 2 THEN last3[1] + last3[2] END AS earnings_2,
-    CASE WHEN len(last3) >= 3 THEN last3[1] + last3[2] + last3[3] END AS earnings_3
-FROM g WHERE a.notification_type <> 'termination'"""
+
+    def person(who: str) -> str:
+        parts = ", ".join(f"split_part(u.{who}_name, '|', {k}) AS {who}_{part}" for part, k in NAME_PARTS)
+        return f"u.{who}_key, {parts}, u.{who}_birth_date"
+
+    return f"""CREATE OR REPLACE TEMP TABLE _uc_latest AS
+SELECT lad_code, award_ref, max(ap_start) AS ap_start, max_by(earnings_monthly, ap_start, 3) AS last3
+FROM universal_credit WHERE ap_end <= {sql_date(as_of)} GROUP BY lad_code, award_ref;
+CREATE OR REPLACE TEMP TABLE uc_awards AS
+SELECT u.lad_code, u.award_ref, u.extract_date, u.uprn, u.address_line_1, u.address_line_2, u.town, u.postcode,
+    u.ap_start, {person("claimant")}, {person("partner")},
+    CAST(u.adults AS BIGINT) AS adults, CAST(u.children AS BIGINT) AS children, u.child_ages,
+    u.carer_element, u.housing_element, u.other_income_monthly, u.capital, u.earnings_monthly, u.award_monthly,
+    u.council_tax_deduction_monthly, u.earnings_monthly AS earnings_1,
+    CASE WHEN len(g.last3) >= 2 THEN g.last3[1] + g.last3[2] END AS earnings_2,
+    CASE WHEN len(g.last3) >= 3 THEN g.last3[1] + g.last3[2] + g.last3[3] END AS earnings_3
+FROM universal_credit u
+JOIN _uc_latest g ON g.lad_code = u.lad_code AND g.award_ref = u.award_ref AND g.ap_start = u.ap_start
+WHERE u.notification_type <> 'termination'"""
 
 
 def claim_awards_sql() -> str:
@@ -76,20 +88,22 @@ GROUP BY b.lad_code, b.claim_ref"""
 
 def claims_sql() -> str:
     """CREATE TEMP TABLE claims (benefits plus UC-only awards, with the award columns) from ``claim_awards``, and
-    uc_links (UC-only households' accounts by UPRN). Tables, not views: each is read several times."""
+    uc_links (UC-only households' accounts by UPRN). Tables, not views: each is read several times.
+    ``claims`` holds no name encoding (scoring reads none; the fallback fetches the few it compares)."""
     award_cols = ("a.award_ref AS uc_award_ref, a.award_monthly AS uc_award_monthly, a.earnings_1 AS uc_earnings_1,"
                   " a.earnings_2 AS uc_earnings_2, a.earnings_3 AS uc_earnings_3, a.child_ages AS uc_child_ages,"
                   " a.council_tax_deduction_monthly AS uc_ct_deduction_monthly")
     weekly = "CAST(round({} * 12 / 52, 2) AS DECIMAL(18,2))"
     return f"""CREATE OR REPLACE TEMP TABLE claims AS
-SELECT b.*, CASE WHEN a.award_ref IS NULL THEN 'claim' ELSE 'both' END AS source, {award_cols}
+SELECT b.* EXCLUDE (claimant_name, partner_name),
+    CASE WHEN a.award_ref IS NULL THEN 'claim' ELSE 'both' END AS source, {award_cols}
 FROM benefits b
 LEFT JOIN claim_awards ca ON ca.lad_code = b.lad_code AND ca.claim_ref = b.claim_ref
 LEFT JOIN uc_awards a ON a.lad_code = ca.lad_code AND a.award_ref = ca.award_ref
 UNION ALL BY NAME
 SELECT a.lad_code, a.extract_date, 'UC-' || left(a.award_ref, 16) AS claim_ref, a.uprn, a.address_line_1,
-    a.address_line_2, a.town, a.postcode, a.claimant_key, a.claimant_name, a.claimant_birth_date, a.partner_key,
-    a.partner_name, a.partner_birth_date, a.adults, a.children, a.child_ages, CAST(0 AS BIGINT) AS non_dependants,
+    a.address_line_2, a.town, a.postcode, a.claimant_key, a.claimant_birth_date, a.partner_key,
+    a.partner_birth_date, a.adults, a.children, a.child_ages, CAST(0 AS BIGINT) AS non_dependants,
     'other' AS tenure, {weekly.format('a.housing_element')} AS rent_weekly,
     CAST(0 AS DECIMAL(18,2)) AS council_tax_weekly, CAST(0 AS DECIMAL(18,2)) AS hb_weekly,
     CAST(0 AS DECIMAL(18,2)) AS ctr_weekly, a.award_monthly AS uc_monthly,
