@@ -146,6 +146,23 @@ def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOu
     return holder["outcome"]
 
 
+def stop_prefect(timeout_s: float = 5.0) -> None:
+    """Send what Prefect still queues (events, logs; at most ``timeout_s`` seconds each), then stop the temporary
+    API server this process started, if any: for a command that ends next, so that the server's shutdown
+    messages (a busy machine can print an asyncio ``CancelledError``) come before the command's last lines."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.server.api.server import SubprocessASGIServer
+
+    try:
+        for service in (EventsWorker, APILogWorker):
+            service.drain_all(timeout=timeout_s)
+        for server in list(SubprocessASGIServer._instances.values()):
+            server.stop()
+    except Exception:  # noqa: BLE001 - best effort: the process ends next, and stops them anyway
+        pass
+
+
 def serve_nightly(input_dir: Path, output_dir: Path, cron: str | None, timezone: str, interval: int | None = None,
                   name: str = "nightly") -> None:
     """Register the nightly deployment with the Prefect server in PREFECT_API_URL and serve it."""

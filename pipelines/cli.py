@@ -218,11 +218,14 @@ def run(
         early = head_start(request)
     except UserError:
         pass
-    from flows import run_pipeline
+    from flows import run_pipeline, stop_prefect
     from pipelines.progress import make_reporter
 
     try:
-        outcome = run_pipeline(request, make_reporter(quiet=quiet, verbose=verbose))
+        try:
+            outcome = run_pipeline(request, make_reporter(quiet=quiet, verbose=verbose))
+        finally:
+            stop_prefect()  # its shutdown noise before the summary and any error line, not after them
     except UserError as err:
         fail(str(err))
         return
