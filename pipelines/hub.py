@@ -106,55 +106,78 @@ def benchmark_stage(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date,
                             unavailable=unavailable, county_name=county_name).as_manifest()
 
 
-def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[str]) -> dict[str, int]:
-    """Write every published Parquet file of the output contract, and each district's contact list as CSV
-    too; returns rows per Parquet file (in the order written). ``povertylink.duckdb`` is made from them
-    afterwards (:func:`pipelines.publish.write_database`)."""
-    written: dict[str, int] = {}
+# Tables whose files are written on a second cursor while the rest are written on the hub's own connection:
+# ordinary tables (a cursor sees them; temporary tables and registered Arrow data it would not), and the largest.
+SECOND_CURSOR_TABLES = ("households", "links", "arrears_signals", "review_queue_out")
 
-    def put(name: str, source: str) -> None:
-        written[name] = write_parquet(con, source, folder / name)
 
+def output_files(con: duckdb.DuckDBPyConnection, lad_codes: list[str]) -> list[tuple[str, str, str]]:
+    """Every published Parquet file of the output contract whose table exists: (file name, the SELECT or table
+    it holds, the table it reads), in the order of the contract."""
+    files: list[tuple[str, str, str]] = []
     if table_exists(con, "households"):
         columns = _safe_columns(con, "households")
-        put("households.parquet", f"SELECT {columns} FROM households ORDER BY lad_code, claim_ref")
-        for lad in lad_codes:
-            put(f"districts/{lad}/households.parquet",
-                f"SELECT {_safe_columns(con, 'households')} FROM households WHERE lad_code = {quote_str(lad)} "
-                "ORDER BY claim_ref")
+        files.append(("households.parquet", f"SELECT {columns} FROM households ORDER BY lad_code, claim_ref",
+                      "households"))
+        files += [(f"districts/{lad}/households.parquet", f"SELECT {columns} FROM households WHERE lad_code = "
+                   f"{quote_str(lad)} ORDER BY claim_ref", "households") for lad in lad_codes]
     if table_exists(con, "arrears_signals"):
-        put("arrears_signals.parquet", "SELECT * FROM arrears_signals ORDER BY lad_code, rank")
-        for lad in lad_codes:
-            put(f"districts/{lad}/arrears_signals.parquet",
-                f"SELECT * FROM arrears_signals WHERE lad_code = {quote_str(lad)} ORDER BY rank")
+        files.append(("arrears_signals.parquet", "SELECT * FROM arrears_signals ORDER BY lad_code, rank",
+                      "arrears_signals"))
+        files += [(f"districts/{lad}/arrears_signals.parquet", f"SELECT * FROM arrears_signals WHERE lad_code = "
+                   f"{quote_str(lad)} ORDER BY rank", "arrears_signals") for lad in lad_codes]
     if table_exists(con, "campaigns"):  # while a campaign is live: shared figures, and each district's exact ones
-        put("campaigns.parquet", "SELECT * FROM campaigns ORDER BY campaign, district = 'county', district")
-        for lad in lad_codes:
-            put(f"districts/{lad}/campaigns.parquet",
-                f"SELECT * FROM campaigns_exact WHERE district = {quote_str(lad)} ORDER BY campaign")
+        files.append(("campaigns.parquet", "SELECT * FROM campaigns ORDER BY campaign, district = 'county', district",
+                      "campaigns"))
+        files += [(f"districts/{lad}/campaigns.parquet", f"SELECT * FROM campaigns_exact WHERE district = "
+                   f"{quote_str(lad)} ORDER BY campaign", "campaigns_exact") for lad in lad_codes]
     if table_exists(con, "links"):
-        put("links.parquet", f"SELECT {_safe_columns(con, 'links')} FROM links ORDER BY lad_code, claim_ref")
+        files.append(("links.parquet", f"SELECT {_safe_columns(con, 'links')} FROM links ORDER BY lad_code, claim_ref",
+                      "links"))
     if table_exists(con, "review_queue_out"):  # clerical review: the hub's whole queue, each district its own pairs
-        order = "ORDER BY lad_code, claim_ref, account_ref"
-        put("review_queue.parquet", f"SELECT {_safe_columns(con, 'review_queue_out')} FROM review_queue_out {order}")
-        for lad in lad_codes:
-            put(f"districts/{lad}/review_queue.parquet", f"SELECT {_safe_columns(con, 'review_queue_out')} FROM "
-                f"review_queue_out WHERE lad_code = {quote_str(lad)} {order}")
-    for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign"):
-        if table_exists(con, table):
-            put(f"{table}.parquet", table)
+        order, columns = "ORDER BY lad_code, claim_ref, account_ref", _safe_columns(con, "review_queue_out")
+        files.append(("review_queue.parquet", f"SELECT {columns} FROM review_queue_out {order}", "review_queue_out"))
+        files += [(f"districts/{lad}/review_queue.parquet", f"SELECT {columns} FROM review_queue_out WHERE lad_code = "
+                   f"{quote_str(lad)} {order}", "review_queue_out") for lad in lad_codes]
+    files += [(f"{table}.parquet", table, table)
+              for table in ("district_benchmarks", "area_needs", "status_movement", "pension_credit_campaign")
+              if table_exists(con, table)]
     if table_exists(con, "contact_list"):  # docs/CONTACT.md: the whole list for the hub, each district its own
-        from pipelines.action.contact import write_contact_csvs
+        files.append(("contact_list.parquet", "SELECT * FROM contact_list ORDER BY lad_code, rank", "contact_list"))
+        files += [(f"districts/{lad}/contact_list.parquet", f"SELECT * FROM contact_list WHERE lad_code = "
+                   f"{quote_str(lad)} ORDER BY rank", "contact_list") for lad in lad_codes]
+    files.append(("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"",
+                  "quarantine"))
+    return files
 
-        put("contact_list.parquet", "SELECT * FROM contact_list ORDER BY lad_code, rank")
-        for lad in lad_codes:
-            put(f"districts/{lad}/contact_list.parquet",
-                f"SELECT * FROM contact_list WHERE lad_code = {quote_str(lad)} ORDER BY rank")
-        # each district's CSV: the rows of its Parquet
-        write_contact_csvs(con, "SELECT * FROM contact_list", {lad: folder / "districts" / lad / "contact_list.csv"
-                                                                for lad in lad_codes})
-    put("quarantine.parquet", "SELECT * FROM quarantine ORDER BY lad_code, kind, file, line, \"column\"")
-    return written
+
+def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, lad_codes: list[str]) -> dict[str, int]:
+    """Write every published Parquet file of the output contract, and each district's contact list as CSV
+    too; returns rows per Parquet file (in the contract's order). ``povertylink.duckdb`` is made from them
+    afterwards (:func:`pipelines.publish.write_database`).
+
+    Two at a time: the files of :data:`SECOND_CURSOR_TABLES` on a cursor of the hub's database in a thread
+    of their own, the others and the CSVs on ``con`` (each COPY alone keeps about one core busy)."""
+    files = output_files(con, lad_codes)
+    second = [(name, sql) for name, sql, table in files if table in SECOND_CURSOR_TABLES]
+    written: dict[str, int] = {}
+
+    def write_all(connection: duckdb.DuckDBPyConnection, chosen: list[tuple[str, str]]) -> None:
+        for name, sql in chosen:
+            written[name] = write_parquet(connection, sql, folder / name)
+
+    with con.cursor() as cursor, ThreadPoolExecutor(1, thread_name_prefix="povertylink-write") as pool:
+        other = pool.submit(write_all, cursor, second)
+        try:
+            write_all(con, [(name, sql) for name, sql, table in files if table not in SECOND_CURSOR_TABLES])
+            if table_exists(con, "contact_list"):  # each district's CSV: the rows of its Parquet
+                from pipelines.action.contact import write_contact_csvs
+
+                write_contact_csvs(con, "SELECT * FROM contact_list",
+                                   {lad: folder / "districts" / lad / "contact_list.csv" for lad in lad_codes})
+        finally:
+            other.result()  # waits for the second lane (and raises its error) before the cursor closes
+    return {name: written[name] for name, _, _ in files}
 
 
 def write_documents(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict[str, Any],

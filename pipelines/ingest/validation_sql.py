@@ -128,12 +128,19 @@ def with_helpers_sql(specs: list[ColumnSpec], source: str) -> str:
     pairs = [helper_columns(s) for s in specs]
     texts = ", ".join(f"{expr} AS {quote_ident(name)}" for (name, expr), _ in pairs)
     derived = ", ".join(f"{expr} AS {quote_ident(name)}" for _, more in pairs for name, expr in more)
-    cleaned = [f"regexp_replace({quote_ident(s.name)}, {quote_str(INVISIBLE_RE2_CLASS)}, '', 'g') AS "
-               f"{quote_ident(s.name)}" for s in specs if s.drops_invisible]
+    cleaned = [f"{_without_invisible(quote_ident(s.name))} AS {quote_ident(s.name)}"
+               for s in specs if s.drops_invisible]
     if cleaned:
         source = f"(SELECT * REPLACE ({', '.join(cleaned)}) FROM {source})"
     inner = f"(SELECT *, {texts} FROM {source})"
     return f"(SELECT *, {derived} FROM {inner})" if derived else inner
+
+
+def _without_invisible(expr: str) -> str:
+    """SQL: ``expr`` with the invisible characters removed. Every one of them is outside ASCII, so the regex
+    runs only on text with a character of more than one byte (byte length above character length)."""
+    return (f"CASE WHEN strlen({expr}) = length({expr}) THEN {expr} "
+            f"ELSE regexp_replace({expr}, {quote_str(INVISIBLE_RE2_CLASS)}, '', 'g') END")
 
 
 def _match(expr: str, pattern: str) -> str:
