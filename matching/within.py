@@ -10,6 +10,7 @@ threshold (method ``probabilistic``). Personal data: pseudonymised encodings onl
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import duckdb
@@ -182,38 +183,60 @@ def build_vectors(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | None = 
     return int(row[0]) if row else 0
 
 
-def _append(con: duckdb.DuckDBPyConnection, target: str, source: str, first: bool) -> None:
-    """Copy temp table ``source`` into temp table ``target`` (created from it on the ``first`` call)."""
+def _append(con: duckdb.DuckDBPyConnection, target: str, source: str, first: bool, temp: bool = True) -> None:
+    """Copy table ``source`` into table ``target`` (created from it on the ``first`` call: temporary, or an
+    ordinary table that every cursor of the database sees)."""
     if first:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM {source}")
+        con.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {target} AS SELECT * FROM {source}")
     else:
         con.execute(f"INSERT INTO {target} SELECT * FROM {source}")
 
 
 DECIDED = "_lk_decided"  # pairs decided "match" that blocking missed, held apart until the model is fitted
+LINK_LANES = 2  # districts prepared and compared at once, each on a cursor of its own (one district's run on ~1 core)
 
 
-def build_vectors_by_district(con: duckdb.DuckDBPyConnection, lad_codes: list[str]) -> int:
-    """:func:`build_vectors` one district at a time; ``_lk_vectors``, ``_lk_u_sample`` and ``_lk_claims``
-    (the person records' source) end as the union over the districts, the pairs analysts decided "match"
-    that blocking missed are compared into ``_lk_decided`` while the district's sides are there, and
-    ``_lk_accounts`` is dropped (nothing after comparison reads it), so the working set of blocking and
-    comparison is one district's, not the county's. The same rows as building all at once: blocking,
-    comparison and their frequencies never look across districts (as :mod:`matching.partition` relies on too)."""
+def build_vectors_by_district(con: duckdb.DuckDBPyConnection, lad_codes: list[str], lanes: int = LINK_LANES) -> int:
+    """:func:`build_vectors` one district at a time in each of ``lanes`` threads (districts dealt out in turn);
+    ``_lk_vectors``, ``_lk_u_sample`` and ``_lk_claims`` (the person records' source) end on ``con`` as the
+    union over the districts, the pairs analysts decided "match" that blocking missed are compared into
+    ``_lk_decided`` while the district's sides are there, and no ``_lk_accounts`` is left (nothing after
+    comparison reads it), so the working set of blocking and comparison is ``lanes`` districts', not the
+    county's. The same rows as building all at once: blocking, comparison and their frequencies never look
+    across districts (as :mod:`matching.partition` relies on too).
+
+    Each lane works on a cursor of ``con``'s database (its temporary tables its own) and appends its results
+    to ordinary tables ``<table>_lane<i>``, which are gathered into ``con``'s temporary tables and dropped:
+    one district's preparation is a single pipeline over one row group (one core), so two lanes keep two
+    cores busy."""
     codes = sorted(lad_codes)
     if not codes:
         return build_vectors(con, [])
-    kept = ("_lk_vectors", "_lk_u_sample", "_lk_claims")
-    con.execute(f"DROP TABLE IF EXISTS {DECIDED}")
-    for n, lad in enumerate(codes):
-        build_vectors(con, [lad])
-        add_decided_pairs(con, [lad], DECIDED)
-        for table in kept:
-            _append(con, f"{table}_all", table, n == 0)
-    con.execute("DROP TABLE _lk_accounts")
+    kept = ("_lk_vectors", "_lk_u_sample", "_lk_claims", DECIDED)
+    groups = [codes[i::lanes] for i in range(max(1, min(lanes, len(codes))))]
+    for table in ("_lk_accounts", DECIDED, *(f"{t}_lane{i}" for t in kept for i in range(len(groups)))):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def lane(i: int, group: list[str]) -> None:
+        with con.cursor() as cursor:
+            for lad in group:
+                build_vectors(cursor, [lad])
+                add_decided_pairs(cursor, [lad], DECIDED)
+                for table in kept:
+                    if table_exists(cursor, table):  # _lk_decided: only where analysts have decided pairs
+                        target = f"{table}_lane{i}"
+                        _append(cursor, target, table, not table_exists(cursor, target), temp=False)
+
+    with ThreadPoolExecutor(len(groups), thread_name_prefix="povertylink-link") as pool:
+        for job in [pool.submit(lane, i, group) for i, group in enumerate(groups)]:
+            job.result()
     for table in kept:
-        con.execute(f"DROP TABLE {table}")
-        con.execute(f"ALTER TABLE {table}_all RENAME TO {table}")
+        parts = [name for i in range(len(groups)) if table_exists(con, name := f"{table}_lane{i}")]
+        if parts:
+            union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in parts)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {union}")
+        for name in parts:
+            con.execute(f"DROP TABLE {name}")
     return _count(con, "SELECT count(*) FROM _lk_vectors")
 
 
