@@ -41,10 +41,8 @@ def awards_sql(as_of: dt.date, has_uc: bool) -> str:
                 " NULL::VARCHAR AS award_ref, NULL::DATE AS extract_date, NULL::BIGINT AS uprn,"
                 " NULL::VARCHAR AS address_line_1,"
                 " NULL::VARCHAR AS address_line_2, NULL::VARCHAR AS town, NULL::VARCHAR AS postcode,"
-                " NULL::DATE AS ap_start, NULL::VARCHAR AS claimant_key, NULL::VARCHAR AS claimant_forename,"
-                " NULL::VARCHAR AS claimant_nicknames, NULL::VARCHAR AS claimant_surname,"
-                " NULL::DATE AS claimant_birth_date, NULL::VARCHAR AS partner_key, NULL::VARCHAR AS partner_forename,"
-                " NULL::VARCHAR AS partner_nicknames, NULL::VARCHAR AS partner_surname,"
+                " NULL::DATE AS ap_start, NULL::VARCHAR AS claimant_key, NULL::VARCHAR AS claimant_name,"
+                " NULL::DATE AS claimant_birth_date, NULL::VARCHAR AS partner_key, NULL::VARCHAR AS partner_name,"
                 " NULL::DATE AS partner_birth_date,"
                 " NULL::BIGINT AS adults, NULL::BIGINT AS children, NULL::VARCHAR AS child_ages,"
                 " NULL::DECIMAL(18,2) AS carer_element, NULL::DECIMAL(18,2) AS housing_element,"
@@ -54,8 +52,7 @@ def awards_sql(as_of: dt.date, has_uc: bool) -> str:
                 " NULL::DECIMAL(18,2) AS earnings_2, NULL::DECIMAL(18,2) AS earnings_3 WHERE FALSE")
 
     def person(who: str) -> str:
-        parts = ", ".join(f"split_part(u.{who}_name, '|', {k}) AS {who}_{part}" for part, k in NAME_PARTS)
-        return f"u.{who}_key, {parts}, u.{who}_birth_date"
+        return f"u.{who}_key, u.{who}_name, u.{who}_birth_date"
 
     return f"""CREATE OR REPLACE TEMP TABLE _uc_latest AS
 SELECT lad_code, award_ref, max(ap_start) AS ap_start, max_by(earnings_monthly, ap_start, 3) AS last3
