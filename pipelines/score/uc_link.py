@@ -75,9 +75,10 @@ def _name_parts() -> str:
 
 
 def _named_awards(where: str) -> str:
-    """``uc_awards`` rows matching ``where`` (alias ``a``) with their name encodings, fetched from
-    ``universal_credit`` by the latest AP's ``ap_start`` (unique with award_ref in a district: validation)."""
-    return f"(SELECT a.* FROM uc_awards a WHERE {where})"
+    """``uc_awards`` rows matching ``where`` (alias ``a``) with their name encodings, fetched from the latest AP's
+    row of ``universal_credit`` by its ``rowid`` (``uc_row``: a join on one integer, built from the few awards)."""
+    return (f"(SELECT a.*, u.claimant_name, u.partner_name FROM uc_awards a JOIN universal_credit u"
+            f" ON u.rowid = a.uc_row WHERE {where})")
 
 
 def _hashes(forename: str, nicknames: str, surname: str) -> tuple[str, str, str]:
@@ -149,18 +150,18 @@ def join_awards_to_claims(con: duckdb.DuckDBPyConnection, settings: LinkSettings
     """
     settings = settings or LinkSettings()
     opened = "NOT EXISTS (SELECT 1 FROM claim_awards j WHERE j.lad_code = {t}.lad_code AND j.{ref} = {t}.{ref})"
-    awards = f"(SELECT award_ref, {_name_parts()} FROM uc_awards a WHERE {opened.format(t='a', ref='award_ref')})"
+    awards = f"(SELECT award_ref, {_name_parts()} FROM {_named_awards(opened.format(t='a', ref='award_ref'))} n)"
     claims = (f"(SELECT claim_ref, {_name_parts()} FROM benefits b WHERE {opened.format(t='b', ref='claim_ref')})")
     names = " OR ".join(_may_reach_name_level(_hashed("ah", x), _hashed("bh", y)) for x in "cp" for y in "cp")
     award_hashes = _hash_columns({"c": _encoded_person("a", "claimant"), "p": _encoded_person("a", "partner")})
     claim_hashes = _hash_columns({"c": _encoded_person("b", "claimant"), "p": _encoded_person("b", "partner")})
+    in_k = "EXISTS (SELECT 1 FROM k WHERE k.lad_code = a.lad_code AND k.award_ref = a.award_ref)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_award_pairs AS
         WITH k AS MATERIALIZED (
                 SELECT DISTINCT x.lad_code, x.ref AS award_ref, y.ref AS claim_ref
                 FROM ({_keys(awards, "award_ref")}) x JOIN ({_keys(claims, "claim_ref")}) y
                   ON x.lad_code = y.lad_code AND x.k = y.k),
-             ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM uc_awards a
-                    SEMI JOIN k ON k.lad_code = a.lad_code AND k.award_ref = a.award_ref),
+             ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM {_named_awards(in_k)} a),
              bh AS MATERIALIZED (SELECT b.lad_code, b.claim_ref, {claim_hashes} FROM benefits b
                     SEMI JOIN k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref)
         SELECT k.* FROM k JOIN ah ON ah.lad_code = k.lad_code AND ah.award_ref = k.award_ref
@@ -215,9 +216,10 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
         SELECT o.lad_code, o.claim_ref, o.uc_award_ref, t.account_ref
         FROM _uc_open o JOIN _uc_near t ON t.lad_code = o.lad_code AND t.postcode = o.postcode
         WHERE list_has_any(o.numbers, {numbers_t}) OR (len(o.numbers) = 0 AND len({numbers_t}) = 0)""")
+    in_pairs = ("EXISTS (SELECT 1 FROM _uc_address_pairs k"
+                " WHERE k.lad_code = a.lad_code AND k.uc_award_ref = a.award_ref)")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_account_pairs AS
-        WITH ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM uc_awards a
-                    SEMI JOIN _uc_address_pairs k ON k.lad_code = a.lad_code AND k.uc_award_ref = a.award_ref),
+        WITH ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM {_named_awards(in_pairs)} a),
              th AS MATERIALIZED (SELECT t.lad_code, t.account_ref, {liable_hashes} FROM _uc_near t
                     SEMI JOIN _uc_address_pairs k ON k.lad_code = t.lad_code AND k.account_ref = t.account_ref)
         SELECT k.lad_code, k.claim_ref, k.account_ref
@@ -225,8 +227,9 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
              JOIN th ON th.lad_code = k.lad_code AND th.account_ref = k.account_ref
         WHERE {names}""")
     paired = "EXISTS (SELECT 1 FROM _uc_account_pairs k WHERE k.lad_code = {t}.lad_code AND k.{ref} = {t}.{ref})"
-    named = ("(SELECT c.*, a.claimant_name, a.partner_name FROM claims c JOIN uc_awards a"
+    named = ("(SELECT c.*, u.claimant_name, u.partner_name FROM claims c JOIN uc_awards a"
              " ON a.lad_code = c.lad_code AND a.award_ref = c.uc_award_ref"
+             " JOIN universal_credit u ON u.rowid = a.uc_row"
              f" WHERE c.source = 'uc' AND {paired.format(t='c', ref='claim_ref')})")
     con.execute(_prepare("claims", named, "claim_ref", "_uc_only_side"))
     con.execute("""CREATE OR REPLACE TEMP TABLE _uc_pair_accounts AS SELECT * FROM _uc_near t

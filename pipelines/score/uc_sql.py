@@ -41,8 +41,8 @@ def awards_sql(as_of: dt.date, has_uc: bool) -> str:
                 " NULL::VARCHAR AS award_ref, NULL::DATE AS extract_date, NULL::BIGINT AS uprn,"
                 " NULL::VARCHAR AS address_line_1,"
                 " NULL::VARCHAR AS address_line_2, NULL::VARCHAR AS town, NULL::VARCHAR AS postcode,"
-                " NULL::DATE AS ap_start, NULL::VARCHAR AS claimant_key, NULL::VARCHAR AS claimant_name,"
-                " NULL::DATE AS claimant_birth_date, NULL::VARCHAR AS partner_key, NULL::VARCHAR AS partner_name,"
+                " NULL::DATE AS ap_start, NULL::BIGINT AS uc_row, NULL::VARCHAR AS claimant_key,"
+                " NULL::DATE AS claimant_birth_date, NULL::VARCHAR AS partner_key,"
                 " NULL::DATE AS partner_birth_date,"
                 " NULL::BIGINT AS adults, NULL::BIGINT AS children, NULL::VARCHAR AS child_ages,"
                 " NULL::DECIMAL(18,2) AS carer_element, NULL::DECIMAL(18,2) AS housing_element,"
@@ -52,21 +52,22 @@ def awards_sql(as_of: dt.date, has_uc: bool) -> str:
                 " NULL::DECIMAL(18,2) AS earnings_2, NULL::DECIMAL(18,2) AS earnings_3 WHERE FALSE")
 
     def person(who: str) -> str:
-        return f"u.{who}_key, u.{who}_name, u.{who}_birth_date"
+        return f"u.{who}_key, u.{who}_birth_date"
 
     return f"""CREATE OR REPLACE TEMP TABLE _uc_latest AS
-SELECT lad_code, award_ref, max(ap_start) AS ap_start, max_by(earnings_monthly, ap_start, 3) AS last3
+SELECT lad_code, award_ref, max(ap_start) AS ap_start, arg_max(rowid, ap_start) AS uc_row,
+    max_by(earnings_monthly, ap_start, 3) AS last3
 FROM universal_credit WHERE ap_end <= {sql_date(as_of)} GROUP BY lad_code, award_ref;
 CREATE OR REPLACE TEMP TABLE uc_awards AS
 SELECT u.lad_code, u.award_ref, u.extract_date, u.uprn, u.address_line_1, u.address_line_2, u.town, u.postcode,
-    u.ap_start, {person("claimant")}, {person("partner")},
+    u.ap_start, g.uc_row, {person("claimant")}, {person("partner")},
     CAST(u.adults AS BIGINT) AS adults, CAST(u.children AS BIGINT) AS children, u.child_ages,
     u.carer_element, u.housing_element, u.other_income_monthly, u.capital, u.earnings_monthly, u.award_monthly,
     u.council_tax_deduction_monthly, u.earnings_monthly AS earnings_1,
     CASE WHEN len(g.last3) >= 2 THEN g.last3[1] + g.last3[2] END AS earnings_2,
     CASE WHEN len(g.last3) >= 3 THEN g.last3[1] + g.last3[2] + g.last3[3] END AS earnings_3
 FROM universal_credit u
-JOIN _uc_latest g ON g.lad_code = u.lad_code AND g.award_ref = u.award_ref AND g.ap_start = u.ap_start
+JOIN _uc_latest g ON g.uc_row = u.rowid
 WHERE u.notification_type <> 'termination'"""
 
 
