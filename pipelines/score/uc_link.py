@@ -19,7 +19,8 @@ Candidate pairs whose names could not reach the acceptance level are dropped bef
 is accepted does not change; at Kent scale it keeps 2,746 of 16,732 award-claim pairs and 6,394 of 25,074
 household-account pairs). The remaining sides are prepared with
 :func:`matching.normalise.prepare_side_sql` (awards have a claim's columns; their name encodings are
-fetched from ``universal_credit`` by the latest AP, as ``uc_awards`` does not carry them) and scored with
+fetched from ``universal_credit`` by the latest AP's rowid, ``uc_row``, as ``uc_awards`` does not carry them;
+the UC-only side's candidate accounts are read from ``council_tax`` once, ``_uc_near``) and scored with
 the linkage stage's starting model (:func:`matching.settings.within_start_model`, the same four
 comparisons), not re-estimated: the pairs are few and nearly all non-matches, where EM has
 nothing to learn from. A pair is accepted at :class:`schemas.config.LinkSettings` ``threshold`` with a

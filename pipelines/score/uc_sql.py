@@ -23,19 +23,20 @@ UC_COLUMNS = ("uc_award_ref", "uc_award_monthly", "uc_earnings_1", "uc_earnings_
               "uc_child_ages", "uc_ct_deduction_monthly")
 """Award columns the households SQL reads (NULL for a claim without an award)."""
 NAME_PARTS = (("forename", 2), ("nicknames", 3), ("surname", 4))
-"""Parts of a name encoding (``|``-separated, :mod:`matching.normalise`) kept per person of an award, as text."""
+"""Parts of a name encoding (``|``-separated, :mod:`matching.normalise`) the UC fallbacks read per person, as text."""
 
 
 def awards_sql(as_of: dt.date, has_uc: bool) -> str:
     """CREATE TEMP TABLE uc_awards: the live awards on ``as_of`` (empty without a universal_credit table).
 
-    One aggregation per award (``_uc_latest``): its latest AP's start and the take-home pay of its last three
-    APs, newest first (``max_by(..., 3)``); then that AP's row joined (award_ref and ap_start are unique
-    together in a district's extract: validation quarantines duplicates), which is much cheaper than carrying
-    the whole row through the aggregation (``arg_max`` of a struct). No name encoding is carried (they are
-    long): only each person's forename, nickname and surname hashes (:data:`NAME_PARTS` of the encoding) for
-    blocking, and the latest AP's ``ap_start``, by which :mod:`pipelines.score.uc_link` fetches the names of
-    the few awards it compares."""
+    One aggregation per award (``_uc_latest``): its latest AP's start, that AP row's ``rowid`` in
+    ``universal_credit`` (``uc_row``; award_ref and ap_start are unique together in a district's extract:
+    validation quarantines duplicates) and the take-home pay of its last three APs, newest first
+    (``max_by(..., 3)``); then that row joined by ``uc_row`` (one integer), which is much cheaper than carrying
+    the whole row through the aggregation (``arg_max`` of a struct, or ``arg_max_null`` per column). No name
+    encoding is carried or split (they are long, and only the few awards the fallbacks compare need them):
+    :mod:`pipelines.score.uc_link` fetches those awards' names from ``universal_credit`` by ``uc_row``
+    (valid within the stage: ``universal_credit`` is not changed while scoring)."""
     if not has_uc:
         return ("CREATE OR REPLACE TEMP TABLE uc_awards AS SELECT NULL::VARCHAR AS lad_code,"
                 " NULL::VARCHAR AS award_ref, NULL::DATE AS extract_date, NULL::BIGINT AS uprn,"
