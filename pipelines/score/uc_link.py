@@ -19,7 +19,8 @@ Candidate pairs whose names could not reach the acceptance level are dropped bef
 is accepted does not change; at Kent scale it keeps 2,746 of 16,732 award-claim pairs and 6,394 of 25,074
 household-account pairs). The remaining sides are prepared with
 :func:`matching.normalise.prepare_side_sql` (awards have a claim's columns; their name encodings are
-fetched from ``universal_credit`` by the latest AP, as ``uc_awards`` does not carry them) and scored with
+fetched from ``universal_credit`` by the latest AP's rowid, ``uc_row``, as ``uc_awards`` does not carry them;
+the UC-only side's candidate accounts are read from ``council_tax`` once, ``_uc_near``) and scored with
 the linkage stage's starting model (:func:`matching.settings.within_start_model`, the same four
 comparisons), not re-estimated: the pairs are few and nearly all non-matches, where EM has
 nothing to learn from. A pair is accepted at :class:`schemas.config.LinkSettings` ``threshold`` with a
@@ -75,10 +76,10 @@ def _name_parts() -> str:
 
 
 def _named_awards(where: str) -> str:
-    """``uc_awards`` rows matching ``where`` (alias ``a``) with their name encodings, fetched from
-    ``universal_credit`` by the latest AP's ``ap_start`` (unique with award_ref in a district: validation)."""
+    """``uc_awards`` rows matching ``where`` (alias ``a``) with their name encodings, fetched from the latest AP's
+    row of ``universal_credit`` by its ``rowid`` (``uc_row``: a join on one integer, built from the few awards)."""
     return (f"(SELECT a.*, u.claimant_name, u.partner_name FROM uc_awards a JOIN universal_credit u"
-            f" ON u.lad_code = a.lad_code AND u.award_ref = a.award_ref AND u.ap_start = a.ap_start WHERE {where})")
+            f" ON u.rowid = a.uc_row WHERE {where})")
 
 
 def _hashes(forename: str, nicknames: str, surname: str) -> tuple[str, str, str]:
@@ -89,11 +90,6 @@ def _hashes(forename: str, nicknames: str, surname: str) -> tuple[str, str, str]
 
     nicks = f"list_transform(string_split(nullif({nicknames}, ''), ','), lambda h: ('0x' || h)::UBIGINT)"
     return word(forename), nicks, word(surname)
-
-
-def _award_person(alias: str, person: str) -> tuple[str, str, str]:
-    """:func:`_hashes` of an award's person, from ``uc_awards``' kept parts (:data:`NAME_PARTS`)."""
-    return _hashes(*(f"{alias}.{person}_{part}" for part, _ in NAME_PARTS))
 
 
 def _encoded_person(alias: str, person: str) -> tuple[str, str, str]:
@@ -155,18 +151,18 @@ def join_awards_to_claims(con: duckdb.DuckDBPyConnection, settings: LinkSettings
     """
     settings = settings or LinkSettings()
     opened = "NOT EXISTS (SELECT 1 FROM claim_awards j WHERE j.lad_code = {t}.lad_code AND j.{ref} = {t}.{ref})"
-    awards = f"(SELECT * FROM uc_awards a WHERE {opened.format(t='a', ref='award_ref')})"
+    awards = f"(SELECT award_ref, {_name_parts()} FROM {_named_awards(opened.format(t='a', ref='award_ref'))} n)"
     claims = (f"(SELECT claim_ref, {_name_parts()} FROM benefits b WHERE {opened.format(t='b', ref='claim_ref')})")
     names = " OR ".join(_may_reach_name_level(_hashed("ah", x), _hashed("bh", y)) for x in "cp" for y in "cp")
-    award_hashes = _hash_columns({"c": _award_person("a", "claimant"), "p": _award_person("a", "partner")})
+    award_hashes = _hash_columns({"c": _encoded_person("a", "claimant"), "p": _encoded_person("a", "partner")})
     claim_hashes = _hash_columns({"c": _encoded_person("b", "claimant"), "p": _encoded_person("b", "partner")})
+    in_k = "EXISTS (SELECT 1 FROM k WHERE k.lad_code = a.lad_code AND k.award_ref = a.award_ref)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_award_pairs AS
         WITH k AS MATERIALIZED (
                 SELECT DISTINCT x.lad_code, x.ref AS award_ref, y.ref AS claim_ref
                 FROM ({_keys(awards, "award_ref")}) x JOIN ({_keys(claims, "claim_ref")}) y
                   ON x.lad_code = y.lad_code AND x.k = y.k),
-             ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM uc_awards a
-                    SEMI JOIN k ON k.lad_code = a.lad_code AND k.award_ref = a.award_ref),
+             ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM {_named_awards(in_k)} a),
              bh AS MATERIALIZED (SELECT b.lad_code, b.claim_ref, {claim_hashes} FROM benefits b
                     SEMI JOIN k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref)
         SELECT k.* FROM k JOIN ah ON ah.lad_code = k.lad_code AND ah.award_ref = k.award_ref
@@ -205,20 +201,27 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
         " UNION ALL SELECT lad_code, account_ref FROM links" if has_links else "")
     numbers_t = NUMBERS.format(t="t")
     names = " OR ".join(_may_reach_name_level(_hashed("ah", x), _hashed("th", "l")) for x in "cp")
-    award_hashes = _hash_columns({"c": _award_person("a", "claimant"), "p": _award_person("a", "partner")})
+    award_hashes = _hash_columns({"c": _encoded_person("a", "claimant"), "p": _encoded_person("a", "partner")})
     liable_hashes = _hash_columns({"l": _encoded_person("t", "liable")})
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_address_pairs AS
-        WITH o AS (SELECT c.lad_code, c.claim_ref, c.uc_award_ref, c.postcode, {NUMBERS.format(t="c")} AS numbers
-                   FROM claims c WHERE c.source = 'uc' AND NOT EXISTS
-                   (SELECT 1 FROM uc_links l WHERE l.lad_code = c.lad_code AND l.claim_ref = c.claim_ref))
-        SELECT o.lad_code, o.claim_ref, o.uc_award_ref, t.account_ref
-        FROM o JOIN council_tax t ON t.lad_code = o.lad_code AND t.postcode = o.postcode
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_open AS
+        SELECT c.lad_code, c.claim_ref, c.uc_award_ref, c.postcode, {NUMBERS.format(t="c")} AS numbers
+        FROM claims c WHERE c.source = 'uc' AND NOT EXISTS
+            (SELECT 1 FROM uc_links l WHERE l.lad_code = c.lad_code AND l.claim_ref = c.claim_ref)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_near AS
+        SELECT t.lad_code, t.account_ref, t.uprn, t.address_line_1, t.address_line_2, t.postcode, t.liable_key,
+            t.liable_name, t.liable_birth_date
+        FROM council_tax t SEMI JOIN _uc_open o ON o.lad_code = t.lad_code AND o.postcode = t.postcode
         WHERE NOT EXISTS (SELECT 1 FROM ({claimed}) l WHERE l.lad_code = t.lad_code AND l.account_ref = t.account_ref)
-          AND (list_has_any(o.numbers, {numbers_t}) OR (len(o.numbers) = 0 AND len({numbers_t}) = 0))""")
+        """)  # the accounts any pair can hold, read once from council_tax (the statements below read them again)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_address_pairs AS
+        SELECT o.lad_code, o.claim_ref, o.uc_award_ref, t.account_ref
+        FROM _uc_open o JOIN _uc_near t ON t.lad_code = o.lad_code AND t.postcode = o.postcode
+        WHERE list_has_any(o.numbers, {numbers_t}) OR (len(o.numbers) = 0 AND len({numbers_t}) = 0)""")
+    in_pairs = ("EXISTS (SELECT 1 FROM _uc_address_pairs k"
+                " WHERE k.lad_code = a.lad_code AND k.uc_award_ref = a.award_ref)")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_account_pairs AS
-        WITH ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM uc_awards a
-                    SEMI JOIN _uc_address_pairs k ON k.lad_code = a.lad_code AND k.uc_award_ref = a.award_ref),
-             th AS MATERIALIZED (SELECT t.lad_code, t.account_ref, {liable_hashes} FROM council_tax t
+        WITH ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM {_named_awards(in_pairs)} a),
+             th AS MATERIALIZED (SELECT t.lad_code, t.account_ref, {liable_hashes} FROM _uc_near t
                     SEMI JOIN _uc_address_pairs k ON k.lad_code = t.lad_code AND k.account_ref = t.account_ref)
         SELECT k.lad_code, k.claim_ref, k.account_ref
         FROM _uc_address_pairs k JOIN ah ON ah.lad_code = k.lad_code AND ah.award_ref = k.uc_award_ref
@@ -226,11 +229,11 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
         WHERE {names}""")
     paired = "EXISTS (SELECT 1 FROM _uc_account_pairs k WHERE k.lad_code = {t}.lad_code AND k.{ref} = {t}.{ref})"
     named = ("(SELECT c.*, u.claimant_name, u.partner_name FROM claims c JOIN uc_awards a"
-             " ON a.lad_code = c.lad_code AND a.award_ref = c.uc_award_ref JOIN universal_credit u"
-             " ON u.lad_code = a.lad_code AND u.award_ref = a.award_ref AND u.ap_start = a.ap_start"
+             " ON a.lad_code = c.lad_code AND a.award_ref = c.uc_award_ref"
+             " JOIN universal_credit u ON u.rowid = a.uc_row"
              f" WHERE c.source = 'uc' AND {paired.format(t='c', ref='claim_ref')})")
     con.execute(_prepare("claims", named, "claim_ref", "_uc_only_side"))
-    con.execute("""CREATE OR REPLACE TEMP TABLE _uc_pair_accounts AS SELECT * FROM council_tax t
+    con.execute("""CREATE OR REPLACE TEMP TABLE _uc_pair_accounts AS SELECT * FROM _uc_near t
         SEMI JOIN (SELECT DISTINCT lad_code, account_ref FROM _uc_account_pairs) k
           ON k.lad_code = t.lad_code AND k.account_ref = t.account_ref""")  # (cheaper than preparing with EXISTS)
     con.execute(_prepare("accounts", "_uc_pair_accounts", "account_ref", "_uc_account_side"))

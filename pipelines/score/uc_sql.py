@@ -23,28 +23,27 @@ UC_COLUMNS = ("uc_award_ref", "uc_award_monthly", "uc_earnings_1", "uc_earnings_
               "uc_child_ages", "uc_ct_deduction_monthly")
 """Award columns the households SQL reads (NULL for a claim without an award)."""
 NAME_PARTS = (("forename", 2), ("nicknames", 3), ("surname", 4))
-"""Parts of a name encoding (``|``-separated, :mod:`matching.normalise`) kept per person of an award, as text."""
+"""Parts of a name encoding (``|``-separated, :mod:`matching.normalise`) the UC fallbacks read per person, as text."""
 
 
 def awards_sql(as_of: dt.date, has_uc: bool) -> str:
     """CREATE TEMP TABLE uc_awards: the live awards on ``as_of`` (empty without a universal_credit table).
 
-    One aggregation per award (``_uc_latest``): its latest AP's start and the take-home pay of its last three
-    APs, newest first (``max_by(..., 3)``); then that AP's row joined (award_ref and ap_start are unique
-    together in a district's extract: validation quarantines duplicates), which is much cheaper than carrying
-    the whole row through the aggregation (``arg_max`` of a struct). No name encoding is carried (they are
-    long): only each person's forename, nickname and surname hashes (:data:`NAME_PARTS` of the encoding) for
-    blocking, and the latest AP's ``ap_start``, by which :mod:`pipelines.score.uc_link` fetches the names of
-    the few awards it compares."""
+    One aggregation per award (``_uc_latest``): its latest AP's start, that AP row's ``rowid`` in
+    ``universal_credit`` (``uc_row``; award_ref and ap_start are unique together in a district's extract:
+    validation quarantines duplicates) and the take-home pay of its last three APs, newest first
+    (``max_by(..., 3)``); then that row joined by ``uc_row`` (one integer), which is much cheaper than carrying
+    the whole row through the aggregation (``arg_max`` of a struct, or ``arg_max_null`` per column). No name
+    encoding is carried or split (they are long, and only the few awards the fallbacks compare need them):
+    :mod:`pipelines.score.uc_link` fetches those awards' names from ``universal_credit`` by ``uc_row``
+    (valid within the stage: ``universal_credit`` is not changed while scoring)."""
     if not has_uc:
         return ("CREATE OR REPLACE TEMP TABLE uc_awards AS SELECT NULL::VARCHAR AS lad_code,"
                 " NULL::VARCHAR AS award_ref, NULL::DATE AS extract_date, NULL::BIGINT AS uprn,"
                 " NULL::VARCHAR AS address_line_1,"
                 " NULL::VARCHAR AS address_line_2, NULL::VARCHAR AS town, NULL::VARCHAR AS postcode,"
-                " NULL::DATE AS ap_start, NULL::VARCHAR AS claimant_key, NULL::VARCHAR AS claimant_forename,"
-                " NULL::VARCHAR AS claimant_nicknames, NULL::VARCHAR AS claimant_surname,"
-                " NULL::DATE AS claimant_birth_date, NULL::VARCHAR AS partner_key, NULL::VARCHAR AS partner_forename,"
-                " NULL::VARCHAR AS partner_nicknames, NULL::VARCHAR AS partner_surname,"
+                " NULL::DATE AS ap_start, NULL::BIGINT AS uc_row, NULL::VARCHAR AS claimant_key,"
+                " NULL::DATE AS claimant_birth_date, NULL::VARCHAR AS partner_key,"
                 " NULL::DATE AS partner_birth_date,"
                 " NULL::BIGINT AS adults, NULL::BIGINT AS children, NULL::VARCHAR AS child_ages,"
                 " NULL::DECIMAL(18,2) AS carer_element, NULL::DECIMAL(18,2) AS housing_element,"
@@ -54,22 +53,22 @@ def awards_sql(as_of: dt.date, has_uc: bool) -> str:
                 " NULL::DECIMAL(18,2) AS earnings_2, NULL::DECIMAL(18,2) AS earnings_3 WHERE FALSE")
 
     def person(who: str) -> str:
-        parts = ", ".join(f"split_part(u.{who}_name, '|', {k}) AS {who}_{part}" for part, k in NAME_PARTS)
-        return f"u.{who}_key, {parts}, u.{who}_birth_date"
+        return f"u.{who}_key, u.{who}_birth_date"
 
     return f"""CREATE OR REPLACE TEMP TABLE _uc_latest AS
-SELECT lad_code, award_ref, max(ap_start) AS ap_start, max_by(earnings_monthly, ap_start, 3) AS last3
+SELECT lad_code, award_ref, max(ap_start) AS ap_start, arg_max(rowid, ap_start) AS uc_row,
+    max_by(earnings_monthly, ap_start, 3) AS last3
 FROM universal_credit WHERE ap_end <= {sql_date(as_of)} GROUP BY lad_code, award_ref;
 CREATE OR REPLACE TEMP TABLE uc_awards AS
 SELECT u.lad_code, u.award_ref, u.extract_date, u.uprn, u.address_line_1, u.address_line_2, u.town, u.postcode,
-    u.ap_start, {person("claimant")}, {person("partner")},
+    u.ap_start, g.uc_row, {person("claimant")}, {person("partner")},
     CAST(u.adults AS BIGINT) AS adults, CAST(u.children AS BIGINT) AS children, u.child_ages,
     u.carer_element, u.housing_element, u.other_income_monthly, u.capital, u.earnings_monthly, u.award_monthly,
     u.council_tax_deduction_monthly, u.earnings_monthly AS earnings_1,
     CASE WHEN len(g.last3) >= 2 THEN g.last3[1] + g.last3[2] END AS earnings_2,
     CASE WHEN len(g.last3) >= 3 THEN g.last3[1] + g.last3[2] + g.last3[3] END AS earnings_3
 FROM universal_credit u
-JOIN _uc_latest g ON g.lad_code = u.lad_code AND g.award_ref = u.award_ref AND g.ap_start = u.ap_start
+JOIN _uc_latest g ON g.uc_row = u.rowid
 WHERE u.notification_type <> 'termination'"""
 
 
