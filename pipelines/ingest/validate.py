@@ -169,6 +169,9 @@ def check_header(header: list[str], kind: str) -> tuple[str | None, list[str], l
 CHECK_ROWS = 50_000  # rows judged at a time in a file streamed into DuckDB: bounds the memory of the checks
 
 
+# rows per row group of the staged valid Parquet: the writer holds one row group in memory, and DuckDB's default
+# (122,880 rows of up to ~40 text columns) does not fit within DUCKDB_MEMORY_LIMIT for a district of 240,000 dwellings
+VALID_ROW_GROUP_ROWS = 20_000
 HOLD_BYTES = 48 << 20  # a file up to this size is judged straight from its Arrow batches, in one pass
 
 
@@ -299,10 +302,13 @@ def _check(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, lad_code: 
     sums = "".join(f", COUNT(*) FILTER (WHERE _norm{j})" for j in range(len(counted)))
     totals = [int(n) for n in con.sql(f"SELECT COUNT(*){sums} FROM c WHERE len(_problems) = 0").fetchall()[0]]
     normalised = {name: {how: n} for (name, _, how), n in zip(counted, totals[1:], strict=True) if n}
-    valid_sql = f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM c WHERE len(_problems) = 0 ORDER BY line"
+    # in line order without a sort (which would not fit the memory limit for a large file): ``c`` was filled range
+    # by range in line order, and with preserve_insertion_order a scan keeps it
+    valid_sql = f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM c WHERE len(_problems) = 0"
     if valid_out is not None:
         valid_out.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY ({valid_sql}) TO {quote_str(str(valid_out))} (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({valid_sql}) TO {quote_str(str(valid_out))} "
+                    f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {VALID_ROW_GROUP_ROWS})")
         return None, totals[0], normalised
     valid = con.sql(valid_sql).to_arrow_table()
     return valid, valid.num_rows, normalised
