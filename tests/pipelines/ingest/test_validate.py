@@ -448,6 +448,29 @@ def test_small_and_large_files_are_checked_alike(tmp_path, monkeypatch):
     assert held.report.as_dict() == streamed.report.as_dict() and held.report.rows_quarantined == 3
 
 
+def test_a_streamed_file_is_staged_in_line_order_in_small_row_groups(tmp_path, monkeypatch):
+    """A file streamed into DuckDB is staged without a sort (a sort of every valid row of a district of
+    240,000 dwellings did not fit the validator's memory limit) yet in line order, in row groups of about
+    VALID_ROW_GROUP_ROWS (the writer holds one row group in memory; DuckDB rounds the size to its vectors)."""
+    import pyarrow.parquet as pq
+
+    import pipelines.ingest.validate as validate
+
+    rows = [benefits_row(f"C{i:04d}") for i in range(4500)]
+    rows[20]["adults"] = "0"
+    path = write_csv(tmp_path / "benefits_2026-11-01.csv", rows)
+    monkeypatch.setattr(validate, "HOLD_BYTES", 0)
+    monkeypatch.setattr(validate, "CHECK_ROWS", 1000)
+    monkeypatch.setattr(validate, "VALID_ROW_GROUP_ROWS", 2048)  # DuckDB's smallest (one vector)
+    out = tmp_path / "valid.parquet"
+    result = validate_path(path, "benefits", AS_OF, valid_out=out)
+    staged = pq.ParquetFile(out)
+    lines = staged.read(columns=["line"]).column("line").to_pylist()
+    assert lines == [n for n in range(2, 4502) if n != 22] and result.report.rows_valid == 4499
+    sizes = [staged.metadata.row_group(i).num_rows for i in range(staged.metadata.num_row_groups)]
+    assert len(sizes) > 1 and sum(sizes) == 4499  # DuckDB's default: one row group of up to 122,880 rows
+
+
 def test_a_file_with_too_many_problems_is_refused_whole(tmp_path, monkeypatch):
     """Past MAX_PROBLEMS a file is refused whole (each row once, with the one reason), not quarantined value by
     value: a million junk rows would otherwise make tens of millions of quarantine rows."""
