@@ -230,12 +230,10 @@ def build_vectors_by_district(con: duckdb.DuckDBPyConnection, lad_codes: list[st
     with ThreadPoolExecutor(len(groups), thread_name_prefix="povertylink-link") as pool:
         for job in [pool.submit(lane, i, group) for i, group in enumerate(groups)]:
             job.result()
-    for table in kept:
+    for table in kept:  # each lane's rows moved, then dropped: at most one lane's copy is held twice
         parts = [name for i in range(len(groups)) if table_exists(con, name := f"{table}_lane{i}")]
-        if parts:
-            union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in parts)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {union}")
-        for name in parts:
+        for n, name in enumerate(parts):
+            _append(con, table, name, n == 0)
             con.execute(f"DROP TABLE {name}")
     return _count(con, "SELECT count(*) FROM _lk_vectors")
 

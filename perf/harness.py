@@ -279,15 +279,14 @@ def scale_rows(multiples: list[int], cache: Path | None, seed: int) -> list[dict
                                       "--households", str(households), "--seed", str(seed), "--json", str(out),
                                       *(["--cache", str(cache)] if cache else [])], stdout=subprocess.DEVNULL)
             _, status, usage = os.wait4(child.pid, 0)
-            if os.waitstatus_to_exitcode(status):
-                raise SystemExit(f"the {m}x Kent run failed")
-            stages = json.loads(out.read_text(encoding="utf-8"))["stages"]
+            failed = bool(os.waitstatus_to_exitcode(status))  # its reason is on stderr; the other multiples go on
+            stages = {} if failed else json.loads(out.read_text(encoding="utf-8"))["stages"]
         generator = json.loads((landing / "_truth" / "generator.json").read_text(encoding="utf-8"))
         rows.append({"multiple": m, "districts": districts, "dwellings": districts * households,
                      "wall_s": round(time.perf_counter() - start, 1),
                      "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
                      "peak_rss_mb": round(usage.ru_maxrss / 1024), "stages": stages, "generator": generator,
-                     "load_before": before, "load_after": load_average()})
+                     "load_before": before, "load_after": load_average(), "failed": failed})
     return rows
 
 
@@ -298,7 +297,8 @@ def print_scale_table(rows: list[dict[str, object]]) -> None:
     for r in rows:
         stages = r["stages"]
         assert isinstance(stages, dict)
-        detail = ", ".join(f"{n} {m['wall_s']:.0f}/{m['peak_rss_mb']:.0f}" for n, m in stages.items())
+        detail = ", ".join(f"{n} {m['wall_s']:.0f}/{m['peak_rss_mb']:.0f}" for n, m in stages.items()) \
+            if not r.get("failed") else "FAILED (its error is printed above)"
         print(f"  {r['multiple']}x Kent {r['dwellings']:>11,}{r['wall_s']:>8}{r['cpu_s']:>8}{r['peak_rss_mb']:>9}  "
               f"{detail}   {r['load_before']} -> {r['load_after']}")
 
@@ -373,7 +373,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.scale:
         rows = scale_rows([int(m) for m in args.scale.split(",")], args.cache, args.seed)
         print_scale_table(rows)
-        print("\n".join(projection(rows[-1])))
+        done = [r for r in rows if not r.get("failed")]
+        if done:
+            print("\n".join(projection(done[-1])))
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2))
         return
