@@ -194,10 +194,32 @@ def _append(con: duckdb.DuckDBPyConnection, target: str, source: str, first: boo
 
 DECIDED = "_lk_decided"  # pairs decided "match" that blocking missed, held apart until the model is fitted
 LINK_LANES = 2  # districts prepared and compared at once, each on a cursor of its own (one district's run on ~1 core)
+# budget per council-tax row of a district in a lane: two lanes of 240,000 rows fit 1.4 GiB (measured), of 480,000 not
+LANE_ROW_BYTES = 3072
+_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
+          "TB": 10**12}
 
 
-def build_vectors_by_district(con: duckdb.DuckDBPyConnection, lad_codes: list[str], lanes: int = LINK_LANES) -> int:
-    """:func:`build_vectors` one district at a time in each of ``lanes`` threads (districts dealt out in turn);
+def lanes_for(budget_bytes: int, largest_district_rows: int, most: int = LINK_LANES) -> int:
+    """How many districts to build at once: ``most`` while that many of the largest district (its council-tax
+    rows at :data:`LANE_ROW_BYTES` each) fit the DuckDB budget, else fewer (at least one)."""
+    fits = budget_bytes // max(largest_district_rows * LANE_ROW_BYTES, 1)
+    return int(max(1, min(most, fits)))
+
+
+def budget_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The database's memory limit in bytes (DuckDB shows it as text, e.g. '1.4 GiB')."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    number, _, unit = str(row[0] if row else "").partition(" ")
+    try:
+        return int(float(number) * _UNITS[unit])
+    except (ValueError, KeyError):
+        return 0
+
+
+def build_vectors_by_district(con: duckdb.DuckDBPyConnection, lad_codes: list[str], lanes: int | None = None) -> int:
+    """:func:`build_vectors` one district at a time in each of ``lanes`` threads (districts dealt out in turn;
+    None: :func:`lanes_for` the database's budget and the largest district);
     ``_lk_vectors``, ``_lk_u_sample`` and ``_lk_claims`` (the person records' source) end on ``con`` as the
     union over the districts, the pairs analysts decided "match" that blocking missed are compared into
     ``_lk_decided`` while the district's sides are there, and no ``_lk_accounts`` is left (nothing after
@@ -213,6 +235,10 @@ def build_vectors_by_district(con: duckdb.DuckDBPyConnection, lad_codes: list[st
     if not codes:
         return build_vectors(con, [])
     kept = ("_lk_vectors", "_lk_u_sample", "_lk_claims", DECIDED)
+    if lanes is None:
+        largest = _count(con, f"SELECT max(n) FROM (SELECT count(*) AS n FROM council_tax WHERE "
+                              f"{district_filter(codes)} GROUP BY lad_code)")
+        lanes = lanes_for(budget_bytes(con), largest)
     groups = [codes[i::lanes] for i in range(max(1, min(lanes, len(codes))))]
     for table in ("_lk_accounts", DECIDED, *(f"{t}_lane{i}" for t in kept for i in range(len(groups)))):
         con.execute(f"DROP TABLE IF EXISTS {table}")

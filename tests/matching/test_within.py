@@ -140,3 +140,18 @@ def test_long_names_with_many_bloom_bits_link_without_overflow() -> None:
     create_table(connection, "council_tax", [account("L9", "7 Mill Lane", "CT20 3CC", long_name)])
     link_districts(connection, LAD)
     assert _links(connection)["L1"][:2] == ("L9", "probabilistic")
+
+
+def test_two_lanes_only_while_two_of_the_largest_district_fit_the_budget():
+    """Kent's districts (60,000 accounts) and four times them go two at a time in the default 1.4 GiB budget;
+    districts of 480,000 (Birmingham's size) one at a time; never fewer than one lane."""
+    import duckdb
+
+    from matching.within import budget_bytes, lanes_for
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '1472MiB'")
+    budget = budget_bytes(con)
+    assert 1.39 * 2**30 <= budget <= 1472 * 2**20  # shown as "1.4 GiB"
+    assert [lanes_for(budget, rows) for rows in (60_000, 240_000, 480_000, 5_000_000)] == [2, 2, 1, 1]
+    assert lanes_for(budget, 0) == 2 and lanes_for(8 * 2**30, 480_000) == 2
