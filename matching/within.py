@@ -33,7 +33,7 @@ from matching.estimate import (
 from matching.normalise import prepare_sql
 from matching.quality import update_review_queue
 from matching.settings import U_FROM_RANDOM_PAIRS, U_SAMPLE_MIN_PAIRS, U_SAMPLE_PAIRS, U_SAMPLE_SEED, within_start_model
-from schemas.config import LinkSettings
+from schemas.config import LinkSettings, ResourceSettings
 from schemas.sql import quote_str, table_exists
 
 LEVEL_COLUMNS = [c.name for c in within_comparisons()] + [ADDRESS_LEVEL.name]
@@ -196,8 +196,6 @@ DECIDED = "_lk_decided"  # pairs decided "match" that blocking missed, held apar
 LINK_LANES = 2  # districts prepared and compared at once, each on a cursor of its own (one district's run on ~1 core)
 # budget per council-tax row of a district in a lane: two lanes of 240,000 rows fit 1.4 GiB (measured), of 480,000 not
 LANE_ROW_BYTES = 3072
-_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9,
-          "TB": 10**12}
 
 
 def lanes_for(budget_bytes: int, largest_district_rows: int, most: int = LINK_LANES) -> int:
@@ -208,12 +206,12 @@ def lanes_for(budget_bytes: int, largest_district_rows: int, most: int = LINK_LA
 
 
 def budget_bytes(con: duckdb.DuckDBPyConnection) -> int:
-    """The database's memory limit in bytes (DuckDB shows it as text, e.g. '1.4 GiB')."""
+    """The database's memory limit in bytes, 0 when unreadable (DuckDB shows it as text rounded to a tenth,
+    e.g. '1.4 GiB', which the ``[resources]`` size parser reads)."""
     row = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    number, _, unit = str(row[0] if row else "").partition(" ")
     try:
-        return int(float(number) * _UNITS[unit])
-    except (ValueError, KeyError):
+        return ResourceSettings.parse_bytes(str(row[0] if row else ""))
+    except ValueError:
         return 0
 
 
