@@ -278,8 +278,9 @@ def add_decided_pairs(con: duckdb.DuckDBPyConnection, lad_codes: list[str] | Non
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The first column of the first row as an int; 0 when there is no row or it is NULL (``max`` of nothing)."""
     row = next(iter(con.execute(sql).fetchall()), None)
-    return int(row[0]) if row else 0
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def patterns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], weight: str = ""
@@ -305,9 +306,8 @@ def _fit(pats: np.ndarray, counts: np.ndarray, start: FSModel, settings: LinkSet
 
 def _all_pairs(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """Claim-account pairs of all districts (claims x accounts, summed), from the random sample's table."""
-    row = con.execute(f"SELECT sum(pairs) FROM (SELECT any_value(all_pairs) AS pairs FROM {table} "
-                      "GROUP BY lad_code)").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    return _count(con, f"SELECT sum(pairs) FROM (SELECT any_value(all_pairs) AS pairs FROM {table} "
+                       "GROUP BY lad_code)")
 
 
 def estimate_model(

@@ -155,3 +155,14 @@ def test_two_lanes_only_while_two_of_the_largest_district_fit_the_budget():
     assert 1.39 * 2**30 <= budget <= 1472 * 2**20  # shown as "1.4 GiB"
     assert [lanes_for(budget, rows) for rows in (60_000, 240_000, 480_000, 5_000_000)] == [2, 2, 1, 1]
     assert lanes_for(budget, 0) == 2 and lanes_for(8 * 2**30, 480_000) == 2
+
+
+def test_a_district_with_claims_and_no_council_tax_accounts_links_nothing():
+    """A district that sent only its benefits extract (its council-tax file refused or missing) leaves every
+    claim unlinked; it does not fail the stage (the largest district's account count is then NULL)."""
+    connection = duckdb.connect()
+    create_table(connection, "benefits", CLAIMS[:2])
+    create_table(connection, "council_tax", [account("X1", "1 High St", "CT20 1AA", ("John", "Smith"), uprn=100,
+                                                     lad="E07000105")])
+    link_districts(connection, [LAD], one_at_a_time=True)
+    assert connection.execute("SELECT count(*) FROM links").fetchone() == (0,)
