@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from matching.within import budget_bytes
 from pipelines.score.households_sql import households_sql
 from pipelines.score.takeup_sql import arrears_signals_sql
 from pipelines.score.uc_link import join_awards_to_claims, link_uc_only_to_accounts
@@ -27,6 +28,32 @@ from schemas.sql import table_exists
 from schemas.vocabulary import RESILIENCE_STATUSES
 
 FLAGS = ("fuel_poverty", "water_poverty", "food_poverty")
+SCORE_ROW_BYTES = 4096
+"""DuckDB budget per household scored in one statement: every take-up check and reason of a row is built in
+one pipeline with hash joins on its account, links and keys. Four times Kent (635,000 households) scored at
+once in the default 1.4 GiB; eight times (1.27 million) ran out of memory. With this figure Kent and twice
+Kent still score in one statement, and larger partnerships in batches of districts."""
+
+
+def claims_by_district(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of ``claims`` (benefits claims and UC-only awards) per district."""
+    return {str(lad): int(n) for lad, n in con.execute("SELECT lad_code, count(*) FROM claims GROUP BY lad_code")
+            .fetchall()}
+
+
+def district_batches(rows: dict[str, int], budget: int, row_bytes: int = SCORE_ROW_BYTES) -> list[list[str]]:
+    """Districts in code order, grouped so that each group's rows at ``row_bytes`` each fit ``budget`` bytes (a
+    district larger than that alone); one group when all fit, or when the budget is unknown (0)."""
+    limit = budget // row_bytes if budget > 0 else None
+    batches: list[list[str]] = []
+    held = 0
+    for lad in sorted(rows):
+        if not batches or (limit is not None and held + rows[lad] > limit):
+            batches.append([])
+            held = 0
+        batches[-1].append(lad)
+        held += rows[lad]
+    return batches or [[]]
 
 
 def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Parameters, run_id: str,
@@ -37,7 +64,9 @@ def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Par
     an award joins its claim by person key, else probabilistically, and a UC-only household its account by
     UPRN, else probabilistically (:mod:`pipelines.score.uc_link`, at ``link_settings``' threshold);
     otherwise every claim is unlinked and its household_id is 'H-' + 12 hex of sha256(lad_code ':' claim_ref)
-    (a UC-only household's claim_ref is 'UC-' + 16 hex of its award_ref). Raises RuntimeError if the result is
+    (a UC-only household's claim_ref is 'UC-' + 16 hex of its award_ref). The households statement runs on
+    batches of districts that fit the database's memory budget (:func:`district_batches`; all at once at
+    Kent's size). Raises RuntimeError if the result is
     not exactly one row per claim and UC-only award. Then creates ``arrears_signals`` (TAKEUP.md 2h): accounts
     in recovery that no household is linked to.
     """
@@ -49,9 +78,11 @@ def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Par
     con.execute(claims_sql())
     if has_uc:
         link_uc_only_to_accounts(con, has_links, link_settings)
-    sql = households_sql(as_of, params, run_id, has_links=has_links,
-                         has_keys=table_exists(con, "household_keys"), has_epc=table_exists(con, "epc"))
-    con.execute(sql)
+    batches = district_batches(claims_by_district(con), budget_bytes(con))
+    for n, batch in enumerate(batches):
+        con.execute(households_sql(as_of, params, run_id, has_links=has_links,
+                                   has_keys=table_exists(con, "household_keys"), has_epc=table_exists(con, "epc"),
+                                   lad_codes=batch if len(batches) > 1 else None, insert=n > 0))
     check = con.execute(
         "SELECT (SELECT count(*) FROM claims), count(*), count(DISTINCT (lad_code, claim_ref)) FROM households"
     ).fetchall()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from matching.within import district_filter
 from pipelines.score.pension_age import spa_date_sql
 from pipelines.score.reasons import reasons_sql
 from pipelines.score.takeup_sql import takeup_columns, takeup_ctes, takeup_reasons
@@ -32,33 +33,38 @@ def epc_factor_sql(rating: str, factors: dict[str, Decimal]) -> str:
     return f"(CASE {rating} {whens} ELSE {sql_dec(1)} END)"
 
 
-def links_cte(has_links: bool) -> str:
+def links_cte(has_links: bool, lad_codes: list[str] | None = None) -> str:
     """At most one linked account per claim, keeping only links whose account is in council_tax.
 
     Claims' links come from ``links`` (the link stage); UC-only households' from ``uc_links`` (by UPRN).
+    ``lad_codes``: only these districts' (None: all).
     """
-    uc = ("SELECT lad_code, claim_ref, account_ref, method, match_probability FROM uc_links")
+    where = district_filter(lad_codes)
+    uc = f"SELECT lad_code, claim_ref, account_ref, method, match_probability FROM uc_links WHERE {where}"
     found = (f"SELECT lad_code, claim_ref, account_ref, CAST(method AS VARCHAR) AS method,"
-             f" CAST(match_probability AS DOUBLE) AS match_probability FROM links UNION ALL {uc}") if has_links else uc
+             f" CAST(match_probability AS DOUBLE) AS match_probability FROM links WHERE {where} UNION ALL {uc}"
+             ) if has_links else uc
     return (
         "link AS (SELECT l.lad_code, l.claim_ref, l.account_ref, l.method, l.match_probability"
         f" FROM ({found}) l"
-        " SEMI JOIN council_tax c ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref"
+        f" SEMI JOIN (SELECT lad_code, account_ref FROM council_tax WHERE {where}) c"
+        " ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref"
         " QUALIFY row_number() OVER (PARTITION BY l.lad_code, l.claim_ref"
         " ORDER BY l.match_probability DESC NULLS LAST, l.account_ref) = 1)"
     )
 
 
-def keys_cte(has_keys: bool) -> str:
+def keys_cte(has_keys: bool, lad_codes: list[str] | None = None) -> str:
     """household_id, person_cluster_id, other_districts and linked_household_ids per claim (empty where
-    household_keys is not there yet)."""
+    household_keys is not there yet); ``lad_codes``: only these districts' (None: all)."""
     if not has_keys:
         return ("hkeys AS (SELECT NULL::VARCHAR AS lad_code, NULL::VARCHAR AS claim_ref,"
                 " NULL::VARCHAR AS household_id, NULL::VARCHAR AS person_cluster_id,"
                 " NULL::VARCHAR AS other_districts, NULL::VARCHAR AS linked_household_ids WHERE FALSE)")
     return ("hkeys AS (SELECT lad_code, claim_ref, min(household_id) AS household_id,"
             " min(person_cluster_id) AS person_cluster_id, min(other_districts) AS other_districts,"
-            " min(linked_household_ids) AS linked_household_ids FROM household_keys GROUP BY lad_code, claim_ref)")
+            " min(linked_household_ids) AS linked_household_ids FROM household_keys"
+            f" WHERE {district_filter(lad_codes)} GROUP BY lad_code, claim_ref)")
 
 
 def epc_cte(has_epc: bool, ratings: str) -> str:
@@ -73,12 +79,13 @@ WEEKLY_INCOMES = ("hb_weekly", "state_pension_weekly", "private_pension_weekly",
                   "disability_benefit_weekly", "carers_allowance_weekly", "child_benefit_weekly", "other_income_weekly")
 
 
-def base_cte(p: Parameters, as_of: dt.date) -> str:
+def base_cte(p: Parameters, as_of: dt.date, lad_codes: list[str] | None = None) -> str:
     """``base``: each claim (the ``claims`` view of :mod:`uc_sql`: benefits and UC-only awards) with its
     linked account, EPC rating, stable id, size and State Pension age.
 
     RULES.md "Units" (people = adults + children) and "Missing out on Pension Credit" (State Pension
-    age from birth date and the tax year's table). Personal data: birth dates are read here, not output.
+    age from birth date and the tax year's table). ``lad_codes``: only these districts' claims (None: all).
+    Personal data: birth dates are read here, not output.
     """
     as_of_sql = sql_date(as_of)
     return f"""base AS (
@@ -95,9 +102,11 @@ def base_cte(p: Parameters, as_of: dt.date) -> str:
     FROM claims b
     LEFT JOIN link l ON l.lad_code = b.lad_code AND l.claim_ref = b.claim_ref
     LEFT JOIN council_tax c ON c.lad_code = l.lad_code AND c.account_ref = l.account_ref
+        AND {district_filter(lad_codes, "c.lad_code")}
     LEFT JOIN epc_best e1 ON e1.uprn = b.uprn
     LEFT JOIN epc_best e2 ON e2.uprn = c.uprn
-    LEFT JOIN hkeys k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref)"""
+    LEFT JOIN hkeys k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref
+    WHERE {district_filter(lad_codes, "b.lad_code")})"""
 
 
 def cashflow_cte(p: Parameters) -> str:
@@ -235,17 +244,20 @@ FROM {last}"""
 
 
 def households_sql(as_of: dt.date, params: Parameters, run_id: str, has_links: bool, has_keys: bool,
-                   has_epc: bool = True) -> str:
+                   has_epc: bool = True, lad_codes: list[str] | None = None, insert: bool = False) -> str:
     """The CREATE TABLE households statement: one row per row of the ``claims`` view (:mod:`uc_sql`), built
-    from the CTEs above in order, then the take-up checks (:mod:`takeup_sql`)."""
+    from the CTEs above in order, then the take-up checks (:mod:`takeup_sql`). ``lad_codes``: only these
+    districts' claims (None: all); ``insert``: INSERT them into the existing table instead."""
     p = params
     ratings = ", ".join(quote_str(r) for r in sorted(p.energy_epc_factors.value))
     takeup, last = takeup_ctes(p, as_of, "monthly")
-    ctes = [links_cte(has_links), keys_cte(has_keys), epc_cte(has_epc, ratings), base_cte(p, as_of),
+    ctes = [links_cte(has_links, lad_codes), keys_cte(has_keys, lad_codes), epc_cte(has_epc, ratings),
+            base_cte(p, as_of, lad_codes),
             cashflow_cte(p), flags_cte(p), resilience_cte(p), monthly_cte(), takeup]
     with_list = ",\n".join(ctes)
+    head = "INSERT INTO households" if insert else "CREATE OR REPLACE TABLE households AS"
     return f"""
-CREATE OR REPLACE TABLE households AS
+{head}
 WITH {with_list}
 {households_select_sql(p, as_of, run_id, last)}
 """

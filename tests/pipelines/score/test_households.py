@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -287,3 +288,46 @@ def test_no_claims_and_no_epc_table() -> None:
     rows = summarise(con)
     assert [(r["lad_code"], r["households"]) for r in rows] == [("county", 0)]
     assert format_summary(rows).splitlines()[-1].startswith("Kent")
+
+
+def test_districts_are_batched_to_fit_the_memory_budget() -> None:
+    """Kent (12 x about 13,000 households) scores in one statement in the default 1.4 GiB; eight times Kent in
+    batches; a district larger than the budget alone; no budget known: one batch."""
+    from pipelines.score.households import SCORE_ROW_BYTES, district_batches
+
+    budget = 1472 * 2**20
+    kent = {f"E07000{n}": 13_000 for n in range(105, 117)}
+    assert district_batches(kent, budget) == [sorted(kent)]
+    eight = {lad: 8 * n for lad, n in kent.items()}
+    batches = district_batches(eight, budget)
+    assert 2 <= len(batches) <= 6 and sum(batches, []) == sorted(kent)
+    assert all(sum(eight[lad] for lad in b) * SCORE_ROW_BYTES <= budget for b in batches)
+    assert district_batches({"A": 10**9, "B": 1}, budget) == [["A"], ["B"]]
+    assert district_batches(eight, 0) == [sorted(kent)]
+
+
+def test_scoring_in_batches_of_districts_gives_the_same_households(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each district's households are the same whether scored with every district or in a batch of its own
+    (links, keys and council-tax accounts are read for the batch's districts only)."""
+    import pipelines.score.households as scoring
+
+    other = "E07000106"
+    claims = [claim("B1", rent_weekly=D("90")), claim("B2", lad_code=other, children=2, uc_monthly=D("5")),
+              claim("B3", lad_code=other, claimant_birth_date=dt.date(1940, 5, 1))]
+    accounts = [account("A1", annual_charge=D("1500"), recovery_stage="summons"),
+                account("A1", lad_code=other, annual_charge=D("1800")),
+                account("A9", lad_code=other, arrears=D("700"), recovery_stage="liability_order")]
+    def run() -> list[tuple[Any, ...]]:
+        con = make_db(claims, accounts, links=[("B1", "A1"), ("B2", "A1")])
+        score(con)
+        return con.execute("SELECT * EXCLUDE (run_id) FROM households ORDER BY lad_code, claim_ref").fetchall() + \
+            con.execute("SELECT * EXCLUDE (run_id) FROM arrears_signals ORDER BY lad_code, account_ref").fetchall()
+
+    together = run()
+    monkeypatch.setattr(scoring, "SCORE_ROW_BYTES", 2**40)  # every district a batch of its own
+    seen: list[list[list[str]]] = []
+    batches = scoring.district_batches
+    monkeypatch.setattr(scoring, "district_batches",
+                        lambda rows, budget: seen.append(batches(rows, budget, 2**40)) or seen[-1])
+    assert run() == together and seen == [[[LAD], [other]]]
+    assert len(together) == 4 and together[1][1] == other
