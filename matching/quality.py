@@ -30,7 +30,9 @@ def update_review_queue(con: duckdb.DuckDBPyConnection, lower: float, upper: flo
     Borderline: its probability is in [lower, upper), or it was not accepted though its probability
     reached ``lower`` (its account went to a better claim). A claim decided "match" with an account is
     settled, and a pair decided "non-match" is out: the claim's best candidate is sought among the rest.
-    Needs ``_lk_scored`` and ``links`` (and ``clerical_decisions`` when there are decisions).
+    Needs ``_lk_scored`` and ``links`` (and ``clerical_decisions`` when there are decisions). A claim's best pair
+    (highest weight, then account_ref) and the runner-up's weight are taken by one aggregation per claim
+    (``min_by``), not by ranking every pair in a window (which sorts them all).
     """
     con.execute(f"CREATE TABLE IF NOT EXISTS review_queue ({', '.join(f'{n} {t}' for n, t in REVIEW_COLUMNS)})")
     con.execute(f"DELETE FROM review_queue WHERE {where}")
@@ -38,14 +40,16 @@ def update_review_queue(con: duckdb.DuckDBPyConnection, lower: float, upper: flo
     decided = has_decisions(con)
     open_pair = f"NOT {decided_sql('s', 'non-match')} AND NOT {claim_decided_match_sql('s')}" if decided else "TRUE"
     linked = "ON l.lad_code = b.lad_code AND l.claim_ref = b.claim_ref AND l.account_ref = b.account_ref"
+    first = "struct_pack(w := -s.match_weight, a := s.account_ref)"  # the claim's pairs, best first
     con.execute(f"""
         INSERT INTO review_queue
         WITH ranked AS (
-            SELECT s.*, row_number() OVER (PARTITION BY lad_code, claim_ref
-                                           ORDER BY match_weight DESC, account_ref) AS _r,
-                   lead(match_weight) OVER (PARTITION BY lad_code, claim_ref
-                                            ORDER BY match_weight DESC, account_ref) AS runner_up_weight
-            FROM _lk_scored s WHERE ({where}) AND {open_pair})
+            SELECT lad_code, claim_ref,
+                   unnest(min_by(struct_pack(account_ref, match_probability, match_weight,
+                                             {", ".join(LEVEL_COLUMNS)}), {first})),
+                   min_by(match_weight, {first}, 2)[2] AS runner_up_weight
+            FROM _lk_scored s WHERE ({where}) AND {open_pair}
+            GROUP BY lad_code, claim_ref)
         SELECT b.lad_code, b.claim_ref, b.account_ref, b.match_probability, b.match_weight,
                l.claim_ref IS NOT NULL AS accepted, b.runner_up_weight,
                CASE WHEN l.claim_ref IS NULL AND b.match_probability >= {upper}
@@ -54,7 +58,7 @@ def update_review_queue(con: duckdb.DuckDBPyConnection, lower: float, upper: flo
                     ELSE 'borderline probability, accepted' END AS reason,
                {levels}, NULL AS decision
         FROM ranked b LEFT JOIN links l {linked}
-        WHERE b._r = 1 AND b.match_probability >= {lower}
+        WHERE b.match_probability >= {lower}
           AND (b.match_probability < {upper} OR l.claim_ref IS NULL)
         ORDER BY b.lad_code, b.claim_ref""")
     if decided:
