@@ -53,7 +53,8 @@ def score_households(con: duckdb.DuckDBPyConnection, as_of: dt.date, params: Par
                          has_keys=table_exists(con, "household_keys"), has_epc=table_exists(con, "epc"))
     con.execute(sql)
     check = con.execute(
-        "SELECT (SELECT count(*) FROM claims), count(*), count(DISTINCT (lad_code, claim_ref)) FROM households"
+        "SELECT (SELECT count(*) FROM benefits) + (SELECT count(*) FROM uc_only), count(*),"
+        " count(DISTINCT (lad_code, claim_ref)) FROM households"
     ).fetchall()
     claims, rows, distinct = check[0]
     if not claims == rows == distinct:

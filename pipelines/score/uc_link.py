@@ -194,7 +194,8 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
     postcode that nothing else is linked to, sharing a number of the address (house or flat; or both without
     one), with the link stage's comparisons.
 
-    Reads ``claims``, ``council_tax``, ``uc_links`` and, where it exists, ``links``; returns how many were linked.
+    Reads ``uc_only``, ``uc_awards``, ``council_tax``, ``uc_links`` and, where it exists, ``links``; returns how many
+    were linked.
     """
     settings = settings or LinkSettings()
     claimed = "SELECT lad_code, account_ref FROM uc_links" + (
@@ -205,7 +206,7 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
     liable_hashes = _hash_columns({"l": _encoded_person("t", "liable")})
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_open AS
         SELECT c.lad_code, c.claim_ref, c.uc_award_ref, c.postcode, {NUMBERS.format(t="c")} AS numbers
-        FROM claims c WHERE c.source = 'uc' AND NOT EXISTS
+        FROM uc_only c WHERE NOT EXISTS
             (SELECT 1 FROM uc_links l WHERE l.lad_code = c.lad_code AND l.claim_ref = c.claim_ref)""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_near AS
         SELECT t.lad_code, t.account_ref, t.uprn, t.address_line_1, t.address_line_2, t.postcode, t.liable_key,
@@ -228,10 +229,10 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
              JOIN th ON th.lad_code = k.lad_code AND th.account_ref = k.account_ref
         WHERE {names}""")
     paired = "EXISTS (SELECT 1 FROM _uc_account_pairs k WHERE k.lad_code = {t}.lad_code AND k.{ref} = {t}.{ref})"
-    named = ("(SELECT c.*, u.claimant_name, u.partner_name FROM claims c JOIN uc_awards a"
+    named = ("(SELECT c.*, u.claimant_name, u.partner_name FROM uc_only c JOIN uc_awards a"
              " ON a.lad_code = c.lad_code AND a.award_ref = c.uc_award_ref"
              " JOIN universal_credit u ON u.rowid = a.uc_row"
-             f" WHERE c.source = 'uc' AND {paired.format(t='c', ref='claim_ref')})")
+             f" WHERE {paired.format(t='c', ref='claim_ref')})")
     con.execute(_prepare("claims", named, "claim_ref", "_uc_only_side"))
     con.execute("""CREATE OR REPLACE TEMP TABLE _uc_pair_accounts AS SELECT * FROM _uc_near t
         SEMI JOIN (SELECT DISTINCT lad_code, account_ref FROM _uc_account_pairs) k

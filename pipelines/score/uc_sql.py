@@ -5,12 +5,12 @@ Working temporary tables (dropped with the connection; personal data stays in th
 or before it (an award whose latest notification is a termination is dropped), with take-home pay
 of the last one, two and three APs (NULL where fewer are held) for the free-school-meals test.
 
-``claims``: what the households SQL scores: every benefits claim (``source`` 'claim', or 'both'
+``claims`` (a view): what the households SQL scores: every benefits claim (``source`` 'claim', or 'both'
 where an award joins it by person key: the award's claimant or partner is the claim's claimant or
 partner in the same district), plus each award that joins no claim as a household of its own
-(``source`` 'uc', ``claim_ref`` 'UC-' and 16 hex of its award_ref), its money turned into the
-benefits columns (monthly x 12 / 52). ``uc_links``: those UC-only households' council-tax accounts
-by UPRN. Personal data: person keys are compared and kept in these working views, never output.
+(table ``uc_only``: ``source`` 'uc', ``claim_ref`` 'UC-' and 16 hex of its award_ref), its money turned
+into the benefits columns (monthly x 12 / 52). ``uc_links``: those UC-only households' council-tax
+accounts by UPRN. Personal data: person keys are compared and kept in these working tables, never output.
 """
 
 from __future__ import annotations
@@ -86,20 +86,16 @@ GROUP BY b.lad_code, b.claim_ref"""
 
 
 def claims_sql() -> str:
-    """CREATE TEMP TABLE claims (benefits plus UC-only awards, with the award columns) from ``claim_awards``, and
-    uc_links (UC-only households' accounts by UPRN). Tables, not views: each is read several times.
-    ``claims`` holds no name encoding (scoring reads none; the fallback fetches the few it compares)."""
+    """CREATE TEMP TABLE uc_only (the UC-only households, in the benefits columns), TEMP VIEW claims (benefits plus
+    uc_only, with the award columns) from ``claim_awards``, and TEMP TABLE uc_links (UC-only households' accounts by
+    UPRN). ``claims`` is a view so that the benefits rows are not copied (the households statement reads it once,
+    with the joins to the award columns); ``uc_only`` is a table as the UC-only fallback reads it several times.
+    Neither holds a name encoding (scoring reads none; the fallback fetches the few it compares)."""
     award_cols = ("a.award_ref AS uc_award_ref, a.award_monthly AS uc_award_monthly, a.earnings_1 AS uc_earnings_1,"
                   " a.earnings_2 AS uc_earnings_2, a.earnings_3 AS uc_earnings_3, a.child_ages AS uc_child_ages,"
                   " a.council_tax_deduction_monthly AS uc_ct_deduction_monthly")
     weekly = "CAST(round({} * 12 / 52, 2) AS DECIMAL(18,2))"
-    return f"""CREATE OR REPLACE TEMP TABLE claims AS
-SELECT b.* EXCLUDE (claimant_name, partner_name),
-    CASE WHEN a.award_ref IS NULL THEN 'claim' ELSE 'both' END AS source, {award_cols}
-FROM benefits b
-LEFT JOIN claim_awards ca ON ca.lad_code = b.lad_code AND ca.claim_ref = b.claim_ref
-LEFT JOIN uc_awards a ON a.lad_code = ca.lad_code AND a.award_ref = ca.award_ref
-UNION ALL BY NAME
+    return f"""CREATE OR REPLACE TEMP TABLE uc_only AS
 SELECT a.lad_code, a.extract_date, 'UC-' || left(a.award_ref, 16) AS claim_ref, a.uprn, a.address_line_1,
     a.address_line_2, a.town, a.postcode, a.claimant_key, a.claimant_birth_date, a.partner_key,
     a.partner_birth_date, a.adults, a.children, a.child_ages, CAST(0 AS BIGINT) AS non_dependants,
@@ -114,8 +110,15 @@ SELECT a.lad_code, a.extract_date, 'UC-' || left(a.award_ref, 16) AS claim_ref, 
     'uc' AS source, {award_cols}
 FROM uc_awards a
 WHERE NOT EXISTS (SELECT 1 FROM claim_awards ca WHERE ca.lad_code = a.lad_code AND ca.award_ref = a.award_ref);
+CREATE OR REPLACE TEMP VIEW claims AS
+SELECT b.* EXCLUDE (claimant_name, partner_name),
+    CASE WHEN a.award_ref IS NULL THEN 'claim' ELSE 'both' END AS source, {award_cols}
+FROM benefits b
+LEFT JOIN claim_awards ca ON ca.lad_code = b.lad_code AND ca.claim_ref = b.claim_ref
+LEFT JOIN uc_awards a ON a.lad_code = ca.lad_code AND a.award_ref = ca.award_ref
+UNION ALL BY NAME
+SELECT * FROM uc_only;
 CREATE OR REPLACE TEMP TABLE uc_links AS
 SELECT c.lad_code, c.claim_ref, t.account_ref, 'uprn' AS method, CAST(1.0 AS DOUBLE) AS match_probability
-FROM claims c JOIN council_tax t ON t.lad_code = c.lad_code AND t.uprn = c.uprn
-WHERE c.source = 'uc'
+FROM uc_only c JOIN council_tax t ON t.lad_code = c.lad_code AND t.uprn = c.uprn
 QUALIFY row_number() OVER (PARTITION BY c.lad_code, c.claim_ref ORDER BY t.account_ref) = 1"""
