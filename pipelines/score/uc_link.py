@@ -49,27 +49,39 @@ NUMBERS = "regexp_extract_all(concat_ws(' ', {t}.address_line_1, {t}.address_lin
 """The numbers of an address (house, flat), for blocking a UC-only household against its postcode's accounts."""
 
 
-PERSON_KEYS = tuple((tag, person, part) for person in ("claimant", "partner")
-                    for tag, part in (("f", "forename"), ("s", "surname")))
-"""Blocking keys on a person: (tag, person, name part): the birth date with the forename or the surname hash."""
+PEOPLE = ("claimant", "partner")
 
 
-def _keys(relation: str, ref: str) -> str:
-    """(lad_code, ref, k) blocking keys of ``relation``, in one pass: postcode with a number of the address
-    (house or flat; or none on both), UPRN, and each person's birth date with the forename or the surname hash
-    of their name encoding (columns ``<person>_forename`` and ``<person>_surname``, parts 2 and 4 of it)."""
-    numbers = NUMBERS.format(t="r")
-    singles = ", ".join(["'u' || r.uprn"] + [f"'{tag}' || (r.{person}_birth_date || r.{person}_{part})"
-                                            for tag, person, part in PERSON_KEYS])
-    at = (f"CASE WHEN r.postcode IS NULL THEN []::VARCHAR[] ELSE list_transform(CASE WHEN len({numbers}) = 0"
-          f" THEN [''] ELSE {numbers} END, lambda n: 'p' || r.postcode || ':' || n) END")
-    return (f"SELECT r.lad_code, r.{ref} AS ref, unnest(list_filter([{singles}], lambda k: k IS NOT NULL) || {at})"
-            f" AS k FROM {relation} r")
+def _candidates(awards: str, claims: str) -> str:
+    """SQL: the distinct (lad_code, award_ref, claim_ref) of materialised CTEs ``awards`` and ``claims`` (columns
+    lad_code, ref and :func:`_name_parts`') that share, in a district, a UPRN, a postcode and a number of the
+    address (house or flat; or none on both), or a person's birth date with their forename or with their surname
+    hash (either person on either side; the hashes as text, parts 2 and 4 of the name encoding). One equality join
+    per kind of key, on the typed columns (BIGINT, DATE, text), so no key string is built or unnested but the
+    address numbers."""
+    def people(side: str) -> str:
+        return " UNION ALL ".join(f"SELECT lad_code, ref, {p}_birth_date AS bd, {p}_forename AS fn, {p}_surname AS sn"
+                                  f" FROM {side} WHERE {p}_birth_date IS NOT NULL" for p in PEOPLE)
+
+    def numbers(side: str) -> str:
+        nums = NUMBERS.format(t="r")
+        return (f"SELECT lad_code, ref, postcode, unnest(CASE WHEN len(nums) = 0 THEN [''] ELSE nums END) AS n"
+                f" FROM (SELECT r.lad_code, r.ref, r.postcode, {nums} AS nums FROM {side} r"
+                f" WHERE r.postcode IS NOT NULL)")
+
+    def pairs(x: str, y: str, on: str) -> str:
+        cond = " AND ".join(f"x.{c} = y.{c}" for c in ("lad_code", *on.split()))
+        return f"SELECT x.lad_code, x.ref AS award_ref, y.ref AS claim_ref FROM {x} x JOIN {y} y ON {cond}"
+
+    ap, cp = f"({people(awards)})", f"({people(claims)})"
+    return "SELECT DISTINCT * FROM (" + " UNION ALL ".join([
+        pairs(awards, claims, "uprn"), pairs(ap, cp, "bd fn"), pairs(ap, cp, "bd sn"),
+        pairs(f"({numbers(awards)})", f"({numbers(claims)})", "postcode n")]) + ")"
 
 
 def _name_parts() -> str:
-    """The columns of a claim that :func:`_keys` reads, each person's name parts split from the encoding."""
-    parts = ", ".join(f"split_part({person}_name, '|', {k}) AS {person}_{part}" for person in ("claimant", "partner")
+    """The columns of a record that :func:`_candidates` reads, each person's name parts split from the encoding."""
+    parts = ", ".join(f"split_part({person}_name, '|', {k}) AS {person}_{part}" for person in PEOPLE
                       for part, k in (("forename", 2), ("surname", 4)))
     return (f"lad_code, uprn, postcode, address_line_1, address_line_2, claimant_birth_date, partner_birth_date, "
             f"{parts}")
@@ -151,17 +163,15 @@ def join_awards_to_claims(con: duckdb.DuckDBPyConnection, settings: LinkSettings
     """
     settings = settings or LinkSettings()
     opened = "NOT EXISTS (SELECT 1 FROM claim_awards j WHERE j.lad_code = {t}.lad_code AND j.{ref} = {t}.{ref})"
-    awards = f"(SELECT award_ref, {_name_parts()} FROM {_named_awards(opened.format(t='a', ref='award_ref'))} n)"
-    claims = (f"(SELECT claim_ref, {_name_parts()} FROM benefits b WHERE {opened.format(t='b', ref='claim_ref')})")
+    awards = f"SELECT award_ref AS ref, {_name_parts()} FROM {_named_awards(opened.format(t='a', ref='award_ref'))} n"
+    claims = f"SELECT claim_ref AS ref, {_name_parts()} FROM benefits b WHERE {opened.format(t='b', ref='claim_ref')}"
     names = " OR ".join(_may_reach_name_level(_hashed("ah", x), _hashed("bh", y)) for x in "cp" for y in "cp")
     award_hashes = _hash_columns({"c": _encoded_person("a", "claimant"), "p": _encoded_person("a", "partner")})
     claim_hashes = _hash_columns({"c": _encoded_person("b", "claimant"), "p": _encoded_person("b", "partner")})
     in_k = "EXISTS (SELECT 1 FROM k WHERE k.lad_code = a.lad_code AND k.award_ref = a.award_ref)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_award_pairs AS
-        WITH k AS MATERIALIZED (
-                SELECT DISTINCT x.lad_code, x.ref AS award_ref, y.ref AS claim_ref
-                FROM ({_keys(awards, "award_ref")}) x JOIN ({_keys(claims, "claim_ref")}) y
-                  ON x.lad_code = y.lad_code AND x.k = y.k),
+        WITH oa AS MATERIALIZED ({awards}), oc AS MATERIALIZED ({claims}),
+             k AS MATERIALIZED ({_candidates("oa", "oc")}),
              ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM {_named_awards(in_k)} a),
              bh AS MATERIALIZED (SELECT b.lad_code, b.claim_ref, {claim_hashes} FROM benefits b
                     SEMI JOIN k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref)
