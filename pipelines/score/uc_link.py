@@ -218,25 +218,21 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
         SELECT c.lad_code, c.claim_ref, c.uc_award_ref, c.postcode, {NUMBERS.format(t="c")} AS numbers
         FROM uc_only c WHERE NOT EXISTS
             (SELECT 1 FROM uc_links l WHERE l.lad_code = c.lad_code AND l.claim_ref = c.claim_ref)""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_near AS
-        SELECT t.lad_code, t.account_ref, t.uprn, t.address_line_1, t.address_line_2, t.postcode, t.liable_key,
-            t.liable_name, t.liable_birth_date
-        FROM council_tax t SEMI JOIN _uc_open o ON o.lad_code = t.lad_code AND o.postcode = t.postcode
-        WHERE NOT EXISTS (SELECT 1 FROM ({claimed}) l WHERE l.lad_code = t.lad_code AND l.account_ref = t.account_ref)
-        """)  # the accounts any pair can hold, read once from council_tax (the statements below read them again)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_address_pairs AS
-        SELECT o.lad_code, o.claim_ref, o.uc_award_ref, t.account_ref
-        FROM _uc_open o JOIN _uc_near t ON t.lad_code = o.lad_code AND t.postcode = o.postcode
+        SELECT o.lad_code, o.claim_ref, o.uc_award_ref, t.account_ref, t.rowid AS ct_row
+        FROM _uc_open o JOIN council_tax t ON t.lad_code = o.lad_code AND t.postcode = o.postcode
         WHERE list_has_any(o.numbers, {numbers_t}) OR (len(o.numbers) = 0 AND len({numbers_t}) = 0)""")
     in_pairs = ("EXISTS (SELECT 1 FROM _uc_address_pairs k"
                 " WHERE k.lad_code = a.lad_code AND k.uc_award_ref = a.award_ref)")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_account_pairs AS
         WITH ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM {_named_awards(in_pairs)} a),
-             th AS MATERIALIZED (SELECT t.lad_code, t.account_ref, {liable_hashes} FROM _uc_near t
-                    SEMI JOIN _uc_address_pairs k ON k.lad_code = t.lad_code AND k.account_ref = t.account_ref)
-        SELECT k.lad_code, k.claim_ref, k.account_ref
+             th AS MATERIALIZED (SELECT t.lad_code, t.account_ref, t.rowid AS ct_row, {liable_hashes}
+                    FROM council_tax t JOIN (SELECT DISTINCT ct_row FROM _uc_address_pairs) k ON t.rowid = k.ct_row
+                    WHERE NOT EXISTS (SELECT 1 FROM ({claimed}) l
+                                      WHERE l.lad_code = t.lad_code AND l.account_ref = t.account_ref))
+        SELECT k.lad_code, k.claim_ref, k.account_ref, k.ct_row
         FROM _uc_address_pairs k JOIN ah ON ah.lad_code = k.lad_code AND ah.award_ref = k.uc_award_ref
-             JOIN th ON th.lad_code = k.lad_code AND th.account_ref = k.account_ref
+             JOIN th ON th.ct_row = k.ct_row
         WHERE {names}""")
     paired = "EXISTS (SELECT 1 FROM _uc_account_pairs k WHERE k.lad_code = {t}.lad_code AND k.{ref} = {t}.{ref})"
     named = ("(SELECT c.*, u.claimant_name, u.partner_name FROM uc_only c JOIN uc_awards a"
@@ -244,10 +240,9 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
              " JOIN universal_credit u ON u.rowid = a.uc_row"
              f" WHERE {paired.format(t='c', ref='claim_ref')})")
     con.execute(_prepare("claims", named, "claim_ref", "_uc_only_side"))
-    con.execute("""CREATE OR REPLACE TEMP TABLE _uc_pair_accounts AS SELECT * FROM _uc_near t
-        SEMI JOIN (SELECT DISTINCT lad_code, account_ref FROM _uc_account_pairs) k
-          ON k.lad_code = t.lad_code AND k.account_ref = t.account_ref""")  # (cheaper than preparing with EXISTS)
-    con.execute(_prepare("accounts", "_uc_pair_accounts", "account_ref", "_uc_account_side"))
+    accounts = ("(SELECT t.* FROM council_tax t"
+                " JOIN (SELECT DISTINCT ct_row FROM _uc_account_pairs) k ON t.rowid = k.ct_row)")
+    con.execute(_prepare("accounts", accounts, "account_ref", "_uc_account_side"))
     levels = ",\n".join(f"({c.sql})::INTEGER AS {c.name}" for c in within_comparisons())
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_account_vectors AS
         WITH v AS (
