@@ -19,8 +19,9 @@ Candidate pairs whose names could not reach the acceptance level are dropped bef
 is accepted does not change; at Kent scale it keeps 2,746 of 16,732 award-claim pairs and 6,394 of 25,074
 household-account pairs). The remaining sides are prepared with
 :func:`matching.normalise.prepare_side_sql` (awards have a claim's columns; their name encodings are
-fetched from ``universal_credit`` by the latest AP's rowid, ``uc_row``, as ``uc_awards`` does not carry them;
-the UC-only side's candidate accounts are read from ``council_tax`` once, ``_uc_near``) and scored with
+fetched from ``universal_credit`` by the latest AP's rowid, ``uc_row``, through the view ``uc_award_rows``, as
+``uc_awards`` does not carry them; the UC-only side's candidate accounts are found in ``council_tax`` by one join and
+fetched again by their rowid, ``ct_row``) and scored with
 the linkage stage's starting model (:func:`matching.settings.within_start_model`, the same four
 comparisons), not re-estimated: the pairs are few and nearly all non-matches, where EM has
 nothing to learn from. A pair is accepted at :class:`schemas.config.LinkSettings` ``threshold`` with a
@@ -88,10 +89,10 @@ def _name_parts() -> str:
 
 
 def _named_awards(where: str) -> str:
-    """``uc_awards`` rows matching ``where`` (alias ``a``) with their name encodings, fetched from the latest AP's
-    row of ``universal_credit`` by its ``rowid`` (``uc_row``: a join on one integer, built from the few awards)."""
-    return (f"(SELECT a.*, u.claimant_name, u.partner_name FROM uc_awards a JOIN universal_credit u"
-            f" ON u.rowid = a.uc_row WHERE {where})")
+    """``uc_award_rows`` matching ``where`` (alias ``a``): the awards with their latest AP's row, name encodings
+    included, fetched from ``universal_credit`` by its ``rowid`` (``uc_row``: a join on one integer, built from the
+    few awards that match)."""
+    return f"(SELECT a.* FROM uc_award_rows a WHERE {where})"
 
 
 def _hashes(forename: str, nicknames: str, surname: str) -> tuple[str, str, str]:
@@ -211,6 +212,7 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
     claimed = "SELECT lad_code, account_ref FROM uc_links" + (
         " UNION ALL SELECT lad_code, account_ref FROM links" if has_links else "")
     numbers_t = NUMBERS.format(t="t")
+    address_t = "concat_ws(' ', t.address_line_1, t.address_line_2)"
     names = " OR ".join(_may_reach_name_level(_hashed("ah", x), _hashed("th", "l")) for x in "cp")
     award_hashes = _hash_columns({"c": _encoded_person("a", "claimant"), "p": _encoded_person("a", "partner")})
     liable_hashes = _hash_columns({"l": _encoded_person("t", "liable")})
@@ -221,7 +223,10 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_address_pairs AS
         SELECT o.lad_code, o.claim_ref, o.uc_award_ref, t.account_ref, t.rowid AS ct_row
         FROM _uc_open o JOIN council_tax t ON t.lad_code = o.lad_code AND t.postcode = o.postcode
-        WHERE list_has_any(o.numbers, {numbers_t}) OR (len(o.numbers) = 0 AND len({numbers_t}) = 0)""")
+        WHERE (len(o.numbers) = 0 OR list_bool_or(list_transform(o.numbers, lambda n: contains({address_t}, n))))
+          AND (list_has_any(o.numbers, {numbers_t}) OR (len(o.numbers) = 0 AND len({numbers_t}) = 0))""")
+    # (the first test, that the account's address contains one of the numbers as text, is a cheap necessary
+    # condition of the second: it spares the regex on most of the postcode's accounts)
     in_pairs = ("EXISTS (SELECT 1 FROM _uc_address_pairs k"
                 " WHERE k.lad_code = a.lad_code AND k.uc_award_ref = a.award_ref)")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_account_pairs AS
