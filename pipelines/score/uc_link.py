@@ -54,25 +54,27 @@ PEOPLE = ("claimant", "partner")
 
 
 def _candidates(awards: str, claims: str) -> str:
-    """SQL: the distinct (lad_code, award_ref, claim_ref) of materialised CTEs ``awards`` and ``claims`` (columns
-    lad_code, ref and :func:`_name_parts`') that share, in a district, a UPRN, a postcode and a number of the
+    """SQL: the distinct (lad_code, award_ref, claim_ref, award_src, claim_src) of materialised CTEs ``awards`` and
+    ``claims`` (columns lad_code, ref, src: the rowid of the record's row in ``universal_credit`` or ``benefits``, and
+    :func:`_name_parts`') that share, in a district, a UPRN, a postcode and a number of the
     address (house or flat; or none on both), or a person's birth date with their forename or with their surname
     hash (either person on either side; the hashes as text, parts 2 and 4 of the name encoding). One equality join
     per kind of key, on the typed columns (BIGINT, DATE, text), so no key string is built or unnested but the
     address numbers."""
     def people(side: str) -> str:
-        return " UNION ALL ".join(f"SELECT lad_code, ref, {p}_birth_date AS bd, {p}_forename AS fn, {p}_surname AS sn"
-                                  f" FROM {side} WHERE {p}_birth_date IS NOT NULL" for p in PEOPLE)
+        return " UNION ALL ".join(f"SELECT lad_code, ref, src, {p}_birth_date AS bd, {p}_forename AS fn,"
+                                  f" {p}_surname AS sn FROM {side} WHERE {p}_birth_date IS NOT NULL" for p in PEOPLE)
 
     def numbers(side: str) -> str:
         nums = NUMBERS.format(t="r")
-        return (f"SELECT lad_code, ref, postcode, unnest(CASE WHEN len(nums) = 0 THEN [''] ELSE nums END) AS n"
-                f" FROM (SELECT r.lad_code, r.ref, r.postcode, {nums} AS nums FROM {side} r"
+        return (f"SELECT lad_code, ref, src, postcode, unnest(CASE WHEN len(nums) = 0 THEN [''] ELSE nums END) AS n"
+                f" FROM (SELECT r.lad_code, r.ref, r.src, r.postcode, {nums} AS nums FROM {side} r"
                 f" WHERE r.postcode IS NOT NULL)")
 
     def pairs(x: str, y: str, on: str) -> str:
         cond = " AND ".join(f"x.{c} = y.{c}" for c in ("lad_code", *on.split()))
-        return f"SELECT x.lad_code, x.ref AS award_ref, y.ref AS claim_ref FROM {x} x JOIN {y} y ON {cond}"
+        return (f"SELECT x.lad_code, x.ref AS award_ref, y.ref AS claim_ref, x.src AS award_src, y.src AS claim_src"
+                f" FROM {x} x JOIN {y} y ON {cond}")
 
     ap, cp = f"({people(awards)})", f"({people(claims)})"
     return "SELECT DISTINCT * FROM (" + " UNION ALL ".join([
@@ -164,20 +166,22 @@ def join_awards_to_claims(con: duckdb.DuckDBPyConnection, settings: LinkSettings
     """
     settings = settings or LinkSettings()
     opened = "NOT EXISTS (SELECT 1 FROM claim_awards j WHERE j.lad_code = {t}.lad_code AND j.{ref} = {t}.{ref})"
-    awards = f"SELECT award_ref AS ref, {_name_parts()} FROM {_named_awards(opened.format(t='a', ref='award_ref'))} n"
-    claims = f"SELECT claim_ref AS ref, {_name_parts()} FROM benefits b WHERE {opened.format(t='b', ref='claim_ref')}"
+    awards = (f"SELECT award_ref AS ref, uc_row AS src, {_name_parts()}"
+              f" FROM {_named_awards(opened.format(t='a', ref='award_ref'))} n")
+    claims = (f"SELECT claim_ref AS ref, rowid AS src, {_name_parts()} FROM benefits b"
+              f" WHERE {opened.format(t='b', ref='claim_ref')}")
     names = " OR ".join(_may_reach_name_level(_hashed("ah", x), _hashed("bh", y)) for x in "cp" for y in "cp")
-    award_hashes = _hash_columns({"c": _encoded_person("a", "claimant"), "p": _encoded_person("a", "partner")})
+    award_hashes = _hash_columns({"c": _encoded_person("u", "claimant"), "p": _encoded_person("u", "partner")})
     claim_hashes = _hash_columns({"c": _encoded_person("b", "claimant"), "p": _encoded_person("b", "partner")})
-    in_k = "EXISTS (SELECT 1 FROM k WHERE k.lad_code = a.lad_code AND k.award_ref = a.award_ref)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_award_pairs AS
         WITH oa AS MATERIALIZED ({awards}), oc AS MATERIALIZED ({claims}),
              k AS MATERIALIZED ({_candidates("oa", "oc")}),
-             ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM {_named_awards(in_k)} a),
-             bh AS MATERIALIZED (SELECT b.lad_code, b.claim_ref, {claim_hashes} FROM benefits b
-                    SEMI JOIN k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref)
-        SELECT k.* FROM k JOIN ah ON ah.lad_code = k.lad_code AND ah.award_ref = k.award_ref
-             JOIN bh ON bh.lad_code = k.lad_code AND bh.claim_ref = k.claim_ref
+             ah AS MATERIALIZED (SELECT u.rowid AS src, {award_hashes} FROM universal_credit u
+                    JOIN (SELECT DISTINCT award_src FROM k) r ON u.rowid = r.award_src),
+             bh AS MATERIALIZED (SELECT b.rowid AS src, {claim_hashes} FROM benefits b
+                    JOIN (SELECT DISTINCT claim_src FROM k) r ON b.rowid = r.claim_src)
+        SELECT k.lad_code, k.award_ref, k.claim_ref
+        FROM k JOIN ah ON ah.src = k.award_src JOIN bh ON bh.src = k.claim_src
         WHERE {names}""")
     paired = "EXISTS (SELECT 1 FROM _uc_award_pairs k WHERE k.lad_code = {t}.lad_code AND k.{ref} = {t}.{ref})"
     con.execute(_prepare("claims", _named_awards(paired.format(t="a", ref="award_ref")), "award_ref",
