@@ -19,8 +19,9 @@ Candidate pairs whose names could not reach the acceptance level are dropped bef
 is accepted does not change; at Kent scale it keeps 2,746 of 16,732 award-claim pairs and 6,394 of 25,074
 household-account pairs). The remaining sides are prepared with
 :func:`matching.normalise.prepare_side_sql` (awards have a claim's columns; their name encodings are
-fetched from ``universal_credit`` by the latest AP's rowid, ``uc_row``, as ``uc_awards`` does not carry them;
-the UC-only side's candidate accounts are read from ``council_tax`` once, ``_uc_near``) and scored with
+fetched from ``universal_credit`` by the latest AP's rowid, ``uc_row``, through the view ``uc_award_rows``, as
+``uc_awards`` does not carry them; the UC-only side's candidate accounts are found in ``council_tax`` by one join and
+fetched again by their rowid, ``ct_row``) and scored with
 the linkage stage's starting model (:func:`matching.settings.within_start_model`, the same four
 comparisons), not re-estimated: the pairs are few and nearly all non-matches, where EM has
 nothing to learn from. A pair is accepted at :class:`schemas.config.LinkSettings` ``threshold`` with a
@@ -49,37 +50,51 @@ NUMBERS = "regexp_extract_all(concat_ws(' ', {t}.address_line_1, {t}.address_lin
 """The numbers of an address (house, flat), for blocking a UC-only household against its postcode's accounts."""
 
 
-PERSON_KEYS = tuple((tag, person, part) for person in ("claimant", "partner")
-                    for tag, part in (("f", "forename"), ("s", "surname")))
-"""Blocking keys on a person: (tag, person, name part): the birth date with the forename or the surname hash."""
+PEOPLE = ("claimant", "partner")
 
 
-def _keys(relation: str, ref: str) -> str:
-    """(lad_code, ref, k) blocking keys of ``relation``, in one pass: postcode with a number of the address
-    (house or flat; or none on both), UPRN, and each person's birth date with the forename or the surname hash
-    of their name encoding (columns ``<person>_forename`` and ``<person>_surname``, parts 2 and 4 of it)."""
-    numbers = NUMBERS.format(t="r")
-    singles = ", ".join(["'u' || r.uprn"] + [f"'{tag}' || (r.{person}_birth_date || r.{person}_{part})"
-                                            for tag, person, part in PERSON_KEYS])
-    at = (f"CASE WHEN r.postcode IS NULL THEN []::VARCHAR[] ELSE list_transform(CASE WHEN len({numbers}) = 0"
-          f" THEN [''] ELSE {numbers} END, lambda n: 'p' || r.postcode || ':' || n) END")
-    return (f"SELECT r.lad_code, r.{ref} AS ref, unnest(list_filter([{singles}], lambda k: k IS NOT NULL) || {at})"
-            f" AS k FROM {relation} r")
+def _candidates(awards: str, claims: str) -> str:
+    """SQL: the distinct (lad_code, award_ref, claim_ref, award_src, claim_src) of materialised CTEs ``awards`` and
+    ``claims`` (columns lad_code, ref, src: the rowid of the record's row in ``universal_credit`` or ``benefits``, and
+    :func:`_name_parts`') that share, in a district, a UPRN, a postcode and a number of the
+    address (house or flat; or none on both), or a person's birth date with their forename or with their surname
+    hash (either person on either side; the hashes as text, parts 2 and 4 of the name encoding). One equality join
+    per kind of key, on the typed columns (BIGINT, DATE, text), so no key string is built or unnested but the
+    address numbers."""
+    def people(side: str) -> str:
+        return " UNION ALL ".join(f"SELECT lad_code, ref, src, {p}_birth_date AS bd, {p}_forename AS fn,"
+                                  f" {p}_surname AS sn FROM {side} WHERE {p}_birth_date IS NOT NULL" for p in PEOPLE)
+
+    def numbers(side: str) -> str:
+        nums = NUMBERS.format(t="r")
+        return (f"SELECT lad_code, ref, src, postcode, unnest(CASE WHEN len(nums) = 0 THEN [''] ELSE nums END) AS n"
+                f" FROM (SELECT r.lad_code, r.ref, r.src, r.postcode, {nums} AS nums FROM {side} r"
+                f" WHERE r.postcode IS NOT NULL)")
+
+    def pairs(x: str, y: str, on: str) -> str:
+        cond = " AND ".join(f"x.{c} = y.{c}" for c in ("lad_code", *on.split()))
+        return (f"SELECT x.lad_code, x.ref AS award_ref, y.ref AS claim_ref, x.src AS award_src, y.src AS claim_src"
+                f" FROM {x} x JOIN {y} y ON {cond}")
+
+    ap, cp = f"({people(awards)})", f"({people(claims)})"
+    return "SELECT DISTINCT * FROM (" + " UNION ALL ".join([
+        pairs(awards, claims, "uprn"), pairs(ap, cp, "bd fn"), pairs(ap, cp, "bd sn"),
+        pairs(f"({numbers(awards)})", f"({numbers(claims)})", "postcode n")]) + ")"
 
 
 def _name_parts() -> str:
-    """The columns of a claim that :func:`_keys` reads, each person's name parts split from the encoding."""
-    parts = ", ".join(f"split_part({person}_name, '|', {k}) AS {person}_{part}" for person in ("claimant", "partner")
+    """The columns of a record that :func:`_candidates` reads, each person's name parts split from the encoding."""
+    parts = ", ".join(f"split_part({person}_name, '|', {k}) AS {person}_{part}" for person in PEOPLE
                       for part, k in (("forename", 2), ("surname", 4)))
     return (f"lad_code, uprn, postcode, address_line_1, address_line_2, claimant_birth_date, partner_birth_date, "
             f"{parts}")
 
 
 def _named_awards(where: str) -> str:
-    """``uc_awards`` rows matching ``where`` (alias ``a``) with their name encodings, fetched from the latest AP's
-    row of ``universal_credit`` by its ``rowid`` (``uc_row``: a join on one integer, built from the few awards)."""
-    return (f"(SELECT a.*, u.claimant_name, u.partner_name FROM uc_awards a JOIN universal_credit u"
-            f" ON u.rowid = a.uc_row WHERE {where})")
+    """``uc_award_rows`` matching ``where`` (alias ``a``): the awards with their latest AP's row, name encodings
+    included, fetched from ``universal_credit`` by its ``rowid`` (``uc_row``: a join on one integer, built from the
+    few awards that match)."""
+    return f"(SELECT a.* FROM uc_award_rows a WHERE {where})"
 
 
 def _hashes(forename: str, nicknames: str, surname: str) -> tuple[str, str, str]:
@@ -151,22 +166,22 @@ def join_awards_to_claims(con: duckdb.DuckDBPyConnection, settings: LinkSettings
     """
     settings = settings or LinkSettings()
     opened = "NOT EXISTS (SELECT 1 FROM claim_awards j WHERE j.lad_code = {t}.lad_code AND j.{ref} = {t}.{ref})"
-    awards = f"(SELECT award_ref, {_name_parts()} FROM {_named_awards(opened.format(t='a', ref='award_ref'))} n)"
-    claims = (f"(SELECT claim_ref, {_name_parts()} FROM benefits b WHERE {opened.format(t='b', ref='claim_ref')})")
+    awards = (f"SELECT award_ref AS ref, uc_row AS src, {_name_parts()}"
+              f" FROM {_named_awards(opened.format(t='a', ref='award_ref'))} n")
+    claims = (f"SELECT claim_ref AS ref, rowid AS src, {_name_parts()} FROM benefits b"
+              f" WHERE {opened.format(t='b', ref='claim_ref')}")
     names = " OR ".join(_may_reach_name_level(_hashed("ah", x), _hashed("bh", y)) for x in "cp" for y in "cp")
-    award_hashes = _hash_columns({"c": _encoded_person("a", "claimant"), "p": _encoded_person("a", "partner")})
+    award_hashes = _hash_columns({"c": _encoded_person("u", "claimant"), "p": _encoded_person("u", "partner")})
     claim_hashes = _hash_columns({"c": _encoded_person("b", "claimant"), "p": _encoded_person("b", "partner")})
-    in_k = "EXISTS (SELECT 1 FROM k WHERE k.lad_code = a.lad_code AND k.award_ref = a.award_ref)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_award_pairs AS
-        WITH k AS MATERIALIZED (
-                SELECT DISTINCT x.lad_code, x.ref AS award_ref, y.ref AS claim_ref
-                FROM ({_keys(awards, "award_ref")}) x JOIN ({_keys(claims, "claim_ref")}) y
-                  ON x.lad_code = y.lad_code AND x.k = y.k),
-             ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM {_named_awards(in_k)} a),
-             bh AS MATERIALIZED (SELECT b.lad_code, b.claim_ref, {claim_hashes} FROM benefits b
-                    SEMI JOIN k ON k.lad_code = b.lad_code AND k.claim_ref = b.claim_ref)
-        SELECT k.* FROM k JOIN ah ON ah.lad_code = k.lad_code AND ah.award_ref = k.award_ref
-             JOIN bh ON bh.lad_code = k.lad_code AND bh.claim_ref = k.claim_ref
+        WITH oa AS MATERIALIZED ({awards}), oc AS MATERIALIZED ({claims}),
+             k AS MATERIALIZED ({_candidates("oa", "oc")}),
+             ah AS MATERIALIZED (SELECT u.rowid AS src, {award_hashes} FROM universal_credit u
+                    JOIN (SELECT DISTINCT award_src FROM k) r ON u.rowid = r.award_src),
+             bh AS MATERIALIZED (SELECT b.rowid AS src, {claim_hashes} FROM benefits b
+                    JOIN (SELECT DISTINCT claim_src FROM k) r ON b.rowid = r.claim_src)
+        SELECT k.lad_code, k.award_ref, k.claim_ref
+        FROM k JOIN ah ON ah.src = k.award_src JOIN bh ON bh.src = k.claim_src
         WHERE {names}""")
     paired = "EXISTS (SELECT 1 FROM _uc_award_pairs k WHERE k.lad_code = {t}.lad_code AND k.{ref} = {t}.{ref})"
     con.execute(_prepare("claims", _named_awards(paired.format(t="a", ref="award_ref")), "award_ref",
@@ -194,49 +209,49 @@ def link_uc_only_to_accounts(con: duckdb.DuckDBPyConnection, has_links: bool,
     postcode that nothing else is linked to, sharing a number of the address (house or flat; or both without
     one), with the link stage's comparisons.
 
-    Reads ``claims``, ``council_tax``, ``uc_links`` and, where it exists, ``links``; returns how many were linked.
+    Reads ``uc_only``, ``uc_awards``, ``council_tax``, ``uc_links`` and, where it exists, ``links``; returns how many
+    were linked.
     """
     settings = settings or LinkSettings()
     claimed = "SELECT lad_code, account_ref FROM uc_links" + (
         " UNION ALL SELECT lad_code, account_ref FROM links" if has_links else "")
     numbers_t = NUMBERS.format(t="t")
+    address_t = "concat_ws(' ', t.address_line_1, t.address_line_2)"
     names = " OR ".join(_may_reach_name_level(_hashed("ah", x), _hashed("th", "l")) for x in "cp")
     award_hashes = _hash_columns({"c": _encoded_person("a", "claimant"), "p": _encoded_person("a", "partner")})
     liable_hashes = _hash_columns({"l": _encoded_person("t", "liable")})
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_open AS
         SELECT c.lad_code, c.claim_ref, c.uc_award_ref, c.postcode, {NUMBERS.format(t="c")} AS numbers
-        FROM claims c WHERE c.source = 'uc' AND NOT EXISTS
+        FROM uc_only c WHERE NOT EXISTS
             (SELECT 1 FROM uc_links l WHERE l.lad_code = c.lad_code AND l.claim_ref = c.claim_ref)""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_near AS
-        SELECT t.lad_code, t.account_ref, t.uprn, t.address_line_1, t.address_line_2, t.postcode, t.liable_key,
-            t.liable_name, t.liable_birth_date
-        FROM council_tax t SEMI JOIN _uc_open o ON o.lad_code = t.lad_code AND o.postcode = t.postcode
-        WHERE NOT EXISTS (SELECT 1 FROM ({claimed}) l WHERE l.lad_code = t.lad_code AND l.account_ref = t.account_ref)
-        """)  # the accounts any pair can hold, read once from council_tax (the statements below read them again)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_address_pairs AS
-        SELECT o.lad_code, o.claim_ref, o.uc_award_ref, t.account_ref
-        FROM _uc_open o JOIN _uc_near t ON t.lad_code = o.lad_code AND t.postcode = o.postcode
-        WHERE list_has_any(o.numbers, {numbers_t}) OR (len(o.numbers) = 0 AND len({numbers_t}) = 0)""")
+        SELECT o.lad_code, o.claim_ref, o.uc_award_ref, t.account_ref, t.rowid AS ct_row
+        FROM _uc_open o JOIN council_tax t ON t.lad_code = o.lad_code AND t.postcode = o.postcode
+        WHERE (len(o.numbers) = 0 OR list_bool_or(list_transform(o.numbers, lambda n: contains({address_t}, n))))
+          AND (list_has_any(o.numbers, {numbers_t}) OR (len(o.numbers) = 0 AND len({numbers_t}) = 0))""")
+    # (the first test, that the account's address contains one of the numbers as text, is a cheap necessary
+    # condition of the second: it spares the regex on most of the postcode's accounts)
     in_pairs = ("EXISTS (SELECT 1 FROM _uc_address_pairs k"
                 " WHERE k.lad_code = a.lad_code AND k.uc_award_ref = a.award_ref)")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_account_pairs AS
         WITH ah AS MATERIALIZED (SELECT a.lad_code, a.award_ref, {award_hashes} FROM {_named_awards(in_pairs)} a),
-             th AS MATERIALIZED (SELECT t.lad_code, t.account_ref, {liable_hashes} FROM _uc_near t
-                    SEMI JOIN _uc_address_pairs k ON k.lad_code = t.lad_code AND k.account_ref = t.account_ref)
-        SELECT k.lad_code, k.claim_ref, k.account_ref
+             th AS MATERIALIZED (SELECT t.lad_code, t.account_ref, t.rowid AS ct_row, {liable_hashes}
+                    FROM council_tax t JOIN (SELECT DISTINCT ct_row FROM _uc_address_pairs) k ON t.rowid = k.ct_row
+                    WHERE NOT EXISTS (SELECT 1 FROM ({claimed}) l
+                                      WHERE l.lad_code = t.lad_code AND l.account_ref = t.account_ref))
+        SELECT k.lad_code, k.claim_ref, k.account_ref, k.ct_row
         FROM _uc_address_pairs k JOIN ah ON ah.lad_code = k.lad_code AND ah.award_ref = k.uc_award_ref
-             JOIN th ON th.lad_code = k.lad_code AND th.account_ref = k.account_ref
+             JOIN th ON th.ct_row = k.ct_row
         WHERE {names}""")
     paired = "EXISTS (SELECT 1 FROM _uc_account_pairs k WHERE k.lad_code = {t}.lad_code AND k.{ref} = {t}.{ref})"
-    named = ("(SELECT c.*, u.claimant_name, u.partner_name FROM claims c JOIN uc_awards a"
+    named = ("(SELECT c.*, u.claimant_name, u.partner_name FROM uc_only c JOIN uc_awards a"
              " ON a.lad_code = c.lad_code AND a.award_ref = c.uc_award_ref"
              " JOIN universal_credit u ON u.rowid = a.uc_row"
-             f" WHERE c.source = 'uc' AND {paired.format(t='c', ref='claim_ref')})")
+             f" WHERE {paired.format(t='c', ref='claim_ref')})")
     con.execute(_prepare("claims", named, "claim_ref", "_uc_only_side"))
-    con.execute("""CREATE OR REPLACE TEMP TABLE _uc_pair_accounts AS SELECT * FROM _uc_near t
-        SEMI JOIN (SELECT DISTINCT lad_code, account_ref FROM _uc_account_pairs) k
-          ON k.lad_code = t.lad_code AND k.account_ref = t.account_ref""")  # (cheaper than preparing with EXISTS)
-    con.execute(_prepare("accounts", "_uc_pair_accounts", "account_ref", "_uc_account_side"))
+    accounts = ("(SELECT t.* FROM council_tax t"
+                " JOIN (SELECT DISTINCT ct_row FROM _uc_account_pairs) k ON t.rowid = k.ct_row)")
+    con.execute(_prepare("accounts", accounts, "account_ref", "_uc_account_side"))
     levels = ",\n".join(f"({c.sql})::INTEGER AS {c.name}" for c in within_comparisons())
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _uc_account_vectors AS
         WITH v AS (

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal as D
 from typing import Any
 
+import duckdb
 import pytest
 
 from tests.pipelines.score.support import LAD, account, award, claim, make_db, score
@@ -151,3 +152,16 @@ def test_uc_only_household_links_its_account_without_a_uprn_by_name_and_address(
     assert (row["ctr_confidence"], row["ctr_value_annual"]) == ("likely", D("1320.00"))
     nobody = score(make_db([], accounts[1:], awards=[award(**HOME, **_person(*ANN, "AB123456C"))]))[UC_ID]
     assert (nobody["account_ref"], nobody["ctr_confidence"]) == (None, None)  # Ray Cole's account is not hers
+
+
+def test_scoring_restores_the_connections_thread_count() -> None:
+    # the working statements run on one thread (households.one_thread); the households statement and
+    # whatever follows on the hub's database get the configured count back, also when scoring fails
+    con = make_db([claim("B1", uc_monthly=D("500"))], awards=[award()])
+    con.execute("SET threads = 3")
+    score(con)
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
+    con.execute("DROP TABLE benefits")
+    with pytest.raises(duckdb.CatalogException):
+        score(con)
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
