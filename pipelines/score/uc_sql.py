@@ -92,9 +92,10 @@ GROUP BY b.lad_code, b.claim_ref"""
 def claims_sql() -> str:
     """CREATE TEMP TABLE uc_only (the UC-only households, in the benefits columns), TEMP VIEW claims (benefits plus
     uc_only, with the award columns) from ``claim_awards``, and TEMP TABLE uc_links (UC-only households' accounts by
-    UPRN). ``claims`` is a view so that the benefits rows are not copied (the households statement reads it once,
-    with the joins to the award columns); ``uc_only`` is a table as the UC-only fallback reads it several times.
-    Neither holds a name encoding (scoring reads none; the fallback fetches the few it compares)."""
+    UPRN). ``claims`` is a view so that the benefits rows are not copied (each households statement reads its
+    districts of it once, with the joins to the award columns); ``uc_only`` is a table as the UC-only fallback
+    reads it several times. Neither holds a name encoding (scoring reads none; the fallback fetches the few it
+    compares)."""
     award_cols = ("a.award_ref AS uc_award_ref, a.award_monthly AS uc_award_monthly, a.earnings_1 AS uc_earnings_1,"
                   " a.earnings_2 AS uc_earnings_2, a.earnings_3 AS uc_earnings_3, a.child_ages AS uc_child_ages,"
                   " a.council_tax_deduction_monthly AS uc_ct_deduction_monthly")
