@@ -61,7 +61,7 @@ def test_the_row_expectations_fail_on_a_table_that_breaks_a_row_rule(tmp_path):
     valid = validate_path(write_csv(tmp_path / "ct.csv", rows, header("council_tax")), "council_tax", AS_OF).valid
     broken = valid.set_column(valid.schema.get_field_index("band"), "band", pa.array(["Z"] * 5))
     arrears = valid.schema.get_field_index("arrears")
-    broken = broken.set_column(arrears, "arrears", pa.array([-5] * 5).cast(valid.schema.field(arrears).type))
+    broken = broken.set_column(arrears, "arrears", pa.array([-5.0] * 5).cast(valid.schema.field(arrears).type))
     result = run_suite(broken, "council_tax", "ct", rows=True)
     assert not result.success
     assert {f["column"] for f in result.failures} == {"band", "arrears"}
