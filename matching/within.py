@@ -436,7 +436,9 @@ def link_districts(
         add_decided_pairs(con, codes)
     if by_district:
         score_and_assign_by_district(con, model, settings, codes or [])
+        for code in codes or []:  # the queue's aggregation holds a state per claim: one district's at a time
+            update_review_queue(con, settings.review_lower, settings.review_upper, district_filter([code]))
     else:
         score_and_assign(con, model, settings, codes)
-    update_review_queue(con, settings.review_lower, settings.review_upper, district_filter(codes))
+        update_review_queue(con, settings.review_lower, settings.review_upper, district_filter(codes))
     return model

@@ -36,9 +36,11 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from perf.score_ratio import best_of, capturing_score_inputs  # noqa: E402
 from pipelines.ingest import gx_worker  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
 from pipelines.run import RunRequest, run_local  # noqa: E402
+from schemas.config import load_config  # noqa: E402
 
 CACHE = Path(os.environ.get("POVERTYLINK_PERF_CACHE") or Path(__file__).resolve().parent / ".cache")
 AS_OF = dt.date(2026, 11, 20)
@@ -237,24 +239,48 @@ def dask_hub_memory(landing: Path, counts: list[int], tmp: Path) -> list[tuple[i
     return rows
 
 
-def without_uc(landing: Path, work: Path, with_uc: StageTimer, districts: tuple[str, ...] = (),
-               config: Path | None = None) -> dict[str, object]:
+def run_stages_capturing(landing: Path, output: Path, capture: Path, districts: tuple[str, ...] = (),
+                         config: Path | None = None) -> StageTimer:
+    """:func:`run_stages`, the hub's tables copied into ``capture`` as the score stage starts (for
+    :mod:`perf.score_ratio`); the copy's seconds are taken off the score stage's figures."""
+    spent: dict[str, float] = {}
+    with capturing_score_inputs(capture, spent):
+        timer = run_stages(landing, output, districts=districts, config=config)
+    score = timer.stages["score"]
+    score["wall_s"], score["cpu_s"] = (round(score["wall_s"] - spent["wall_s"], 3),
+                                       round(score["cpu_s"] - spent["cpu_s"], 3))
+    return timer
+
+
+def without_uc(landing: Path, work: Path, with_uc: StageTimer, with_uc_capture: Path, districts: tuple[str, ...] = (),
+               config: Path | None = None, repeats: int = 3) -> dict[str, object]:
     """Run ``landing`` again with its Universal Credit extracts hidden (a copy of the folder, hard links where
     the filesystem allows, without ``*/universal_credit_*.csv``) and print the score stage with and without them
-    (issue 17's target: scoring with UC at most 2x without; CPU seconds are the figure on a shared machine)."""
+    (issue 17's target: scoring with UC at most 2x without; CPU seconds are the figure on a shared machine):
+    each run's own stage, then the best of ``repeats`` runs of the stage on each run's captured inputs, in turn
+    (:mod:`perf.score_ratio`), which is what the target is judged on."""
     hidden = linked_copy(landing, work / "landing-without-uc", lambda rel: not rel.name.startswith("universal_credit_"))
     load = load_average()
-    timer = run_stages(hidden, work / "out-without-uc", districts=districts, config=config)
+    plain_capture = work / "score-without-uc.duckdb"
+    timer = run_stages_capturing(hidden, work / "out-without-uc", plain_capture, districts, config)
     uc, plain = with_uc.stages["score"], timer.stages["score"]
+    best = best_of({"with UC": with_uc_capture, "without UC": plain_capture}, AS_OF, load_config(config), repeats)
     ratio = {"wall": uc["wall_s"] / max(plain["wall_s"], 1e-9), "cpu": uc["cpu_s"] / max(plain["cpu_s"], 1e-9)}
+    best_ratio = {unit: best["with UC"][f"best_{unit}_s"] / max(best["without UC"][f"best_{unit}_s"], 1e-9)
+                  for unit in ("wall", "cpu")}
     print(f"\nscore stage with / without Universal Credit extracts (target: at most 2x; load {load} -> "
           f"{load_average()})")
     for label, m in (("with UC", uc), ("without UC", plain)):
-        print(f"  {label:<12}{m['wall_s']:>9.2f} s wall{m['cpu_s']:>9.2f} s CPU")
-    print(f"  {'ratio':<12}{ratio['wall']:>9.2f}x wall{ratio['cpu']:>8.2f}x CPU"
-          f"  {'ok' if ratio['cpu'] <= 2 else 'MISSED'} (CPU)")
+        print(f"  {label:<12}{m['wall_s']:>9.2f} s wall{m['cpu_s']:>9.2f} s CPU   (in the run)")
+    print(f"  {'ratio':<12}{ratio['wall']:>9.2f}x wall{ratio['cpu']:>8.2f}x CPU   (in the run)")
+    for label, m in best.items():
+        print(f"  {label:<12}{m['best_wall_s']:>9.2f} s wall{m['best_cpu_s']:>9.2f} s CPU   "
+              f"(best of {repeats} on the run's inputs; CPU {', '.join(f'{c:.2f}' for c in m['cpu_s'])})")
+    print(f"  {'ratio':<12}{best_ratio['wall']:>9.2f}x wall{best_ratio['cpu']:>8.2f}x CPU"
+          f"  {'ok' if best_ratio['cpu'] <= 2 else 'MISSED'} (CPU, best of {repeats})")
     return {"score_wall_ratio": round(ratio["wall"], 2), "score_cpu_ratio": round(ratio["cpu"], 2),
-            "score_without_uc": dict(plain)}
+            "score_without_uc": dict(plain), "repeated": best,
+            "best_wall_ratio": round(best_ratio["wall"], 2), "best_cpu_ratio": round(best_ratio["cpu"], 2)}
 
 
 ENGLAND_DWELLINGS = 25_000_000  # about 25 million dwellings in about 300 districts
@@ -360,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--without-uc", action="store_true",
                         help="also run the same landing folder with its Universal Credit extracts hidden and print "
                              "the score stage's ratio with / without them (issue 17: at most 2x)")
+    parser.add_argument("--score-repeats", type=int, default=3,
+                        help="with --without-uc: runs of the score stage on each run's captured inputs (best kept)")
     parser.add_argument("--config", type=Path, default=None,
                         help="the run's config file (e.g. [resources] memory_limit), as `run --config`")
     parser.add_argument("--first", type=int, default=0,
@@ -387,12 +415,17 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="povertylink-perf-") as tmp:
         chosen = tuple(sorted(p.name for p in landing.iterdir() if p.is_dir() and not p.name.startswith("_"))
                        [:args.first]) if args.first else ()
-        timer = run_stages(landing, Path(tmp) / "out", districts=chosen, config=args.config)
+        if args.without_uc:  # the score stage's inputs kept, to be scored again beside those without UC
+            with_uc_capture = Path(tmp) / "score-with-uc.duckdb"
+            timer = run_stages_capturing(landing, Path(tmp) / "out", with_uc_capture, chosen, args.config)
+        else:
+            timer = run_stages(landing, Path(tmp) / "out", districts=chosen, config=args.config)
         print_table(f"stages of `run`, {len(chosen) or args.districts} districts x {args.households:,} dwellings "
                     f"({os.cpu_count()} cores)", timer, TARGETS if kent else None)
         figures: dict[str, object] = {"stages": timer.stages}
         if args.without_uc:
-            figures["without_uc"] = without_uc(landing, Path(tmp), timer, chosen, args.config)
+            figures["without_uc"] = without_uc(landing, Path(tmp), timer, with_uc_capture, chosen, args.config,
+                                               args.score_repeats)
         if args.end_to_end or args.rerun:
             with prefect_server(Path(tmp) / "prefect") if args.server else nullcontext(None) as env:
                 where = "self-hosted Prefect server" if args.server else "Prefect's temporary server"
