@@ -76,7 +76,7 @@ def test_county_files_joined_from_their_districts_are_in_the_contracts_order(tmp
         expected = con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
         assert _rows(tmp_path / name) == expected, name
         assert counts[name] == len(expected) == sum(counts[f"districts/{c}/{name}"] for c in codes)
-    assert not list(tmp_path.glob(".join-*"))  # the private spill folders are gone
+    assert not list(tmp_path.rglob("*.part"))  # each written beside and moved into place
 
 
 def test_a_county_file_with_rows_of_no_listed_district_is_sorted_whole(tmp_path: Path) -> None:
