@@ -384,12 +384,16 @@ def score_and_assign(
 
 def score_and_assign_by_district(con: duckdb.DuckDBPyConnection, model: FSModel, settings: LinkSettings,
                                  lad_codes: list[str]) -> None:
-    """:func:`score_and_assign` one district at a time (``_lk_scored`` ends as the union): the same links,
-    since scoring is row by row and the one-to-one assignment never crosses a district, with the working
-    set of the assignment's window functions one district's."""
+    """:func:`score_and_assign` one district at a time (``_lk_scored`` ends as the union), and each district's
+    rows of ``review_queue`` while its scored pairs are all of ``_lk_scored``: the same links and queue, since
+    scoring is row by row and neither the one-to-one assignment nor the queue crosses a district, with the
+    working set of the assignment's window functions and of the queue's per-claim aggregation one district's
+    (the queue over every district at once ran out of memory at eight times Kent, and a pass per district over
+    the whole scored table read it again each time)."""
     codes = sorted(lad_codes)
     if not codes:
         score_and_assign(con, model, settings, [])
+        update_review_queue(con, settings.review_lower, settings.review_upper, "FALSE")
         return
     con.execute("ALTER TABLE _lk_vectors RENAME TO _lk_vectors_all")
     try:
@@ -397,6 +401,7 @@ def score_and_assign_by_district(con: duckdb.DuckDBPyConnection, model: FSModel,
             con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_vectors AS SELECT * FROM _lk_vectors_all "
                         f"WHERE lad_code = {quote_str(lad)}")
             score_and_assign(con, model, settings, [lad])
+            update_review_queue(con, settings.review_lower, settings.review_upper, district_filter([lad]))
             _append(con, "_lk_scored_all", "_lk_scored", n == 0)
     finally:
         con.execute("DROP TABLE IF EXISTS _lk_vectors")
@@ -435,9 +440,7 @@ def link_districts(
     else:
         add_decided_pairs(con, codes)
     if by_district:
-        score_and_assign_by_district(con, model, settings, codes or [])
-        for code in codes or []:  # the queue's aggregation holds a state per claim: one district's at a time
-            update_review_queue(con, settings.review_lower, settings.review_upper, district_filter([code]))
+        score_and_assign_by_district(con, model, settings, codes or [])  # and each district's review queue
     else:
         score_and_assign(con, model, settings, codes)
         update_review_queue(con, settings.review_lower, settings.review_upper, district_filter(codes))
