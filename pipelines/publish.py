@@ -114,9 +114,10 @@ def join_parquet(parts: list[Path], path: Path) -> int:
     try:
         with pq.ParquetWriter(part_file, pq.read_schema(parts[0]), compression="zstd") as writer:
             for part in parts:
-                for batch in pq.ParquetFile(part).iter_batches(batch_size=JOIN_BATCH_ROWS):
-                    writer.write_batch(batch)  # a row group of up to JOIN_BATCH_ROWS rows
-                    rows += batch.num_rows
+                with pq.ParquetFile(part) as reader:
+                    for batch in reader.iter_batches(batch_size=JOIN_BATCH_ROWS):
+                        writer.write_batch(batch)  # a row group of up to JOIN_BATCH_ROWS rows
+                        rows += batch.num_rows
         os.replace(part_file, path)
     except BaseException:
         part_file.unlink(missing_ok=True)
