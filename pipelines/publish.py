@@ -106,17 +106,22 @@ def join_parquet(parts: list[Path], path: Path) -> int:
     buffered whole row groups and ran out of its memory at eight times Kent.) Written beside ``path`` and moved
     into place once complete.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
     part_file = path.with_name(f".{path.name}.part")
+    # DuckDB marks a column "not null" in a file where it holds no null (and not in an empty file): the joined
+    # file's columns are all nullable, each batch cast to that
+    schema = pa.schema([field.with_nullable(True) for field in pq.read_schema(parts[0])])
     rows = 0
     try:
-        with pq.ParquetWriter(part_file, pq.read_schema(parts[0]), compression="zstd") as writer:
+        with pq.ParquetWriter(part_file, schema, compression="zstd") as writer:
             for part in parts:
                 with pq.ParquetFile(part) as reader:
                     for batch in reader.iter_batches(batch_size=JOIN_BATCH_ROWS):
-                        writer.write_batch(batch)  # a row group of up to JOIN_BATCH_ROWS rows
+                        # a row group of up to JOIN_BATCH_ROWS rows
+                        writer.write_table(pa.Table.from_batches([batch]).cast(schema))
                         rows += batch.num_rows
         os.replace(part_file, path)
     except BaseException:
