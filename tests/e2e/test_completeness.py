@@ -180,7 +180,8 @@ def test_a_caseload_that_collapses_is_a_warning_and_a_failure_where_configured(b
     path = landing / ASH / BENEFITS
     shutil.copy(path, landing / ASH / "benefits_2026-11-13.csv")  # the week before's, left in the folder
     path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[:6]) + "\n", encoding="utf-8")
-    checks = (f"Ashford (E07000105): {BENEFITS} failed 1 of 43 data expectations: "
+    # 1 of the 4 table-wide expectations of a benefits file (DESIGN C35)
+    checks = (f"Ashford (E07000105): {BENEFITS} failed 1 of 4 data expectations: "
               "expect_table_row_count_to_be_between: 5 rows")  # against the 172 rows of the week before
     fell = (f"Ashford (E07000105): valid claims fell from 172 to 5 (-97%) since run {baseline.run_id}; "
             "more than the 20% allowed")
