@@ -28,16 +28,12 @@ from schemas.config import RunConfig, duckdb_size
 from schemas.sql import quote_str
 
 
-def copy_tables(source: duckdb.DuckDBPyConnection, into: Path) -> None:
-    """Copy every ordinary table of ``source``'s working database into the DuckDB file ``into``."""
-    tables = source.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                            "AND NOT temporary ORDER BY table_name").fetchall()
-    source.execute(f"ATTACH {quote_str(str(into))} AS score_capture")
-    try:
-        for (table,) in tables:
-            source.execute(f'CREATE TABLE score_capture."{table}" AS SELECT * FROM "{table}"')
-    finally:
-        source.execute("DETACH score_capture")
+def copy_tables(con: duckdb.DuckDBPyConnection, source: str, target: str) -> None:
+    """Copy every ordinary table of the attached database ``source`` into the attached database ``target``."""
+    tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary "
+                         "ORDER BY table_name", [source]).fetchall()
+    for (table,) in tables:
+        con.execute(f'CREATE TABLE "{target}"."{table}" AS SELECT * FROM "{source}"."{table}"')
 
 
 @contextmanager
@@ -48,7 +44,12 @@ def capturing_score_inputs(into: Path, spent: dict[str, float]) -> Iterator[None
 
     def capture_then_score(con: duckdb.DuckDBPyConnection, *args: Any, **kwargs: Any) -> dict[str, Any]:
         wall, cpu = time.perf_counter(), time.process_time()
-        copy_tables(con, into)
+        working = con.execute("SELECT current_database()").fetchall()[0][0]
+        con.execute(f"ATTACH {quote_str(str(into))} AS score_capture")
+        try:
+            copy_tables(con, working, "score_capture")
+        finally:
+            con.execute("DETACH score_capture")
         spent["wall_s"], spent["cpu_s"] = time.perf_counter() - wall, time.process_time() - cpu
         return original(con, *args, **kwargs)
 
@@ -65,11 +66,9 @@ def score_captured(capture: Path, as_of: dt.date, config: RunConfig) -> tuple[fl
         resources = config.resources
         con = connect(Path(spill), duckdb_size(resources.memory_bytes()), resources.threads or None)
         try:
+            working = con.execute("SELECT current_database()").fetchall()[0][0]
             con.execute(f"ATTACH {quote_str(str(capture))} AS score_capture (READ_ONLY)")
-            tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'score_capture'"
-                                 ).fetchall()
-            for (table,) in tables:
-                con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM score_capture."{table}"')
+            copy_tables(con, "score_capture", working)
             con.execute("DETACH score_capture")
             wall, cpu = time.perf_counter(), time.process_time()
             hub.score_stage(con, as_of, "perf-score", config)
