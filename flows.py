@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ from prefect import flow, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
 from prefect.futures import PrefectFuture  # noqa: E402
+from prefect.settings import PREFECT_API_URL, temporary_settings  # noqa: E402
 
+from pipelines import prefect_server  # noqa: E402
 from pipelines.ingest import gx_worker  # noqa: E402
 from pipelines.ingest.district import DISTRICT_THREADS  # noqa: E402
 from pipelines.progress import Reporter  # noqa: E402
@@ -110,8 +112,6 @@ def _api_for_workers(request: RunRequest) -> Iterator[None]:
     It listens on 127.0.0.1, so this serves a ``LocalCluster``; a cluster spanning machines needs a
     real ``prefect server`` in PREFECT_API_URL (docs/OPERATIONS.md).
     """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     if request.task_runner != "dask" or PREFECT_API_URL.value():
         yield
         return
@@ -135,8 +135,10 @@ def run_pipeline(request: RunRequest, reporter: Reporter | None = None) -> RunOu
     def adhoc() -> None:
         holder["outcome"] = execute(request, PrefectExecutor(partitioned=request.task_runner == "dask"), reporter)
 
+    api_url = prefect_server.wait_until_started()  # started early by `povertylink run`, if it was
     try:
-        with _api_for_workers(request):
+        with temporary_settings(updates={PREFECT_API_URL: api_url}) if api_url else nullcontext(), \
+                _api_for_workers(request):
             adhoc()
     finally:
         if early is not None:
@@ -150,15 +152,20 @@ def stop_prefect(timeout_s: float = 5.0) -> None:
     """Send what Prefect still queues (events, logs; at most ``timeout_s`` seconds each), then stop the temporary
     API server this process started, if any: for a command that ends next, so that the server's shutdown
     messages (a busy machine can print an asyncio ``CancelledError``) come before the command's last lines."""
+    import sys
+
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
-    from prefect.server.api.server import SubprocessASGIServer
 
     try:
         for service in (EventsWorker, APILogWorker):
             service.drain_all(timeout=timeout_s)
-        for server in list(SubprocessASGIServer._instances.values()):
-            server.stop()
+        prefect_server.stop()
+        if "prefect.server.api.server" in sys.modules:  # Prefect started its own (not imported otherwise: 4 s)
+            from prefect.server.api.server import SubprocessASGIServer
+
+            for server in list(SubprocessASGIServer._instances.values()):
+                server.stop()
     except Exception:  # noqa: BLE001 - best effort: the process ends next, and stops them anyway
         pass
 

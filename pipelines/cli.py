@@ -194,6 +194,9 @@ def run(
         logging.getLogger("prefect").setLevel(logging.CRITICAL)
         for name in ("EventsWorker", "APILogWorker"):
             logging.getLogger(name).setLevel(logging.ERROR)
+    from pipelines.prefect_server import start_early
+
+    start_early()  # Prefect's temporary server starts now, beside the checks and validation below
     from pipelines.ingest import gx_worker
     from pipelines.run import RunRequest, check_request, head_start, validates_here
 

@@ -1,0 +1,92 @@
+"""Prefect's temporary API server started early (issue 19): the same server Prefect starts, sooner.
+
+A real uvicorn subprocess and a real flow run recorded in it; Prefect's own command is captured (not
+run) to prove ours is the same, so an upgrade that changes how Prefect starts it fails here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from pipelines import prefect_server
+from tests.cli import ENV
+
+
+@pytest.fixture(autouse=True)
+def fresh() -> Iterator[None]:
+    prefect_server.stop()
+    prefect_server._started = None
+    yield
+    prefect_server.stop()
+    prefect_server._started = None
+
+
+def test_the_command_and_environment_are_prefects_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.server.api import server
+
+    seen: dict[str, Any] = {}
+
+    def capture(args: list[str], env: dict[str, str], **_: Any) -> None:
+        seen.update(args=args, env=env)
+
+    monkeypatch.setattr(server.subprocess, "Popen", capture)
+    server.SubprocessASGIServer(port=8765)._run_uvicorn_command()
+    assert seen["args"] == prefect_server.server_command(8765)
+    assert seen["env"] == prefect_server.server_environment()
+
+
+def test_started_early_it_answers_records_a_flow_run_and_stops() -> None:
+    if PREFECT_API_URL.value():
+        pytest.skip("a Prefect server is configured: nothing is started early")
+    prefect_server.start_early()
+    prefect_server.start_early()  # once per process
+    api_url = prefect_server.wait_until_started()
+    assert api_url is not None and api_url.startswith("http://127.0.0.1:")
+    assert httpx.get(f"{api_url}/health").status_code == 200
+
+    @flow(name="povertylink-early-server-test")
+    def hello() -> str:
+        context = FlowRunContext.get()
+        assert context is not None and context.flow_run is not None
+        return str(context.flow_run.id)
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        run_id = hello()
+        with get_client(sync_client=True) as client:
+            assert client.read_flow_run(UUID(run_id)).state_type.value == "COMPLETED"
+        for service in (EventsWorker, APILogWorker):
+            service.drain_all(timeout=5)
+    assert prefect_server._started is not None
+    process = prefect_server._started.result()[0]  # type: ignore[index]
+    prefect_server.stop()
+    assert process.poll() is not None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{api_url}/health")
+
+
+def test_a_configured_server_is_left_alone() -> None:
+    probe = ("import time; from pipelines import prefect_server as p; p.start_early(); "
+             "print(p.wait_until_started(), p._started.result())")
+    env = ENV | {"PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "None"]  # no address, and no process started
+
+
+def test_not_started_early_means_prefect_starts_its_own() -> None:
+    assert prefect_server.wait_until_started() is None
+    prefect_server.stop()  # nothing to stop: no error
