@@ -29,7 +29,6 @@ from pathlib import Path
 Started = tuple[subprocess.Popen[bytes], str]  # the server's process and its API address
 _started: Future[Started | None] | None = None
 _lock = threading.Lock()
-STARTUP_TIMEOUT_S = 120.0  # as PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS in the Makefile and the CLI
 
 
 def server_command(port: int) -> list[str]:
@@ -97,9 +96,10 @@ def _answers(api_url: str) -> bool:
         return False
 
 
-def wait_until_started(timeout_s: float = STARTUP_TIMEOUT_S) -> str | None:
+def wait_until_started(timeout_s: float | None = None) -> str | None:
     """The API address of :func:`start_early`'s server once it answers; None when it was not started early,
-    none is needed (a server is configured) or it did not start (stopped: Prefect then starts its own)."""
+    none is needed (a server is configured) or it did not start within ``timeout_s`` (None: Prefect's own
+    ``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS``; stopped: Prefect then starts its own)."""
     with _lock:
         future = _started
     if future is None:
@@ -111,6 +111,10 @@ def wait_until_started(timeout_s: float = STARTUP_TIMEOUT_S) -> str | None:
     if started is None:
         return None
     process, api_url = started
+    if timeout_s is None:
+        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+        timeout_s = float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
         if _answers(api_url):
@@ -125,10 +129,11 @@ def stop() -> None:
     global _started
     with _lock:
         future, _started = _started, None
-    if future is None or not future.done() or future.exception() is not None or future.result() is None:
-        return
+    if future is None or not future.done() or future.exception() is not None:
+        return  # not started (a spawn still under way ends with this process: pipelines.lifeline)
     started = future.result()
-    assert started is not None
+    if started is None:
+        return
     process = started[0]
     process.terminate()
     try:

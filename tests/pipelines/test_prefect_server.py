@@ -66,7 +66,8 @@ def test_started_early_it_answers_records_a_flow_run_and_stops() -> None:
     with temporary_settings(updates={PREFECT_API_URL: api_url}):
         run_id = hello()
         with get_client(sync_client=True) as client:
-            assert client.read_flow_run(UUID(run_id)).state_type.value == "COMPLETED"
+            state = client.read_flow_run(UUID(run_id)).state_type
+            assert state is not None and state.value == "COMPLETED"
         for service in (EventsWorker, APILogWorker):
             service.drain_all(timeout=5)
     assert prefect_server._started is not None
@@ -90,3 +91,11 @@ def test_a_configured_server_is_left_alone() -> None:
 def test_not_started_early_means_prefect_starts_its_own() -> None:
     assert prefect_server.wait_until_started() is None
     prefect_server.stop()  # nothing to stop: no error
+
+
+def test_a_server_that_never_answers_is_stopped_and_left_to_prefect(monkeypatch: pytest.MonkeyPatch) -> None:
+    silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    monkeypatch.setattr(prefect_server, "_spawn", lambda: (silent, "http://127.0.0.1:9/api"))
+    prefect_server.start_early()
+    assert prefect_server.wait_until_started(timeout_s=1.0) is None
+    assert silent.wait(timeout=10) is not None  # terminated, not left running
