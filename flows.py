@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -152,8 +153,6 @@ def stop_prefect(timeout_s: float = 5.0) -> None:
     """Send what Prefect still queues (events, logs; at most ``timeout_s`` seconds each), then stop the temporary
     API server this process started, if any: for a command that ends next, so that the server's shutdown
     messages (a busy machine can print an asyncio ``CancelledError``) come before the command's last lines."""
-    import sys
-
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
