@@ -6,20 +6,14 @@ run) to prove ours is the same, so an upgrade that changes how Prefect starts it
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-import httpx
 import pytest
-from prefect import flow
-from prefect.client.orchestration import get_client
-from prefect.context import FlowRunContext
-from prefect.events.worker import EventsWorker
-from prefect.logging.handlers import APILogWorker
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from pipelines import prefect_server
 from tests.cli import ENV
@@ -48,34 +42,58 @@ def test_the_command_and_environment_are_prefects_own(monkeypatch: pytest.Monkey
     assert seen["env"] == prefect_server.server_environment()
 
 
-def test_started_early_it_answers_records_a_flow_run_and_stops() -> None:
-    if PREFECT_API_URL.value():
-        pytest.skip("a Prefect server is configured: nothing is started early")
-    prefect_server.start_early()
-    prefect_server.start_early()  # once per process
-    api_url = prefect_server.wait_until_started()
-    assert api_url is not None and api_url.startswith("http://127.0.0.1:")
-    assert httpx.get(f"{api_url}/health").status_code == 200
+# In a process of its own with a Prefect home of its own: a first start creates Prefect's database, and two
+# processes creating the same one at once (another test's run) can fail each other.
+LIVE = """
+import json, sys
+from uuid import UUID
+import httpx
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from pipelines import prefect_server
 
-    @flow(name="povertylink-early-server-test")
-    def hello() -> str:
-        context = FlowRunContext.get()
-        assert context is not None and context.flow_run is not None
-        return str(context.flow_run.id)
+prefect_server.start_early()
+prefect_server.start_early()  # once per process
+api_url = prefect_server.wait_until_started()
+health = httpx.get(f"{api_url}/health").status_code
 
-    with temporary_settings(updates={PREFECT_API_URL: api_url}):
-        run_id = hello()
-        with get_client(sync_client=True) as client:
-            state = client.read_flow_run(UUID(run_id)).state_type
-            assert state is not None and state.value == "COMPLETED"
-        for service in (EventsWorker, APILogWorker):
-            service.drain_all(timeout=5)
-    assert prefect_server._started is not None
-    process = prefect_server._started.result()[0]  # type: ignore[index]
-    prefect_server.stop()
-    assert process.poll() is not None
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{api_url}/health")
+@flow(name="povertylink-early-server-test")
+def hello() -> str:
+    return str(FlowRunContext.get().flow_run.id)
+
+with temporary_settings(updates={PREFECT_API_URL: api_url}):
+    run_id = hello()
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(run_id)).state_type.value
+    for service in (EventsWorker, APILogWorker):
+        service.drain_all(timeout=5)
+process = prefect_server._started.result()[0]
+prefect_server.stop()
+try:
+    httpx.get(f"{api_url}/health")
+    answers_after = True
+except httpx.ConnectError:
+    answers_after = False
+print(json.dumps({"api_url": api_url, "health": health, "state": state, "exit": process.poll(),
+                  "answers_after_stop": answers_after}))
+"""
+
+
+def test_started_early_it_answers_records_a_flow_run_and_stops(tmp_path: Path) -> None:
+    env = {k: v for k, v in ENV.items() if k != "PREFECT_API_URL"} | {
+        "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_LOGGING_LEVEL": "ERROR"}
+    done = subprocess.run([sys.executable, "-c", LIVE], capture_output=True, text=True, env=env, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["api_url"].startswith("http://127.0.0.1:") and seen["health"] == 200
+    assert seen["state"] == "COMPLETED"  # the flow run is recorded in the early server
+    assert seen["exit"] is not None and not seen["answers_after_stop"]  # stopped
 
 
 def test_a_configured_server_is_left_alone() -> None:
