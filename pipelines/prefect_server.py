@@ -70,7 +70,10 @@ def _spawn() -> Started | None:
 
 
 def start_early() -> None:
-    """Begin starting Prefect's temporary API server on a daemon thread (once per process); returns at once."""
+    """Begin starting Prefect's temporary API server on a daemon thread (once per process); returns at once.
+
+    The thread reads the process's Prefect settings (environment, profile), not a ``temporary_settings``
+    block of the caller: ``povertylink run`` calls this before any such block exists."""
     global _started
     with _lock:
         if _started is not None:
