@@ -45,7 +45,7 @@ def test_the_command_and_environment_are_prefects_own(monkeypatch: pytest.Monkey
 # In a process of its own with a Prefect home of its own: a first start creates Prefect's database, and two
 # processes creating the same one at once (another test's run) can fail each other.
 LIVE = """
-import json, sys
+import json
 from uuid import UUID
 import httpx
 from prefect import flow
@@ -97,7 +97,7 @@ def test_started_early_it_answers_records_a_flow_run_and_stops(tmp_path: Path) -
 
 
 def test_a_configured_server_is_left_alone() -> None:
-    probe = ("import time; from pipelines import prefect_server as p; p.start_early(); "
+    probe = ("from pipelines import prefect_server as p; p.start_early(); "
              "print(p.wait_until_started(), p._started.result())")
     env = ENV | {"PREFECT_API_URL": "http://127.0.0.1:9/api"}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120,
