@@ -38,6 +38,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from perf.score_ratio import best_of, capturing_score_inputs  # noqa: E402
 from pipelines.ingest import gx_worker  # noqa: E402
+from pipelines.lifeline import end_process  # noqa: E402
 from pipelines.measure import StageTimer  # noqa: E402
 from pipelines.run import RunRequest, run_local  # noqa: E402
 from schemas.config import load_config  # noqa: E402
@@ -175,8 +176,7 @@ def prefect_server(home: Path, port: int = 4299) -> Iterator[dict[str, str]]:
                 time.sleep(1)
         yield env
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        end_process(server, grace_s=30)
 
 
 def dask_end_to_end(landing: Path, output: Path, threaded: Path | None = None) -> float:

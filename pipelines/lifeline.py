@@ -21,6 +21,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 MARK_ENV = "POVERTYLINK_LIFELINE"
 
@@ -68,3 +69,14 @@ def hold() -> None:
                                  env=env, close_fds=True)
     os.environ[MARK_ENV] = token
 
+
+
+def end_process(process: subprocess.Popen[Any], grace_s: float = 5.0) -> None:
+    """Stop a helper this process started: SIGTERM, then SIGKILL if it has not ended within ``grace_s`` seconds;
+    reaped either way (no zombie)."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -26,6 +26,8 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
+from pipelines.lifeline import end_process
+
 Started = tuple[subprocess.Popen[bytes], str]  # the server's process and its API address
 _started: Future[Started | None] | None = None
 _lock = threading.Lock()
@@ -137,10 +139,4 @@ def stop() -> None:
     started = future.result()
     if started is None:
         return
-    process = started[0]
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    end_process(started[0])

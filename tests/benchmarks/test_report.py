@@ -21,6 +21,7 @@ from websockets.sync.client import connect
 from benchmarks.build import TABLES, build_benchmarks
 from benchmarks.output_tables import create_from_model
 from benchmarks.report import write_report
+from pipelines.lifeline import end_process
 from schemas.outputs import QuarantineRow
 from tests.benchmarks.households import kent_households, publish_run
 from tests.benchmarks.test_benchmarks import D1, D2, A, B, first_run, second_run
@@ -215,12 +216,7 @@ def render_in_chromium(page: Path, profile: Path, screenshot: Path, height: int 
         tools.ws.close()
         return problems
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end_process(process, grace_s=10)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; `make chromium`)")
